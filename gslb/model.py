@@ -1,0 +1,152 @@
+"""Frozen data: the compiled objects of a configuration.
+
+Names are resolved to indices at load time; the hot path only ever sees
+indices into the tuples of `Config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Literal
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+A = 1
+AAAA = 28
+
+POOL_METHODS = ("global_availability", "ratio", "round_robin", "topology", "random")
+
+
+@dataclass(frozen=True, slots=True)
+class DataCenter:
+    name: str
+    probe_source: IPAddress | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualServer:
+    name: str
+    address: IPAddress
+    port: int
+    datacenter: int  # index into Config.datacenters
+    monitors: tuple[str, ...] = ()
+    ratio: int = 1
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    vs: int  # index into Config.virtual_servers
+    ratio: int = 1
+    order: int = 0
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    name: str
+    members: tuple[PoolMember, ...]  # sorted by order, then as written
+    methods: tuple[str, ...] = ("global_availability",)
+    ttl: int = 30
+    max_answers: int = 1
+    fallback_ip: IPAddress | None = None
+    rtype: int = A  # A or AAAA
+    fail_closed: bool = False
+    ratio: int = 1  # weight when the wide IP's pool_method is `ratio`
+    persist_cidr_v4: int = 32  # static_persist: how much of the LDNS is hashed
+    persist_cidr_v6: int = 128
+    qos: tuple[tuple[str, float], ...] = ()  # qos coefficient overrides
+
+
+@dataclass(frozen=True, slots=True)
+class Persistence:
+    ttl: int
+    cidr_v4: int = 32
+    cidr_v6: int = 128
+
+
+@dataclass(frozen=True, slots=True)
+class WideIP:
+    name: str  # absolute, lower case, trailing dot
+    aliases: tuple[str, ...] = ()  # absolute names; may start with "*."
+    pools: tuple[int, ...] = ()  # indices into Config.pools, in configured order
+    pool_method: str = "global_availability"
+    persistence: Persistence | None = None
+    last_resort_pool: int | None = None
+    ecs: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    name: str
+    subnets: tuple[IPNetwork, ...] = ()
+    regions: tuple[str, ...] = ()  # nested region names (no cycles)
+    # Server-side members, used when the region stands on the server side of
+    # a topology record.
+    datacenters: tuple[int, ...] = ()
+    pools: tuple[int, ...] = ()
+    virtual_servers: tuple[int, ...] = ()
+
+
+ServerKind = Literal["dc", "pool", "vs", "region"]
+LdnsKind = Literal["subnet", "region", "any"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyRecord:
+    server_kind: ServerKind
+    server: str  # object name
+    ldns_kind: LdnsKind
+    ldns: str  # subnet text, region name, or "" for any
+    negate: bool
+    score: int
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One resource record of a static zone; rdata is uncompressed wire."""
+
+    name: str  # absolute, lower case, trailing dot
+    rtype: int
+    ttl: int
+    rdata: bytes
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    origin: str  # absolute, lower case, trailing dot
+    file: str
+    records: tuple[Record, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    listen: tuple[tuple[str, int], ...] = (("127.0.0.1", 5300),)
+    edns_buffer_size: int = 1232
+    tcp_idle_timeout: float = 10.0
+    tcp_max_connections: int = 256
+    nsid: bytes | None = None
+    workers: int = 1
+    persistence_max_entries: int = 100_000
+    rrl_responses_per_second: int = 0  # 0 = response rate limiting off
+    rrl_slip: int = 2
+    rrl_window: int = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: str  # the directory it was loaded from
+    server: ServerSettings
+    datacenters: tuple[DataCenter, ...]
+    virtual_servers: tuple[VirtualServer, ...]
+    pools: tuple[Pool, ...]
+    wideips: tuple[WideIP, ...]
+    regions: tuple[Region, ...]
+    topology: tuple[TopologyRecord, ...]
+    zones: tuple[Zone, ...]
+    warnings: tuple[str, ...] = field(default=())
