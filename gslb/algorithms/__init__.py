@@ -1,0 +1,43 @@
+"""Load-balancing methods, one module each, registered by config name.
+
+A pool's `methods` list names entries of `REGISTRY`; the wide IP's
+`pool_method` names one of `gslb.model.POOL_METHODS`.
+"""
+
+from __future__ import annotations
+
+from gslb.algorithms.base import Algorithm
+from gslb.algorithms.completion_rate import CompletionRate
+from gslb.algorithms.global_availability import GlobalAvailability
+from gslb.algorithms.hops import Hops
+from gslb.algorithms.qos import Qos
+from gslb.algorithms.random import RandomMethod
+from gslb.algorithms.ratio import Ratio
+from gslb.algorithms.round_robin import RoundRobin
+from gslb.algorithms.rtt import Rtt
+from gslb.algorithms.static_persist import StaticPersist
+from gslb.algorithms.terminal import DropPacket, FallbackIp, NoMethod, ReturnToDns
+from gslb.algorithms.topology import Topology
+
+REGISTRY: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        GlobalAvailability(),
+        RoundRobin(),
+        Ratio(),
+        RandomMethod(),
+        StaticPersist(),
+        Topology(),
+        Rtt(),
+        Hops(),
+        CompletionRate(),
+        Qos(),
+        ReturnToDns(),
+        DropPacket(),
+        FallbackIp(),
+        NoMethod(),
+    )
+}
+
+# Methods that read proximity: unsuccessful without fresh path data.
+DYNAMIC = frozenset({"rtt", "hops", "completion_rate", "qos"})

@@ -1,0 +1,20 @@
+"""global_availability: the first available member in configured order.
+
+Preemptive: when an earlier member comes back it is chosen again. Config:
+`methods = ["global_availability"]`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+
+
+class GlobalAvailability:
+    name: ClassVar[str] = "global_availability"
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        if not candidates:
+            return unsuccessful("no available member")
+        return pick(candidates, "first available in configured order")

@@ -1,0 +1,51 @@
+"""The terminal methods: they end the chain instead of ranking members.
+
+- `return_to_dns`: stop load balancing; answer from the static zone as if
+  the name were an ordinary record (else NODATA/NXDOMAIN).
+- `drop_packet`: send no reply at all.
+- `fallback_ip`: answer the pool's `fallback_ip`, which is never monitored.
+- `none`: skip to the next method; as the last method it makes the pool fail,
+  so the wide IP tries its next pool.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gslb.algorithms.base import (
+    DROP,
+    FALLBACK_IP,
+    NONE,
+    RETURN_TO_DNS,
+    Candidate,
+    Context,
+    Verdict,
+)
+
+
+class ReturnToDns:
+    name: ClassVar[str] = "return_to_dns"
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        return RETURN_TO_DNS
+
+
+class DropPacket:
+    name: ClassVar[str] = "drop_packet"
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        return DROP
+
+
+class FallbackIp:
+    name: ClassVar[str] = "fallback_ip"
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        return FALLBACK_IP
+
+
+class NoMethod:
+    name: ClassVar[str] = "none"
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        return NONE
