@@ -36,3 +36,8 @@ class ConfigError(GslbError):
 
 class FormError(GslbError):
     """The query is malformed but its header could be read."""
+
+    def __init__(self, why: str, query_id: int, flags: int) -> None:
+        super().__init__(why)
+        self.query_id = query_id
+        self.flags = flags

@@ -1,0 +1,237 @@
+"""The sans-I/O responder: wire bytes in, wire bytes out (or None: send nothing).
+
+Transports call only `Responder.answer()`. It reads the current snapshot
+once. Static names resolve through the zone index's memo; a wide IP is
+decided per query by the pipeline. The assembled reply after the question is
+cached per distinct decision, so a repeated decision costs a dictionary look
+up and three slices: the query's ID and question (with its letter case) are
+copied in front of the cached bytes. The one `except Exception` of the hot
+path is here: a bug answers SERVFAIL and is counted, it never kills a
+transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from ipaddress import ip_address
+from random import Random
+
+from gslb.errors import FormError
+from gslb.model import AAAA, A, IPAddress
+from gslb.persistence import PersistenceTable
+from gslb.pipeline import Cursors, Decision, decide
+from gslb.snapshot import Snapshot, SnapshotHolder
+from gslb.wire import (
+    BADVERS,
+    FLAG_TC,
+    Drop,
+    Query,
+    error_response,
+    header,
+    opt_record,
+    parse,
+    response_flags,
+)
+from gslb.zone import (
+    ANY,
+    FORMERR,
+    NOTIMP,
+    QNAME_POINTER,
+    REFUSED,
+    SERVFAIL,
+    Resolution,
+    rr,
+)
+
+log = logging.getLogger(__name__)
+
+CLASS_IN, CLASS_ANY = 1, 255
+ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
+CACHE_LIMIT = 100_000
+
+
+class Responder:
+    def __init__(
+        self,
+        holder: SnapshotHolder,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: Random | None = None,
+        on_probe: Callable[[IPAddress], None] | None = None,
+    ) -> None:
+        self.holder = holder
+        self.clock = clock
+        self.rng = rng or Random()
+        self.on_probe = on_probe
+        self.cursors = Cursors()
+        self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
+        self.servfails = 0
+        self._cache: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+        self._cache_for: Snapshot | None = None
+
+    def answer(self, wire: bytes, peer: IPAddress | str, transport: str) -> bytes | None:
+        snap = self.holder.current
+        try:
+            return self._answer(snap, wire, peer, transport)
+        except Drop:
+            return None
+        except FormError as err:
+            opcode = (err.flags >> 11) & 0xF
+            return error_response(err, NOTIMP if opcode else FORMERR)
+        except Exception:
+            self.servfails += 1
+            if self.servfails & (self.servfails - 1) == 0:  # 1, 2, 4, 8...: no log flood
+                log.exception("servfail: count=%d", self.servfails)
+            if len(wire) < 12:
+                return None
+            return (
+                wire[:2]
+                + response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False).to_bytes(
+                    2, "big"
+                )
+                + b"\x00" * 8
+            )
+
+    def _answer(
+        self, snap: Snapshot, wire: bytes, peer: IPAddress | str, transport: str
+    ) -> bytes | None:
+        q = parse(wire)
+        if q.opcode != 0:
+            raise FormError("opcode not implemented", q.id, q.flags)
+        edns = q.edns
+        server = snap.config.server
+        opt_options = b""
+        if edns is not None:
+            if edns.version > 0:
+                return self._reply(q, wire, 0, False, (), (), (), self._opt(snap, q, BADVERS, b""))
+            if edns.nsid and server.nsid:
+                opt_options = (3).to_bytes(2, "big") + len(server.nsid).to_bytes(2, "big")
+                opt_options += server.nsid
+        if q.qclass not in (CLASS_IN, CLASS_ANY) or q.qtype in ZONE_TRANSFERS:
+            return self._reply(
+                q, wire, REFUSED, False, (), (), (), self._opt(snap, q, 0, opt_options)
+            )
+
+        res = snap.zones.resolve(q.key, q.qtype)
+        decision: Decision | None = None
+        scope = 0
+        if res.wideip >= 0:
+            wip = snap.config.wideips[res.wideip]
+            ecs = edns.ecs if edns is not None and wip.ecs else None
+            if ecs is not None:
+                ldns: IPAddress = ecs.address
+                scope = ecs.source
+            else:
+                ldns = peer if not isinstance(peer, str) else ip_address(peer)
+            rtype = q.qtype if q.qtype != ANY else (A if snap.pools[res.wideip][A] else AAAA)
+            decision = decide(
+                snap,
+                res.wideip,
+                rtype,
+                ldns,
+                now=self.clock(),
+                rng=self.rng,
+                cursors=self.cursors,
+                persistence=self.persistence,
+            )
+            if decision.probe and self.on_probe is not None:
+                self.on_probe(ldns)
+            if decision.action == "drop":
+                return None
+        if edns is not None and edns.ecs is not None:
+            opt_options += edns.ecs.option(scope)
+
+        if snap is not self._cache_for:
+            self._cache.clear()
+            self._cache_for = snap
+        dkey = (
+            None
+            if decision is None
+            else (decision.action, decision.members, decision.fallback, decision.ttl)
+        )
+        key = (
+            q.key,
+            q.qtype,
+            q.flags & 0x0110,
+            dkey,
+            edns is not None and edns.do,
+            opt_options,
+            edns is not None,
+        )
+        cached = self._cache.get(key)
+        if cached is None:
+            if decision is not None:
+                res = self._with_decision(snap, res, decision, q)
+            opt = self._opt(snap, q, 0, opt_options) if edns is not None else b""
+            full = self._reply(
+                q, wire, res.rcode, res.aa, res.answer, res.authority, res.additional, opt
+            )
+            cached = (full[2:12], full[q.question_end :])
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = cached
+        reply = wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1]
+        if transport == "udp" and len(reply) > self._udp_limit(snap, q):
+            return self._truncated(snap, q, wire, opt_options)
+        return reply
+
+    def _with_decision(self, snap: Snapshot, res: Resolution, d: Decision, q: Query) -> Resolution:
+        owner = res.wideip_owner
+        if d.action == "answer":
+            rtype = q.qtype if q.qtype != ANY else snap.config.pools[d.pool].rtype
+            if d.fallback is not None:
+                rdatas: tuple[bytes, ...] = (d.fallback.packed,)
+            else:
+                rdatas = tuple(snap.address_rdata[i] for i in d.members)
+            extra = tuple(rr(owner, rtype, d.ttl, rd) for rd in rdatas)
+            return Resolution(answer=res.answer + extra, zone=res.zone)
+        if d.action == "return_to_dns" and owner == QNAME_POINTER:
+            return snap.zones.static_only(q.key, q.qtype)
+        neg = snap.zones.negative(res.zone)
+        return Resolution(answer=res.answer, authority=neg.authority, zone=res.zone)
+
+    def _opt(self, snap: Snapshot, q: Query, ext_rcode_full: int, options: bytes) -> bytes:
+        if q.edns is None:
+            return b""
+        return opt_record(
+            snap.config.server.edns_buffer_size, ext_rcode_full >> 4, q.edns.do, options
+        )
+
+    @staticmethod
+    def _reply(
+        q: Query,
+        wire: bytes,
+        rcode: int,
+        aa: bool,
+        answer: tuple[bytes, ...],
+        authority: tuple[bytes, ...],
+        additional: tuple[bytes, ...],
+        opt: bytes,
+        extra_flags: int = 0,
+    ) -> bytes:
+        flags = response_flags(q.flags, rcode, aa) | extra_flags
+        ar = len(additional) + (1 if opt else 0)
+        return b"".join(
+            (
+                header(q.id, flags, 1, len(answer), len(authority), ar),
+                wire[12 : q.question_end],
+                *answer,
+                *authority,
+                *additional,
+                opt,
+            )
+        )
+
+    @staticmethod
+    def _udp_limit(snap: Snapshot, q: Query) -> int:
+        if q.edns is None:
+            return 512
+        return max(512, min(q.edns.udp_size, snap.config.server.edns_buffer_size))
+
+    def _truncated(self, snap: Snapshot, q: Query, wire: bytes, options: bytes) -> bytes:
+        opt = self._opt(snap, q, 0, options)
+        res = snap.zones.resolve(q.key, q.qtype)
+        aa = res.aa
+        return self._reply(q, wire, 0, aa, (), (), (), opt, FLAG_TC)

@@ -1,0 +1,241 @@
+"""How a query for a wide IP is decided: pool choice, then the member chain.
+
+Tier 1: the wide IP's `pool_method` orders the pools (of the query's record
+type) that have at least one available member; if none has, the
+`last_resort_pool`; if there is none, every pool in configured order (fail
+open). Tier 2: each pool tries its `methods` in order; the first successful
+method decides and the answer holds its first `max_answers` members. Methods
+see only available members, except the last one, which sees all members when
+none is available unless the pool is `fail_closed`. A pool that fails hands
+over to the next pool.
+
+`decide()` is pure apart from the cursors and persistence table it is given,
+and records a trace only when asked, so `gslbctl explain` runs this code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from random import Random
+from typing import Literal
+
+from gslb.algorithms import DYNAMIC, REGISTRY
+from gslb.algorithms.base import Candidate, Context, Verdict
+from gslb.model import IPAddress
+from gslb.persistence import PersistenceTable, Sticky
+from gslb.snapshot import Snapshot
+from gslb.topology import Scores, score
+
+Action = Literal["answer", "drop", "return_to_dns", "nodata"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One method tried, as `gslbctl explain` prints it."""
+
+    tier: Literal["pool", "member", "persistence"]
+    scope: str  # wide IP or pool name
+    method: str
+    outcome: str  # pick | unsuccessful | drop | return_to_dns | fallback_ip | none
+    reason: str = ""
+    chosen: tuple[str, ...] = ()
+    metrics: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    pool: int = -1
+    members: tuple[int, ...] = ()  # virtual-server indices, best first
+    fallback: IPAddress | None = None
+    ttl: int = 0
+    method: str = ""  # the deciding method
+    probe: bool = False  # a dynamic method lacked data: probe this LDNS
+    trace: tuple[Step, ...] = ()
+
+
+NODATA = Decision("nodata")
+
+
+class Cursors:
+    """Round-robin and ratio positions, kept per (method, tier, scope)."""
+
+    __slots__ = ("_positions",)
+
+    def __init__(self) -> None:
+        self._positions: dict[tuple[object, ...], int] = {}
+
+    def advance(self, key: tuple[object, ...]) -> int:
+        n = self._positions.get(key, 0)
+        self._positions[key] = n + 1
+        return n
+
+
+def decide(
+    snap: Snapshot,
+    wideip: int,
+    rtype: int,
+    ldns: IPAddress,
+    *,
+    now: float,
+    rng: Random,
+    cursors: Cursors,
+    persistence: PersistenceTable | None = None,
+    explain: bool = False,
+) -> Decision:
+    cfg = snap.config
+    wip = cfg.wideips[wideip]
+    trace: list[Step] | None = [] if explain else None
+    pools = snap.pools[wideip].get(rtype, ())
+    if not pools:
+        _note(trace, "pool", wip.name, "-", "unsuccessful", "no pool of this record type")
+        return Decision("nodata", trace=tuple(trace or ()))
+
+    sticky_key = None
+    if persistence is not None and wip.persistence is not None:
+        sticky_key = persistence.key(wip.name, rtype, ldns, wip.persistence)
+        hit = _persisted(snap, persistence.get(sticky_key, now))
+        if hit is not None:
+            _note(trace, "persistence", wip.name, "persistence", "pick", "", _names(snap, hit[1]))
+            pool = cfg.pools[hit[0]]
+            return Decision(
+                "answer", hit[0], hit[1], ttl=pool.ttl, method="persistence", trace=_t(trace)
+            )
+
+    scores: list[Scores] = []
+
+    def topology(c: Candidate) -> int:
+        if not scores:
+            scores.append(snap.topology.match(ldns))
+        return score(scores[0], c)
+
+    ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl)
+    probe = False
+    for pi in _pool_order(snap, wideip, pools, ctx, trace):
+        decision, wanted_probe = _run_chain(snap, pi, ctx, trace)
+        probe = probe or wanted_probe
+        if decision is not None:
+            if (
+                sticky_key is not None
+                and persistence is not None
+                and decision.action == "answer"
+                and decision.members
+                and wip.persistence is not None
+            ):
+                persistence.put(
+                    sticky_key,
+                    Sticky(
+                        cfg.pools[pi].name,
+                        _names(snap, decision.members),
+                        now + wip.persistence.ttl,
+                    ),
+                )
+            return Decision(
+                decision.action,
+                decision.pool,
+                decision.members,
+                decision.fallback,
+                decision.ttl,
+                decision.method,
+                probe,
+                _t(trace),
+            )
+    return Decision("nodata", probe=probe, trace=_t(trace))
+
+
+def _pool_order(
+    snap: Snapshot,
+    wideip: int,
+    pools: tuple[Candidate, ...],
+    ctx: Context,
+    trace: list[Step] | None,
+) -> list[int]:
+    wip = snap.config.wideips[wideip]
+    up = tuple(p for p in pools if snap.members_up[p.index])
+    order: list[int] = []
+    if up:
+        ctx.tier, ctx.scope, ctx.pool = "pool", wideip, None
+        verdict = REGISTRY[wip.pool_method].select(up, ctx)
+        chosen = verdict.members if verdict.kind == "pick" else up
+        _record(trace, "pool", wip.name, wip.pool_method, verdict)
+        order = [c.index for c in chosen]
+    last = wip.last_resort_pool
+    if last is not None and last not in order:
+        order.append(last)
+    if not up and last is None:
+        _note(trace, "pool", wip.name, "fail_open", "pick", "no pool has an available member")
+        order = [p.index for p in pools]
+    return order
+
+
+def _run_chain(
+    snap: Snapshot, pi: int, ctx: Context, trace: list[Step] | None
+) -> tuple[Decision | None, bool]:
+    pool = snap.config.pools[pi]
+    up = snap.members_up[pi]
+    everyone = snap.members[pi]
+    ctx.tier, ctx.scope, ctx.pool = "member", pi, pool
+    probe = False
+    last = len(pool.methods) - 1
+    for i, method in enumerate(pool.methods):
+        candidates = up if (up or i < last or pool.fail_closed) else everyone
+        verdict = REGISTRY[method].select(candidates, ctx)
+        _record(trace, "member", pool.name, method, verdict)
+        kind = verdict.kind
+        if kind == "pick":
+            chosen = tuple(c.index for c in verdict.members[: pool.max_answers])
+            return Decision("answer", pi, chosen, ttl=pool.ttl, method=method), probe
+        if kind == "unsuccessful":
+            probe = probe or method in DYNAMIC
+            continue
+        if kind == "none":
+            continue
+        if kind == "fallback_ip":
+            return Decision(
+                "answer", pi, fallback=pool.fallback_ip, ttl=pool.ttl, method=method
+            ), probe
+        return Decision(kind, pi, method=method), probe  # drop | return_to_dns
+    return None, probe
+
+
+def _persisted(snap: Snapshot, sticky: Sticky | None) -> tuple[int, tuple[int, ...]] | None:
+    """The persisted pool and members, if they still exist and are available."""
+    if sticky is None:
+        return None
+    pools = snap.config.pools
+    pool = next((i for i, p in enumerate(pools) if p.name == sticky.pool), None)
+    if pool is None:
+        return None
+    up = {c.name: c.index for c in snap.members_up[pool]}
+    if not all(n in up for n in sticky.members):
+        return None
+    return pool, tuple(up[n] for n in sticky.members)
+
+
+def _names(snap: Snapshot, members: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(snap.config.virtual_servers[i].name for i in members)
+
+
+def _t(trace: list[Step] | None) -> tuple[Step, ...]:
+    return tuple(trace) if trace is not None else ()
+
+
+def _record(
+    trace: list[Step] | None, tier: Literal["pool", "member"], scope: str, method: str, v: Verdict
+) -> None:
+    if trace is not None:
+        chosen = tuple(c.name for c in v.members)
+        trace.append(Step(tier, scope, method, v.kind, v.reason, chosen, dict(v.metrics)))
+
+
+def _note(
+    trace: list[Step] | None,
+    tier: Literal["pool", "member", "persistence"],
+    scope: str,
+    method: str,
+    outcome: str,
+    reason: str,
+    chosen: tuple[str, ...] = (),
+) -> None:
+    if trace is not None:
+        trace.append(Step(tier, scope, method, outcome, reason, chosen))

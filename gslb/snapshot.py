@@ -1,0 +1,105 @@
+"""The immutable snapshot the hot path reads, and the holder that publishes it.
+
+A snapshot joins the compiled config (topology index, served names, the
+candidates of every pool) with the current health and proximity view. The
+control plane builds a new one whenever any of those change and swaps it in
+with one attribute store; a query reads `holder.current` once and uses only
+that object, so it never sees half of a change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from gslb.algorithms.base import Candidate, ProximityView
+from gslb.health import Health
+from gslb.model import AAAA, A, Config
+from gslb.proximity import EMPTY
+from gslb.topology import TopologyIndex
+from gslb.zone import ZoneIndex
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    config: Config
+    generation: int
+    topology: TopologyIndex
+    zones: ZoneIndex
+    health: Health
+    proximity: ProximityView
+    available: tuple[bool, ...]  # per virtual server
+    members: tuple[tuple[Candidate, ...], ...]  # per pool, configured order
+    members_up: tuple[tuple[Candidate, ...], ...]  # per pool, available only
+    pools: tuple[dict[int, tuple[Candidate, ...]], ...]  # per wide IP: rtype -> pools
+    address_rdata: tuple[bytes, ...]  # per virtual server, packed address
+    path_ttl: float = 2400.0
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        generation: int = 1,
+        health: Health | None = None,
+        proximity: ProximityView = EMPTY,
+    ) -> Snapshot:
+        health = health or Health.initial(config)
+        members = tuple(
+            tuple(
+                Candidate(
+                    m.vs,
+                    config.virtual_servers[m.vs].name,
+                    m.ratio,
+                    config.virtual_servers[m.vs].datacenter,
+                    pi,
+                )
+                for m in pool.members
+                if m.enabled
+            )
+            for pi, pool in enumerate(config.pools)
+        )
+        pools = tuple(
+            {
+                rtype: tuple(
+                    Candidate(p, config.pools[p].name, config.pools[p].ratio, -1, p)
+                    for p in w.pools
+                    if config.pools[p].rtype == rtype
+                )
+                for rtype in (A, AAAA)
+            }
+            for w in config.wideips
+        )
+        snap = cls(
+            config=config,
+            generation=generation,
+            topology=TopologyIndex(config),
+            zones=ZoneIndex(config),
+            health=health,
+            proximity=proximity,
+            available=(),
+            members=members,
+            members_up=(),
+            pools=pools,
+            address_rdata=tuple(v.address.packed for v in config.virtual_servers),
+        )
+        return snap.with_health(health)
+
+    def with_health(self, health: Health) -> Snapshot:
+        available = health.available(self.config)
+        members_up = tuple(tuple(c for c in ms if available[c.index]) for ms in self.members)
+        return dataclasses.replace(self, health=health, available=available, members_up=members_up)
+
+    def with_proximity(self, proximity: ProximityView) -> Snapshot:
+        return dataclasses.replace(self, proximity=proximity)
+
+
+class SnapshotHolder:
+    """Where the current snapshot is published; readers take `current` once."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.current = snapshot
+
+    def publish(self, snapshot: Snapshot) -> None:
+        self.current = snapshot

@@ -1,0 +1,227 @@
+"""The served names: static zone records and wide IP names, and how a name resolves.
+
+Built once per config. Names are keyed by their lower-cased wire form (a
+length byte is never an ASCII capital, so `bytes.lower()` is exact). The
+result of resolving a (name, type) is a `Resolution` of ready-made RR bytes;
+only the wide IP part of an answer is decided per query.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from gslb.model import AAAA, A, Config, Record
+
+CNAME, NS, SOA, ANY, MX, SRV = 5, 2, 6, 255, 15, 33
+NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
+QNAME_POINTER = b"\xc0\x0c"  # the question's name always starts at offset 12
+MAX_CNAME_CHAIN = 8
+
+
+def to_wire(name: str) -> bytes:
+    """`www.gslb.example.` -> b'\\x03www\\x04gslb\\x07example\\x00' (lower case)."""
+    labels = [lab for lab in name.lower().rstrip(".").split(".") if lab]
+    return b"".join(bytes([len(lab)]) + lab.encode() for lab in labels) + b"\x00"
+
+
+def parent(wire: bytes) -> bytes:
+    return wire[wire[0] + 1 :]
+
+
+def rr(owner: bytes, rtype: int, ttl: int, rdata: bytes) -> bytes:
+    return owner + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What the static data says for one (name, type); RRs encoded for the wire."""
+
+    rcode: int = NOERROR
+    aa: bool = True
+    answer: tuple[bytes, ...] = ()
+    authority: tuple[bytes, ...] = ()
+    additional: tuple[bytes, ...] = ()
+    # A wide IP reached by the name (or its CNAME chain): its index, and the
+    # owner to use for its RRs. The per-query decision appends to `answer`.
+    wideip: int = -1
+    wideip_owner: bytes = QNAME_POINTER
+    zone: int = -1
+
+
+REFUSED_RESOLUTION = Resolution(rcode=REFUSED, aa=False)
+
+
+@dataclass(slots=True)
+class _Node:
+    rrsets: dict[int, list[Record]] = field(default_factory=dict)
+    wideip: int = -1
+
+
+class ZoneIndex:
+    def __init__(self, config: Config) -> None:
+        self._apex = [to_wire(z.origin) for z in config.zones]
+        self.origins: dict[bytes, int] = {w: i for i, w in enumerate(self._apex)}
+        self._nodes: dict[bytes, _Node] = {}
+        self._exists: set[bytes] = set()  # names and empty non-terminals
+        self._cuts: set[bytes] = set()  # delegation points below an apex
+        self._wild_wideips: dict[bytes, int] = {}  # parent of "*." alias -> wide IP
+        self._soa: dict[int, bytes] = {}  # zone -> SOA RR for negative answers
+        self._memo: dict[tuple[bytes, int], Resolution] = {}
+        self.memo_limit = 50_000
+        for z in config.zones:
+            for rec in z.records:
+                node = self._node(to_wire(rec.name))
+                node.rrsets.setdefault(rec.rtype, []).append(rec)
+                if rec.rtype == NS and rec.name != z.origin:
+                    self._cuts.add(to_wire(rec.name))
+        for i, w in enumerate(config.wideips):
+            for name in (w.name, *w.aliases):
+                if name.startswith("*."):
+                    self._wild_wideips[to_wire(name[2:])] = i
+                else:
+                    self._node(to_wire(name)).wideip = i
+        for zi, z in enumerate(config.zones):
+            apex = self._nodes.get(to_wire(z.origin))
+            if apex and SOA in apex.rrsets:
+                soa = apex.rrsets[SOA][0]
+                minimum = struct.unpack("!I", soa.rdata[-4:])[0]
+                self._soa[zi] = rr(to_wire(z.origin), SOA, min(soa.ttl, minimum), soa.rdata)
+
+    def _node(self, wire: bytes) -> _Node:
+        node = self._nodes.get(wire)
+        if node is None:
+            node = self._nodes[wire] = _Node()
+            name = wire
+            while name and name not in self._exists:
+                self._exists.add(name)
+                name = parent(name)
+        return node
+
+    def zone_of(self, wire: bytes) -> int:
+        name = wire
+        while True:
+            zi = self.origins.get(name)
+            if zi is not None:
+                return zi
+            if name == b"\x00":
+                return -1
+            name = parent(name)
+
+    def resolve(self, qname: bytes, qtype: int) -> Resolution:
+        """Static resolution of a lower-cased wire name; memoised, bounded."""
+        key = (qname, qtype)
+        res = self._memo.get(key)
+        if res is None:
+            res = self._resolve(qname, qtype)
+            if len(self._memo) >= self.memo_limit:
+                self._memo.clear()
+            self._memo[key] = res
+        return res
+
+    def _resolve(self, qname: bytes, qtype: int) -> Resolution:
+        zi = self.zone_of(qname)
+        if zi < 0:
+            return REFUSED_RESOLUTION
+        answer: list[bytes] = []
+        name, owner = qname, QNAME_POINTER
+        for _ in range(MAX_CNAME_CHAIN):
+            cut = self._cut_above(name, zi)
+            if cut is not None:
+                if answer:  # a CNAME led below a cut: give what we have
+                    return Resolution(answer=tuple(answer), zone=zi)
+                return self._referral(cut)
+            node = self._nodes.get(name)
+            if node is None or (not node.rrsets and node.wideip < 0):
+                wild = self._wildcard_wideip(name)
+                if wild >= 0 and qtype in (A, AAAA, ANY):
+                    return Resolution(
+                        answer=tuple(answer), wideip=wild, wideip_owner=owner, zone=zi
+                    )
+                if name in self._exists or wild >= 0:
+                    return self._negative(NOERROR, answer, zi)
+                return self._negative(NXDOMAIN, answer, zi)
+            if node.wideip >= 0 and qtype in (A, AAAA, ANY):
+                return Resolution(
+                    answer=tuple(answer), wideip=node.wideip, wideip_owner=owner, zone=zi
+                )
+            rrsets = node.rrsets
+            if qtype == ANY and rrsets:  # RFC 8482: one RRset is enough
+                qtype_here = min(rrsets)
+                answer.extend(rr(owner, r.rtype, r.ttl, r.rdata) for r in rrsets[qtype_here])
+                return Resolution(answer=tuple(answer), zone=zi)
+            if qtype in rrsets:
+                answer.extend(rr(owner, r.rtype, r.ttl, r.rdata) for r in rrsets[qtype])
+                extra = self._glue(rrsets[qtype]) if qtype == NS else ()
+                return Resolution(answer=tuple(answer), additional=extra, zone=zi)
+            if CNAME in rrsets and qtype != CNAME:
+                target = rrsets[CNAME][0]
+                answer.append(rr(owner, CNAME, target.ttl, target.rdata))
+                name = target.rdata.lower()
+                owner = name
+                zi_target = self.zone_of(name)
+                if zi_target < 0:
+                    return Resolution(answer=tuple(answer), zone=zi)
+                zi = zi_target
+                continue
+            return self._negative(NOERROR, answer, zi)
+        return Resolution(rcode=SERVFAIL, answer=tuple(answer), zone=zi)
+
+    def _cut_above(self, name: bytes, zi: int) -> bytes | None:
+        """The delegation point at or above `name` inside zone `zi`, if any."""
+        origin_len = len(self._apex[zi])
+        while len(name) > origin_len:
+            if name in self._cuts:
+                return name
+            name = parent(name)
+        return None
+
+    def _wildcard_wideip(self, name: bytes) -> int:
+        while name != b"\x00":
+            name = parent(name)
+            wild = self._wild_wideips.get(name)
+            if wild is not None:
+                return wild
+        return -1
+
+    def _referral(self, cut: bytes) -> Resolution:
+        ns = self._nodes[cut].rrsets[NS]
+        return Resolution(
+            aa=False,
+            authority=tuple(rr(cut, NS, r.ttl, r.rdata) for r in ns),
+            additional=self._glue(ns),
+        )
+
+    def _glue(self, ns_records: list[Record]) -> tuple[bytes, ...]:
+        out = []
+        for r in ns_records:
+            target = r.rdata.lower()
+            node = self._nodes.get(target)
+            if node is None:
+                continue
+            for t in (A, AAAA):
+                out.extend(rr(target, t, g.ttl, g.rdata) for g in node.rrsets.get(t, ()))
+        return tuple(out)
+
+    def _negative(self, rcode: int, answer: list[bytes], zi: int) -> Resolution:
+        soa = self._soa.get(zi)
+        return Resolution(
+            rcode=rcode, answer=tuple(answer), authority=(soa,) if soa else (), zone=zi
+        )
+
+    def negative(self, zi: int) -> Resolution:
+        """NODATA for a name of zone `zi` (a wide IP with nothing to answer)."""
+        return self._negative(NOERROR, [], zi)
+
+    def static_only(self, qname: bytes, qtype: int) -> Resolution:
+        """Resolution ignoring wide IPs (`return_to_dns`)."""
+        node = self._nodes.get(qname)
+        zi = self.zone_of(qname)
+        if node is not None and qtype in node.rrsets:
+            return Resolution(
+                answer=tuple(
+                    rr(QNAME_POINTER, r.rtype, r.ttl, r.rdata) for r in node.rrsets[qtype]
+                ),
+                zone=zi,
+            )
+        return self._negative(NOERROR if qname in self._exists else NXDOMAIN, [], zi)
