@@ -1,0 +1,1 @@
+"""Transports (UDP, TCP) and the process wiring of gslbd."""
