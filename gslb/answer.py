@@ -22,6 +22,7 @@ from gslb.errors import FormError
 from gslb.model import AAAA, A, IPAddress
 from gslb.persistence import PersistenceTable
 from gslb.pipeline import Cursors, Decision, decide
+from gslb.ratelimit import DROP, SLIP, RateLimiter
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.wire import (
     BADVERS,
@@ -68,6 +69,12 @@ class Responder:
         self.cursors = Cursors()
         self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
         self.servfails = 0
+        settings = holder.current.config.server
+        self.ratelimit = (
+            RateLimiter(settings.rrl_responses_per_second, settings.rrl_slip)
+            if settings.rrl_responses_per_second > 0
+            else None
+        )
         self._cache: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
         self._cache_for: Snapshot | None = None
 
@@ -173,8 +180,15 @@ class Responder:
                 self._cache.clear()
             self._cache[key] = cached
         reply = wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1]
-        if transport == "udp" and len(reply) > self._udp_limit(snap, q):
-            return self._truncated(snap, q, wire, opt_options)
+        if transport == "udp":
+            if self.ratelimit is not None:
+                verdict = self.ratelimit.check(str(peer), self.clock())
+                if verdict == DROP:
+                    return None
+                if verdict == SLIP:
+                    return self._truncated(snap, q, wire, opt_options)
+            if len(reply) > self._udp_limit(snap, q):
+                return self._truncated(snap, q, wire, opt_options)
         return reply
 
     def _with_decision(self, snap: Snapshot, res: Resolution, d: Decision, q: Query) -> Resolution:
