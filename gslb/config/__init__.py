@@ -1,0 +1,10 @@
+"""Configuration: etc/ files -> one immutable, compiled `gslb.model.Config`.
+
+`load(directory)` is the only entry point; `gslbctl check` and server
+start-up both call it. It raises `gslb.errors.ConfigError` carrying every
+problem found.
+"""
+
+from gslb.config.loader import load
+
+__all__ = ["load"]

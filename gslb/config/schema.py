@@ -1,0 +1,152 @@
+"""The shape of etc/wideips.toml, as pydantic models.
+
+Only what one table can say about itself is checked here (types, ranges,
+syntax); references between objects are checked by the loader, which sees
+the whole document. Strict mode: TOML has real types, so "80" for a port is a
+mistake to report, not a string to coerce. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyAddress
+
+from gslb.model import POOL_METHODS
+
+MAX_TTL = 2**31 - 1  # RFC 2181 §8
+
+Ttl = Annotated[int, Field(ge=0, le=MAX_TTL)]
+Ratio = Annotated[int, Field(ge=1)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+CidrV4 = Annotated[int, Field(ge=0, le=32)]
+CidrV6 = Annotated[int, Field(ge=0, le=128)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+def parse_listen(value: Any) -> Any:
+    """Turn "host:port" or "[v6]:port" into (host, port)."""
+    if not isinstance(value, str):
+        raise ValueError('expected a string "host:port" or "[v6]:port"')
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError('expected "host:port" or "[v6]:port"')
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError('an IPv6 listen address is written "[v6]:port"')
+    try:
+        host = str(ip_address(host))
+    except ValueError:
+        raise ValueError(f"not an IP address: {host!r}") from None
+    number = int(port)
+    if not 1 <= number <= 65535:
+        raise ValueError("port must be 1..65535")
+    return (host, number)
+
+
+def _member_table(value: Any) -> Any:
+    # A bare VS name is shorthand for a member table with defaults.
+    return {"vs": value} if isinstance(value, str) else value
+
+
+ListenAddress = Annotated[tuple[str, int], BeforeValidator(parse_listen)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Rrl(Strict):
+    responses_per_second: int = Field(default=0, ge=0)
+    slip: int = Field(default=2, ge=0)
+    window: int = Field(default=15, ge=1)
+
+
+class Server(Strict):
+    listen: list[ListenAddress] = Field(default=[("127.0.0.1", 5300)], min_length=1)
+    edns_buffer_size: int = Field(default=1232, ge=512, le=65535)
+    tcp_idle_timeout: float = Field(default=10.0, gt=0)
+    tcp_max_connections: int = Field(default=256, ge=1)
+    nsid: str | None = None
+    workers: int = Field(default=1, ge=1)
+    persistence_max_entries: int = Field(default=100_000, ge=0)
+    rrl: Rrl = Rrl()
+
+
+class Zone(Strict):
+    name: Name
+    file: Name
+
+
+class DataCenter(Strict):
+    name: Name
+    probe_source: IPvAnyAddress | None = None
+    enabled: bool = True
+
+
+class VirtualServer(Strict):
+    name: Name
+    address: IPvAnyAddress
+    port: Port = 80
+    datacenter: Name
+    monitors: list[str] = []
+    ratio: Ratio = 1
+    enabled: bool = True
+
+
+class PoolMember(Strict):
+    vs: Name
+    ratio: Ratio = 1
+    order: int = 0
+    enabled: bool = True
+
+
+class Pool(Strict):
+    name: Name
+    members: list[Annotated[PoolMember, BeforeValidator(_member_table)]] = []
+    methods: list[str] = Field(default=["global_availability"], min_length=1)
+    ttl: Ttl = 30
+    max_answers: int = Field(default=1, ge=1)
+    fallback_ip: IPvAnyAddress | None = None
+    # "type" is the operator's word (it is the record type); Python's is taken.
+    rtype: Literal["A", "AAAA"] = Field(default="A", alias="type")
+    fail_closed: bool = False
+    ratio: Ratio = 1
+    persist_cidr_v4: CidrV4 = 32
+    persist_cidr_v6: CidrV6 = 128
+    qos: dict[str, float] = {}
+
+
+class Persistence(Strict):
+    ttl: Ttl
+    cidr_v4: CidrV4 = 32
+    cidr_v6: CidrV6 = 128
+
+
+class WideIP(Strict):
+    name: Name
+    aliases: list[Name] = []
+    pools: list[Name] = Field(min_length=1)
+    pool_method: Literal[POOL_METHODS] = "global_availability"  # type: ignore[valid-type]
+    last_resort_pool: Name | None = None
+    ecs: bool = True
+    persistence: Persistence | None = None
+
+
+class Region(Strict):
+    name: Name
+    members: list[str] = []
+
+
+class Document(Strict):
+    """The whole of wideips.toml."""
+
+    server: Server = Server()
+    zone: list[Zone] = []
+    datacenter: list[DataCenter] = []
+    virtual_server: list[VirtualServer] = []
+    pool: list[Pool] = []
+    wideip: list[WideIP] = []
+    region: list[Region] = []

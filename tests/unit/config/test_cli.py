@@ -1,0 +1,91 @@
+"""`gslbctl check` as an operator runs it: a real subprocess, exit code and lines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from gslb.errors import Problem
+from tests.unit.config.conftest import ETC, MakeConfig
+
+OK_LINE = (
+    "ok: 2 datacenters, 3 virtual servers, 2 pools, 1 wide IPs, "
+    "4 topology records, 1 zones (14 records)"
+)
+
+
+def gslbctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gslb.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_check_default_dir_is_etc() -> None:
+    result = gslbctl("check", cwd=ETC.parent)
+    assert (result.returncode, result.stdout, result.stderr) == (0, OK_LINE + "\n", "")
+
+
+def test_check_good_dir_with_a_warning(make_config: MakeConfig) -> None:
+    directory = make_config(("wideips.toml", 'pools = ["web", "web6"]', 'pools = ["web"]'))
+    result = gslbctl("check", str(directory))
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [OK_LINE]
+    assert result.stderr.splitlines() == [
+        f"warning: {directory / 'wideips.toml'}:57: pool[1]: pool is used by no wide IP"
+        " (value: 'web6')"
+    ]
+
+
+def test_check_bad_dir_prints_every_problem(make_config: MakeConfig) -> None:
+    directory = make_config(
+        ("wideips.toml", 'datacenter = "TEL"', 'datacenter = "XX"'),
+        ("wideips.toml", "ttl = 300", "ttl = -5"),
+        ("topology.csv", "dc:CNC,region:north,100", "dc:CNC,region:north,-1"),
+    )
+    result = gslbctl("check", str(directory))
+    toml, csv = directory / "wideips.toml", directory / "topology.csv"
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{csv}:2: score: must be an integer 0..2147483647 (value: '-1')",
+        f"{toml}:71: wideip[0].persistence.ttl: Input should be greater than or equal to 0"
+        " (value: -5)",
+        "2 errors",
+    ]
+
+
+def test_check_reports_cross_check_problems(make_config: MakeConfig) -> None:
+    directory = make_config(("wideips.toml", 'datacenter = "TEL"', 'datacenter = "XX"'))
+    result = gslbctl("check", str(directory))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        f"{directory / 'wideips.toml'}:41: virtual_server[1].datacenter: unknown datacenter"
+        " (value: 'XX')",
+        "1 errors",
+    ]
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    result = gslbctl("check", str(tmp_path / "nope"))
+    assert result.returncode == 1
+    # Problem.__str__ decides how a problem without a line or path reads.
+    problem = Problem(
+        str(tmp_path / "nope" / "wideips.toml"),
+        None,
+        "",
+        None,
+        "cannot read: No such file or directory",
+    )
+    assert result.stderr.splitlines() == [str(problem), "1 errors"]
+
+
+def test_no_subcommand_is_a_usage_error() -> None:
+    result = gslbctl()
+    assert result.returncode == 2
+    assert "usage: gslbctl" in result.stderr
