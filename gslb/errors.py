@@ -21,9 +21,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        field = f" {self.path}" if self.path else ""
+        field = f" {self.path}:" if self.path else ""
         value = "" if self.value is None else f" (value: {self.value!r})"
-        return f"{where}:{field}: {self.message}{value}"
+        return f"{where}:{field} {self.message}{value}"
 
 
 class ConfigError(GslbError):
