@@ -79,6 +79,9 @@ class ZoneIndex:
             for name in (w.name, *w.aliases):
                 if name.startswith("*."):
                     self._wild_wideips[to_wire(name[2:])] = i
+                    # `*.app` exists, so `app` is an empty non-terminal
+                    # (RFC 4592 §2.2.2): NODATA, not NXDOMAIN.
+                    self._mark_exists(to_wire(name[2:]))
                 else:
                     self._node(to_wire(name)).wideip = i
         for zi, z in enumerate(config.zones):
@@ -92,11 +95,14 @@ class ZoneIndex:
         node = self._nodes.get(wire)
         if node is None:
             node = self._nodes[wire] = _Node()
-            name = wire
-            while name and name not in self._exists:
-                self._exists.add(name)
-                name = parent(name)
+            self._mark_exists(wire)
         return node
+
+    def _mark_exists(self, wire: bytes) -> None:
+        name = wire
+        while name and name not in self._exists:
+            self._exists.add(name)
+            name = parent(name)
 
     def zone_of(self, wire: bytes) -> int:
         name = wire
@@ -193,7 +199,7 @@ class ZoneIndex:
         )
 
     def _glue(self, ns_records: list[Record]) -> tuple[bytes, ...]:
-        out = []
+        out: list[bytes] = []
         for r in ns_records:
             target = r.rdata.lower()
             node = self._nodes.get(target)
