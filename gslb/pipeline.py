@@ -111,7 +111,7 @@ def decide(
 
     ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl)
     probe = False
-    for pi in _pool_order(snap, wideip, pools, ctx, trace):
+    for pi in _pool_order(snap, wideip, rtype, pools, ctx, trace):
         decision, wanted_probe = _run_chain(snap, pi, ctx, trace)
         probe = probe or wanted_probe
         if decision is not None:
@@ -146,6 +146,7 @@ def decide(
 def _pool_order(
     snap: Snapshot,
     wideip: int,
+    rtype: int,
     pools: tuple[Candidate, ...],
     ctx: Context,
     trace: list[Step] | None,
@@ -160,6 +161,8 @@ def _pool_order(
         _record(trace, "pool", wip.name, wip.pool_method, verdict)
         order = [c.index for c in chosen]
     last = wip.last_resort_pool
+    if last is not None and snap.config.pools[last].rtype != rtype:
+        last = None  # an A pool must never answer an AAAA query, nor the reverse
     if last is not None and last not in order:
         order.append(last)
     if not up and last is None:

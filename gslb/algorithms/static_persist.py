@@ -8,9 +8,9 @@ goes down only moves its own LDNS, the rest keep theirs. Config:
 
 from __future__ import annotations
 
+from hashlib import blake2b
 from ipaddress import ip_network
 from typing import ClassVar
-from zlib import crc32
 
 from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
 
@@ -28,6 +28,12 @@ class StaticPersist:
             else (ctx.pool.persist_cidr_v4 if v4 else ctx.pool.persist_cidr_v6)
         )
         key = ip_network(f"{ctx.ldns}/{cidr}", strict=False).network_address.packed
-        seed = crc32(key)
-        order = sorted(candidates, key=lambda c: -crc32(c.name.encode(), seed))
+        # A keyed cryptographic hash, not crc32: CRC is affine in its seed, so
+        # every LDNS would only XOR the members' CRCs with one mask and the
+        # ranking would split like a binary trie (50/25/25 for three members).
+        order = sorted(
+            candidates,
+            key=lambda c: blake2b(c.name.encode(), digest_size=8, key=key).digest(),
+            reverse=True,
+        )
         return pick(tuple(order), "", cidr=cidr)
