@@ -97,6 +97,21 @@ def fresh_paths(ctx: Context) -> Mapping[int, Path]:
     return {dc: p for dc, p in ctx.proximity.paths(ctx.ldns).items() if p.measured_at >= oldest}
 
 
+def by_path(
+    candidates: tuple[Candidate, ...], ctx: Context, field: str, *, highest_first: bool = False
+) -> Verdict:
+    """Rank candidates by one metric of their data center's fresh path to the LDNS."""
+    paths = fresh_paths(ctx)
+
+    def metric(c: Candidate) -> float | None:
+        p = paths.get(c.datacenter)
+        return None if p is None else getattr(p, field)
+
+    return ranked(
+        candidates, metric, f"no fresh path data for {ctx.ldns}", highest_first=highest_first
+    )
+
+
 def ranked(
     candidates: tuple[Candidate, ...],
     metric: Callable[[Candidate], float | None],

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, fresh_paths, ranked
+from gslb.algorithms.base import Candidate, Context, Verdict, by_path
 
 
 class Rtt:
     name: ClassVar[str] = "rtt"
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
-        paths = fresh_paths(ctx)
-
-        def rtt(c: Candidate) -> float | None:
-            p = paths.get(c.datacenter)
-            return None if p is None else p.rtt_us
-
-        return ranked(candidates, rtt, f"no fresh path data for {ctx.ldns}")
+        return by_path(candidates, ctx, "rtt_us")
