@@ -1,24 +1,28 @@
 """A real gslbd process on 127.0.0.1 (port chosen by the kernel), for tests.
 
 `gslbd` starts `python -m gslb` on a copy of `etc/` whose listen address is
-rewritten to port 0; the log's `listening:` line tells the port. Tests talk to
-it with dnspython, an independent client.
+rewritten to a free port on 127.0.0.1 (the config rejects port 0, so the port
+is found here, free for both UDP and TCP); the log's `listening:` line tells
+the port. Tests talk to it with dnspython, an independent client.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.message
 import dns.query
+import dns.rrset
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,12 +86,28 @@ def start_gslbd(config_dir: Path, timeout: float = 15.0) -> Gslbd:
     return Gslbd(proc, "127.0.0.1", port, config_dir, log)
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 free for both UDP and TCP right now."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return int(port)
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
 def copy_config(dest: Path) -> Path:
-    """A copy of the default etc/ listening on 127.0.0.1, port 0."""
+    """A copy of the default etc/ listening on 127.0.0.1 at a free port."""
     shutil.copytree(ROOT / "etc", dest)
     toml = dest / "wideips.toml"
     text = toml.read_text()
-    toml.write_text(text.replace('listen = ["127.0.0.1:5300"]', 'listen = ["127.0.0.1:0"]'))
+    listen = f'listen = ["127.0.0.1:{free_port()}"]'
+    toml.write_text(text.replace('listen = ["127.0.0.1:5300"]', listen))
     return dest
 
 
@@ -113,3 +133,110 @@ def shared_gslbd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gslbd]:
         yield server
     finally:
         server.stop()
+
+
+def edit_config(
+    config_dir: Path,
+    *,
+    toml: tuple[tuple[str, str], ...] = (),
+    topology: str | None = None,
+    zone_append: str = "",
+) -> Path:
+    """Change a copied config: exact text replacements in wideips.toml (each
+    must match), a whole new topology.csv, lines appended to the zone file."""
+    path = config_dir / "wideips.toml"
+    text = path.read_text()
+    for old, new in toml:
+        assert old in text, f"not in wideips.toml: {old!r}"
+        text = text.replace(old, new, 1)
+    path.write_text(text)
+    if topology is not None:
+        (config_dir / "topology.csv").write_text(topology)
+    if zone_append:
+        zone = config_dir / "gslb.example.zone"
+        zone.write_text(zone.read_text() + zone_append)
+    return config_dir
+
+
+@pytest.fixture
+def make_gslbd(tmp_path: Path) -> Iterator[Callable[..., Gslbd]]:
+    """Start servers on edited copies of etc/ (arguments as `edit_config`)."""
+    servers: list[Gslbd] = []
+
+    def make(**edits: Any) -> Gslbd:
+        directory = copy_config(tmp_path / f"etc{len(servers)}")
+        server = start_gslbd(edit_config(directory, **edits))
+        servers.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# A name whose TXT RRset (8 x 113 octets) fits 1232 but not 512, and one
+# (40 x 113 octets) that fits no UDP size the server allows.
+BIG_TXT_ZONE = "".join(f'mid IN TXT "{i:03d}{"m" * 97}"\n' for i in range(8)) + "".join(
+    f'big IN TXT "{i:03d}{"b" * 97}"\n' for i in range(40)
+)
+
+
+@pytest.fixture(scope="module")
+def big_gslbd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gslbd]:
+    """The default config plus the large TXT RRsets of BIG_TXT_ZONE."""
+    directory = copy_config(tmp_path_factory.mktemp("big") / "etc")
+    server = start_gslbd(edit_config(directory, zone_append=BIG_TXT_ZONE))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def udp_exchange(server: Gslbd, payload: bytes, timeout: float = 1.0) -> bytes | None:
+    """Send raw bytes over UDP; the reply, or None if none came in `timeout`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(payload, (server.host, server.port))
+        try:
+            return sock.recv(65535)
+        except TimeoutError:
+            return None
+
+
+def tcp_connect(server: Gslbd, timeout: float = 3.0) -> socket.socket:
+    sock = socket.create_connection((server.host, server.port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    """`size` bytes from a stream; fewer only if the peer closed it."""
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_frame(sock: socket.socket) -> bytes | None:
+    """One length-prefixed DNS message (RFC 1035 §4.2.2), None on EOF."""
+    prefix = recv_exactly(sock, 2)
+    if len(prefix) < 2:
+        return None
+    size = int.from_bytes(prefix, "big")
+    body = recv_exactly(sock, size)
+    assert len(body) == size, "connection closed inside a message"
+    return body
+
+
+def frame(wire: bytes) -> bytes:
+    return len(wire).to_bytes(2, "big") + wire
+
+
+def records(section: list[dns.rrset.RRset]) -> list[str]:
+    """A message section as sorted one-line records: 'name ttl IN type rdata'."""
+    return sorted(line for rrset in section for line in rrset.to_text().splitlines())

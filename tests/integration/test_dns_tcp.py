@@ -1,0 +1,273 @@
+"""DNS over TCP (RFC 7766): the same answers as UDP, no truncation, and the
+framing seen from a raw socket: pipelining, split length prefixes, several
+queries per connection, the idle timeout and the connection limit.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.update
+import pytest
+
+from tests.integration.conftest import (
+    BIG_TXT_ZONE,
+    Gslbd,
+    frame,
+    records,
+    recv_frame,
+    tcp_connect,
+)
+from tests.integration.test_dns_udp import (
+    ANY_CASES,
+    BIG,
+    MID,
+    STATIC_CASES,
+    Case,
+    check,
+    check_any_apex,
+    question_end,
+)
+
+
+@pytest.mark.parametrize("case", STATIC_CASES + ANY_CASES, ids=lambda c: c.id)
+def test_static_answers(shared_gslbd: Gslbd, case: Case) -> None:
+    check(shared_gslbd.tcp(dns.message.make_query(case.qname, case.qtype)), case)
+
+
+def test_any_at_apex_is_one_rrset(shared_gslbd: Gslbd) -> None:
+    check_any_apex(shared_gslbd.tcp(dns.message.make_query("gslb.example.", "ANY")))
+
+
+def test_question_case_preserved(shared_gslbd: Gslbd) -> None:
+    query = dns.message.make_query("wWw.GsLb.ExAmPlE.", "A")
+    wire = query.to_wire()
+    with tcp_connect(shared_gslbd) as sock:
+        sock.sendall(frame(wire))
+        reply = recv_frame(sock)
+    assert reply is not None
+    end = question_end(wire)
+    assert reply[12:end] == wire[12:end]
+    assert records(dns.message.from_wire(reply).answer) == ["wWw.GsLb.ExAmPlE. 30 IN A 127.0.20.1"]
+
+
+@pytest.mark.parametrize("opcode", [2, 5])
+def test_unknown_opcode_is_notimp(shared_gslbd: Gslbd, opcode: int) -> None:
+    query = (
+        dns.update.UpdateMessage("gslb.example.")
+        if opcode == 5
+        else dns.message.make_query("www.gslb.example.", "A")
+    )
+    query.set_opcode(opcode)
+    reply = shared_gslbd.tcp(query)
+    assert reply.opcode() == opcode
+    assert reply.rcode() == dns.rcode.NOTIMP
+
+
+def test_edns_over_tcp(shared_gslbd: Gslbd) -> None:
+    nsid = dns.edns.GenericOption(dns.edns.OptionType.NSID, b"")
+    query = dns.message.make_query(
+        "www.gslb.example.", "A", want_dnssec=True, payload=4096, options=[nsid]
+    )
+    reply = shared_gslbd.tcp(query)
+    assert reply.payload == 1232
+    assert reply.ednsflags & dns.flags.DO
+    assert [(int(o.otype), o.to_wire()) for o in reply.options] == [(3, b"gslb-default")]
+    assert records(reply.answer) == ["www.gslb.example. 30 IN A 127.0.20.1"]
+    badvers = shared_gslbd.tcp(dns.message.make_query("www.gslb.example.", "A", use_edns=1))
+    assert badvers.rcode() == dns.rcode.BADVERS
+
+
+# What UDP truncates, TCP answers in full.
+@pytest.mark.parametrize(
+    ("qname", "edns", "expected"),
+    [("big.gslb.example.", -1, BIG), ("big.gslb.example.", 0, BIG), ("mid.gslb.example.", -1, MID)],
+)
+def test_tcp_answers_what_udp_truncates(
+    big_gslbd: Gslbd, qname: str, edns: int, expected: list[str]
+) -> None:
+    assert len(BIG_TXT_ZONE.splitlines()) == 48
+    query = dns.message.make_query(qname, "TXT", use_edns=edns)
+    assert big_gslbd.udp(query).flags & dns.flags.TC
+    reply = big_gslbd.tcp(query)
+    assert not reply.flags & dns.flags.TC
+    assert reply.rcode() == dns.rcode.NOERROR
+    assert records(reply.answer) == expected
+
+
+# Framing, with raw sockets.
+
+PIPELINE = [
+    ("www.gslb.example.", "A", "www.gslb.example. 30 IN A 127.0.20.1"),
+    ("mail.gslb.example.", "A", "mail.gslb.example. 3600 IN A 127.0.0.25"),
+    ("www.gslb.example.", "AAAA", "www.gslb.example. 30 IN AAAA ::1"),
+    ("ns1.gslb.example.", "A", "ns1.gslb.example. 3600 IN A 127.0.0.1"),
+    ("web.gslb.example.", "A", "web.gslb.example. 30 IN A 127.0.20.1"),
+    ("ftp.gslb.example.", "CNAME", "ftp.gslb.example. 3600 IN CNAME www.gslb.example."),
+]
+
+
+def pipeline_queries(first_id: int) -> dict[int, tuple[bytes, str]]:
+    """ID -> (query wire, the one answer line expected)."""
+    out = {}
+    for i, (qname, qtype, answer) in enumerate(PIPELINE):
+        query = dns.message.make_query(qname, qtype)
+        query.id = first_id + i
+        out[query.id] = (query.to_wire(), answer)
+    return out
+
+
+def read_replies(sock: socket.socket, count: int) -> dict[int, dns.message.Message]:
+    replies = {}
+    for _ in range(count):
+        wire = recv_frame(sock)
+        assert wire is not None, "connection closed early"
+        reply = dns.message.from_wire(wire)
+        replies[reply.id] = reply
+    return replies
+
+
+def assert_pipeline_answered(
+    queries: dict[int, tuple[bytes, str]], replies: dict[int, dns.message.Message]
+) -> None:
+    assert sorted(replies) == sorted(queries)  # matched by ID: any order is allowed
+    for qid, (_wire, answer) in queries.items():
+        assert records(replies[qid].answer) == [answer]
+
+
+def test_pipelined_queries_in_one_write(shared_gslbd: Gslbd) -> None:
+    queries = pipeline_queries(1000)
+    with tcp_connect(shared_gslbd) as sock:
+        sock.sendall(b"".join(frame(wire) for wire, _ in queries.values()))
+        assert_pipeline_answered(queries, read_replies(sock, len(queries)))
+
+
+def test_length_prefix_split_byte_by_byte(shared_gslbd: Gslbd) -> None:
+    queries = pipeline_queries(2000)
+    stream = b"".join(frame(wire) for wire, _ in list(queries.values())[:2])
+    with tcp_connect(shared_gslbd) as sock:
+        for i in range(len(stream)):
+            sock.sendall(stream[i : i + 1])
+            time.sleep(0.002)
+        replies = read_replies(sock, 2)
+    assert_pipeline_answered(dict(list(queries.items())[:2]), replies)
+
+
+def test_frames_split_at_odd_places(shared_gslbd: Gslbd) -> None:
+    queries = pipeline_queries(3000)
+    stream = b"".join(frame(wire) for wire, _ in queries.values())
+    # one write ending inside the 1st prefix, one inside a body, one inside the 4th prefix...
+    cuts = [1, 20, 2 + len(next(iter(queries.values()))[0]) + 1, 150, len(stream)]
+    cuts = sorted(set(cuts))
+    with tcp_connect(shared_gslbd) as sock:
+        start = 0
+        for cut in cuts:
+            sock.sendall(stream[start:cut])
+            start = cut
+            time.sleep(0.02)
+        assert_pipeline_answered(queries, read_replies(sock, len(queries)))
+
+
+def test_several_queries_on_one_connection(shared_gslbd: Gslbd) -> None:
+    with tcp_connect(shared_gslbd) as sock:
+        for round_ in range(3):
+            for i, (qname, qtype, answer) in enumerate(PIPELINE):
+                query = dns.message.make_query(qname, qtype)
+                query.id = 4000 + 10 * round_ + i
+                sock.sendall(frame(query.to_wire()))
+                wire = recv_frame(sock)
+                assert wire is not None
+                reply = dns.message.from_wire(wire)
+                assert reply.id == query.id
+                assert records(reply.answer) == [answer]
+
+
+def query_once(sock: socket.socket, qid: int) -> dns.message.Message | None:
+    query = dns.message.make_query("www.gslb.example.", "A")
+    query.id = qid
+    try:
+        sock.sendall(frame(query.to_wire()))
+        wire = recv_frame(sock)
+    except (ConnectionResetError, BrokenPipeError):
+        return None
+    return None if wire is None else dns.message.from_wire(wire)
+
+
+def wait_closed(sock: socket.socket, timeout: float) -> float | None:
+    """Seconds until the server closed `sock` (EOF or reset), None if it did not."""
+    start = time.monotonic()
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(1)
+    except ConnectionResetError:
+        return time.monotonic() - start
+    except TimeoutError:
+        return None
+    assert data == b"", "unexpected data from the server"
+    return time.monotonic() - start
+
+
+def test_idle_timeout(make_gslbd: Callable[..., Gslbd]) -> None:
+    server = make_gslbd(toml=(("tcp_idle_timeout = 10", "tcp_idle_timeout = 1"),))
+    with tcp_connect(server) as idle, tcp_connect(server) as busy:
+        # an active connection outlives the timeout: each query re-arms it
+        for i in range(6):
+            reply = query_once(busy, 100 + i)
+            assert reply is not None
+            assert records(reply.answer) == ["www.gslb.example. 30 IN A 127.0.20.1"]
+            last_query = time.monotonic()
+            time.sleep(0.4)
+        # by now (2.4 s) the idle one was closed by the server
+        assert wait_closed(idle, timeout=3.0) is not None, "idle connection still open"
+        # and the busy one goes too, about 1 s after its last query
+        assert wait_closed(busy, timeout=3.0) is not None, "connection still open"
+        assert 0.8 <= time.monotonic() - last_query <= 3.0
+
+
+def test_connection_limit(make_gslbd: Callable[..., Gslbd]) -> None:
+    server = make_gslbd(toml=(("tcp_max_connections = 256", "tcp_max_connections = 2"),))
+    first, second = tcp_connect(server), tcp_connect(server)
+    try:
+        assert query_once(first, 1) is not None
+        assert query_once(second, 2) is not None
+        with tcp_connect(server) as third:
+            assert query_once(third, 3) is None, "a 3rd connection was served"
+            assert wait_closed(third, timeout=2.0) is not None
+        # the first two still work
+        for sock, qid in ((first, 4), (second, 5)):
+            reply = query_once(sock, qid)
+            assert reply is not None
+            assert reply.id == qid
+            assert records(reply.answer) == ["www.gslb.example. 30 IN A 127.0.20.1"]
+        # a closed connection frees its place
+        first.close()
+        deadline = time.monotonic() + 3.0
+        reply = None
+        while reply is None and time.monotonic() < deadline:
+            with tcp_connect(server) as again:
+                reply = query_once(again, 6)
+            if reply is None:
+                time.sleep(0.05)
+        assert reply is not None, "the limit was not released"
+        assert records(reply.answer) == ["www.gslb.example. 30 IN A 127.0.20.1"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_axfr_is_refused(shared_gslbd: Gslbd) -> None:
+    query = dns.message.make_query("gslb.example.", "AXFR")
+    with tcp_connect(shared_gslbd) as sock:
+        sock.sendall(frame(query.to_wire()))
+        wire = recv_frame(sock)
+    assert wire is not None
+    reply = dns.message.from_wire(wire)
+    assert reply.id == query.id
+    assert reply.rcode() == dns.rcode.REFUSED
+    assert reply.answer == []
