@@ -191,10 +191,10 @@ SCHEMA_CASES = [
     ),
     (
         "listen v6 without brackets",
-        ('listen = ["127.0.0.1:5300"]', 'listen = ["::1:53", "[::1]:0", "x:53"]'),
+        ('listen = ["127.0.0.1:5300"]', 'listen = ["::1:53", "[::1]:70000", "x:53"]'),
         [
             (8, "server.listen[0]", "::1:53", 'an IPv6 listen address is written "[v6]:port"'),
-            (8, "server.listen[1]", "[::1]:0", "port must be 1..65535"),
+            (8, "server.listen[1]", "[::1]:70000", "port must be 0..65535"),
             (8, "server.listen[2]", "x:53", "not an IP address: 'x'"),
         ],
     ),
