@@ -7,7 +7,7 @@ indices into the tuples of `Config`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Literal
 
 IPAddress = IPv4Address | IPv6Address
@@ -138,6 +138,35 @@ class ServerSettings:
     rrl_window: int = 15
 
 
+PROBE_PROTOCOLS = ("dns_dot", "dns_rev", "udp", "tcp", "icmp")
+LOOPBACK: tuple[IPNetwork, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSettings:
+    """`[probes]`: how the LDNS table is filled (see gslb/probes/scheduler.py)."""
+
+    protocols: tuple[str, ...] = PROBE_PROTOCOLS  # tried in order; the last that worked first
+    timeout: float = 2.0  # seconds per probe
+    interval: float = 600.0  # re-probe an LDNS that keeps querying this often
+    path_ttl: float = 2400.0  # a path older than this is stale for the dynamic methods
+    ldns_ttl: float = 2_419_200.0  # forget an LDNS after this long without a query
+    max_entries: int = 100_000  # LDNS table size; the least recently seen is evicted
+    concurrency: int = 64  # probes in flight at once
+    rate: float = 50.0  # probes (packets) per second, token bucket of one second's worth
+    queue_size: int = 1024  # first-seen LDNS waiting to be probed; more are dropped
+    backoff_max: float = 3600.0  # cap of the exponential back-off of an LDNS that fails
+    allow: tuple[IPNetwork, ...] = LOOPBACK  # only these may be probed
+    deny: tuple[IPNetwork, ...] = ()  # never these, even when allowed
+    port: int = 53  # target port of every protocol (a resolver listens on 53)
+    ports: tuple[tuple[str, int], ...] = ()  # per-protocol overrides: (("udp", 33434),)
+    datacenters: tuple[int, ...] | None = None  # probe for these; None: every probe_source
+    state_file: str = "var/ldns.json"  # relative to the working directory; "" = not saved
+
+    def port_for(self, protocol: str) -> int:
+        return dict(self.ports).get(protocol, self.port)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     source: str  # the directory it was loaded from
@@ -150,3 +179,4 @@ class Config:
     topology: tuple[TopologyRecord, ...]
     zones: tuple[Zone, ...]
     warnings: tuple[str, ...] = field(default=())
+    probes: ProbeSettings = field(default_factory=ProbeSettings)

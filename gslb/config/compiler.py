@@ -27,6 +27,7 @@ from gslb.model import (
     Persistence,
     Pool,
     PoolMember,
+    ProbeSettings,
     Region,
     ServerSettings,
     TopologyRecord,
@@ -40,6 +41,12 @@ _FAMILY = {A: 4, AAAA: 6}
 _MISSING = -1  # index of an unknown name; the config is never returned then
 _KIND_WORDS = {"dc": "datacenter", "pool": "pool", "vs": "virtual_server", "region": "region"}
 _REGION_MEMBERS = "a subnet, region:NAME, dc:NAME, pool:NAME or vs:NAME"
+
+
+def prober_names() -> frozenset[str]:
+    from gslb.probes import REGISTRY
+
+    return frozenset(REGISTRY)
 
 
 def method_names() -> frozenset[str]:
@@ -118,6 +125,7 @@ class Compiler:
             topology=tuple(topology),
             zones=tuple(zones),
             warnings=tuple(self.warnings),
+            probes=self.probes(doc.probes, dcs),
         )
 
     @staticmethod
@@ -134,6 +142,49 @@ class Compiler:
             rrl_slip=s.rrl.slip,
             rrl_window=s.rrl.window,
         )
+
+    def probes(self, p: schema.Probes, dcs: dict[str, int]) -> ProbeSettings:
+        known = prober_names()
+        listed = ", ".join(sorted(known))
+        for k, name in enumerate(p.protocols):
+            if name not in known:
+                self.problem(("probes", "protocols", k), name, f"unknown protocol; known: {listed}")
+        for name in p.ports:
+            if name not in known:
+                self.problem(("probes", "ports", name), name, f"unknown protocol; known: {listed}")
+        datacenters = None
+        if p.datacenters is not None:
+            datacenters = tuple(
+                self.ref(dcs, "datacenter", name, ("probes", "datacenters", k))
+                for k, name in enumerate(p.datacenters)
+            )
+        return ProbeSettings(
+            protocols=tuple(p.protocols),
+            timeout=p.timeout,
+            interval=p.interval,
+            path_ttl=p.path_ttl,
+            ldns_ttl=p.ldns_ttl,
+            max_entries=p.max_entries,
+            concurrency=p.concurrency,
+            rate=p.rate,
+            queue_size=p.queue_size,
+            backoff_max=p.backoff_max,
+            allow=self.networks("allow", p.allow),
+            deny=self.networks("deny", p.deny),
+            port=p.port,
+            ports=tuple(p.ports.items()),
+            datacenters=datacenters,
+            state_file=p.state_file,
+        )
+
+    def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:
+        found: list[IPNetwork] = []
+        for k, text in enumerate(texts):
+            try:
+                found.append(parse_subnet(text))
+            except ValueError as exc:
+                self.problem(("probes", key, k), text, str(exc))
+        return tuple(found)
 
     def virtual_server(self, i: int, v: schema.VirtualServer, dcs: dict[str, int]) -> VirtualServer:
         dc = self.ref(dcs, "datacenter", v.datacenter, ("virtual_server", i, "datacenter"))

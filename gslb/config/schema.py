@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyAddress
 
-from gslb.model import POOL_METHODS
+from gslb.model import POOL_METHODS, PROBE_PROTOCOLS
 
 MAX_TTL = 2**31 - 1  # RFC 2181 §8
 
@@ -140,6 +140,27 @@ class Region(Strict):
     members: list[str] = []
 
 
+class Probes(Strict):
+    """`[probes]`; names and networks are checked by the compiler."""
+
+    protocols: list[str] = Field(default=list(PROBE_PROTOCOLS), min_length=1)
+    timeout: float = Field(default=2.0, gt=0)
+    interval: float = Field(default=600.0, gt=0)
+    path_ttl: float = Field(default=2400.0, gt=0)
+    ldns_ttl: float = Field(default=2_419_200.0, gt=0)
+    max_entries: int = Field(default=100_000, ge=1)
+    concurrency: int = Field(default=64, ge=1)
+    rate: float = Field(default=50.0, gt=0)
+    queue_size: int = Field(default=1024, ge=1)
+    backoff_max: float = Field(default=3600.0, gt=0)
+    allow: list[str] = ["127.0.0.0/8", "::1/128"]
+    deny: list[str] = []
+    port: Port = 53
+    ports: dict[str, Port] = {}
+    datacenters: list[Name] | None = None
+    state_file: str = "var/ldns.json"
+
+
 class Document(Strict):
     """The whole of wideips.toml."""
 
@@ -150,3 +171,4 @@ class Document(Strict):
     pool: list[Pool] = []
     wideip: list[WideIP] = []
     region: list[Region] = []
+    probes: Probes = Probes()

@@ -1,0 +1,103 @@
+"""A small fake LDNS for probe tests: an asyncio UDP DNS responder you subclass.
+
+It answers every datagram that has a DNS header with that header flagged as a
+response (QR, no records), after `delay(source)` seconds; `None` means never
+answer that source. `FakeLdns.start()` runs it in the test's own loop;
+`LdnsThread` runs one in a background thread for tests that drive a real
+gslbd process synchronously.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class FakeLdns(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.received: list[tuple[str, bytes]] = []  # (source address, datagram)
+
+    def delay(self, source: str) -> float | None:
+        """Seconds to wait before answering `source`; None: stay silent."""
+        return 0.0
+
+    def reply(self, query: bytes) -> bytes | None:
+        if len(query) < 12:
+            return None
+        return query[:2] + bytes([query[2] | 0x80, query[3]]) + query[4:]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0, ttl: int | None = None) -> int:
+        """Listen on host:port; `ttl` sets the IP TTL of the replies."""
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
+        if ttl is not None:
+            transport.get_extra_info("socket").setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+        self.transport = transport
+        return int(transport.get_extra_info("sockname")[1])
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        self.received.append((addr[0], data))
+        wait = self.delay(addr[0])
+        answer = self.reply(data)
+        if wait is None or answer is None:
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(wait, self._send, answer, addr)
+
+    def _send(self, answer: bytes, addr: tuple[str, int]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(answer, addr)
+
+
+class DelayBySource(FakeLdns):
+    """Delays set per source address (seconds; None: silent), changeable live."""
+
+    def __init__(self, delays: dict[str, float | None], default: float | None = 0.0) -> None:
+        super().__init__()
+        self.delays = dict(delays)
+        self.default = default
+
+    def delay(self, source: str) -> float | None:
+        return self.delays.get(source, self.default)
+
+
+@contextmanager
+def ldns_thread(ldns: FakeLdns, host: str, port: int = 0) -> Iterator[int]:
+    """Serve `ldns` on host:port from a thread; yields the bound port."""
+    loop = asyncio.new_event_loop()
+    started: asyncio.Future[int] = loop.create_future()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(_serve(ldns, host, port, started))
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    bound = asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=5)
+    try:
+        yield bound
+    finally:
+        loop.call_soon_threadsafe(ldns.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+async def _serve(ldns: FakeLdns, host: str, port: int, started: asyncio.Future[int]) -> None:
+    started.set_result(await ldns.start(host, port))
+
+
+async def _wait(started: asyncio.Future[int]) -> int:
+    return await started
