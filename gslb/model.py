@@ -24,6 +24,8 @@ class DataCenter:
     name: str
     probe_source: IPAddress | None = None
     enabled: bool = True
+    link_monitor: str | None = None  # a Config.monitors name: checks link_address
+    link_address: IPAddress | None = None  # e.g. the ISP gateway of this link
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +34,10 @@ class VirtualServer:
     address: IPAddress
     port: int
     datacenter: int  # index into Config.datacenters
-    monitors: tuple[str, ...] = ()
+    monitors: tuple[str, ...] = ()  # Config.monitors names
     ratio: int = 1
     enabled: bool = True
+    monitor_quorum: int = 0  # monitors that must say up; 0 = all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,9 @@ class Pool:
     persist_cidr_v4: int = 32  # static_persist: how much of the LDNS is hashed
     persist_cidr_v6: int = 128
     qos: tuple[tuple[str, float], ...] = ()  # qos coefficient overrides
+    # A member whose monitors have not concluded yet (state unknown) is
+    # handed out only when this is true.
+    available_when_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +174,31 @@ class ProbeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Monitor:
+    """`[[monitor]]`: a health check, run by gslb.monitors.REGISTRY[type]."""
+
+    name: str
+    type: str
+    interval: float = 10.0  # seconds between checks
+    timeout: float = 5.0  # seconds a check may take
+    rise: int = 2  # consecutive successes that bring a down target up
+    fall: int = 2  # consecutive failures that bring an up target down
+    port: int | None = None  # None: the member's port
+    spec: object = None  # the type's own fields, validated by its `settings` model
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSettings:
+    """`[control]`: the operator's side. Paths are relative to the working directory."""
+
+    socket: str = "run/gslb.sock"  # gslbctl's Unix socket
+    socket_mode: int = 0o600
+    http: tuple[str, int] | None = ("127.0.0.1", 9300)  # /metrics /healthz /readyz
+    state_dir: str = "var"  # saved health and admin state
+    monitor_concurrency: int = 32  # checks in flight at once
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: str  # the directory it was loaded from
     server: ServerSettings
@@ -179,4 +210,6 @@ class Config:
     topology: tuple[TopologyRecord, ...]
     zones: tuple[Zone, ...]
     warnings: tuple[str, ...] = field(default=())
+    monitors: tuple[Monitor, ...] = ()
+    control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)

@@ -86,7 +86,16 @@ class Snapshot:
 
     def with_health(self, health: Health) -> Snapshot:
         available = health.available(self.config)
-        members_up = tuple(tuple(c for c in ms if available[c.index]) for ms in self.members)
+        lenient = health.available(self.config, unknown_up=True) if health.unknown else available
+        pools = self.config.pools
+        members_up = tuple(
+            tuple(
+                c
+                for c in ms
+                if (lenient if pools[pi].available_when_unknown else available)[c.index]
+            )
+            for pi, ms in enumerate(self.members)
+        )
         return dataclasses.replace(self, health=health, available=available, members_up=members_up)
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:

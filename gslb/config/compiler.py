@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 
 from gslb.config import schema
+from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
 from gslb.config.zonefile import CNAME, NS, absolute_name, check_name, in_zone
@@ -21,6 +22,7 @@ from gslb.model import (
     AAAA,
     A,
     Config,
+    ControlSettings,
     DataCenter,
     IPAddress,
     IPNetwork,
@@ -99,8 +101,13 @@ class Compiler:
         vss = self.index("virtual_server", [v.name for v in doc.virtual_server])
         pools = self.index("pool", [p.name for p in doc.pool])
         regions = self.index("region", [r.name for r in doc.region])
+        monitor_names = set(self.index("monitor", [m.name for m in doc.monitor]))
+        monitors = compile_monitors(doc.monitor, self.problem)
+        for i, d in enumerate(doc.datacenter):
+            check_link(i, d, monitor_names, self.problem)
         virtual_servers = tuple(
-            self.virtual_server(i, v, dcs) for i, v in enumerate(doc.virtual_server)
+            self.virtual_server(i, v, dcs, quorum(i, v, monitor_names, self.problem))
+            for i, v in enumerate(doc.virtual_server)
         )
         compiled_pools = tuple(
             self.pool(i, p, vss, virtual_servers) for i, p in enumerate(doc.pool)
@@ -116,7 +123,8 @@ class Compiler:
             source=directory,
             server=self.server(doc.server),
             datacenters=tuple(
-                DataCenter(d.name, d.probe_source, d.enabled) for d in doc.datacenter
+                DataCenter(d.name, d.probe_source, d.enabled, d.link_monitor, d.link_address)
+                for d in doc.datacenter
             ),
             virtual_servers=virtual_servers,
             pools=compiled_pools,
@@ -125,6 +133,8 @@ class Compiler:
             topology=tuple(topology),
             zones=tuple(zones),
             warnings=tuple(self.warnings),
+            monitors=monitors,
+            control=self.control(doc.control),
             probes=self.probes(doc.probes, dcs),
         )
 
@@ -186,9 +196,17 @@ class Compiler:
                 self.problem(("probes", key, k), text, str(exc))
         return tuple(found)
 
-    def virtual_server(self, i: int, v: schema.VirtualServer, dcs: dict[str, int]) -> VirtualServer:
+    @staticmethod
+    def control(c: schema.Control) -> ControlSettings:
+        return ControlSettings(c.socket, c.socket_mode, c.http, c.state_dir, c.monitor_concurrency)
+
+    def virtual_server(
+        self, i: int, v: schema.VirtualServer, dcs: dict[str, int], quorum: int = 0
+    ) -> VirtualServer:
         dc = self.ref(dcs, "datacenter", v.datacenter, ("virtual_server", i, "datacenter"))
-        return VirtualServer(v.name, v.address, v.port, dc, tuple(v.monitors), v.ratio, v.enabled)
+        return VirtualServer(
+            v.name, v.address, v.port, dc, tuple(v.monitors), v.ratio, v.enabled, quorum
+        )
 
     def pool(
         self,
@@ -226,6 +244,7 @@ class Compiler:
             persist_cidr_v4=p.persist_cidr_v4,
             persist_cidr_v6=p.persist_cidr_v6,
             qos=tuple(p.qos.items()),
+            available_when_unknown=p.available_when_unknown,
         )
 
     def check_family(self, path: FieldPath, value: str, address: IPAddress, rtype: str) -> None:

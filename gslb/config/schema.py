@@ -25,8 +25,9 @@ CidrV6 = Annotated[int, Field(ge=0, le=128)]
 Name = Annotated[str, Field(min_length=1)]
 
 
-def parse_listen(value: Any) -> Any:
+def parse_listen(value: Any, min_port: int = 0) -> Any:
     """Turn "host:port" or "[v6]:port" into (host, port)."""
+    # Port 0 lets the kernel choose (tests); the bound port is logged.
     if not isinstance(value, str):
         raise ValueError('expected a string "host:port" or "[v6]:port"')
     host, sep, port = value.rpartition(":")
@@ -41,8 +42,8 @@ def parse_listen(value: Any) -> Any:
     except ValueError:
         raise ValueError(f"not an IP address: {host!r}") from None
     number = int(port)
-    if not 1 <= number <= 65535:
-        raise ValueError("port must be 1..65535")
+    if not min_port <= number <= 65535:
+        raise ValueError(f"port must be {min_port}..65535")
     return (host, number)
 
 
@@ -51,7 +52,13 @@ def _member_table(value: Any) -> Any:
     return {"vs": value} if isinstance(value, str) else value
 
 
+def _http_listen(value: Any) -> Any:
+    # Port 0 (the kernel picks) is fine for the metrics listener; "" turns it off.
+    return None if value == "" else parse_listen(value, min_port=0)
+
+
 ListenAddress = Annotated[tuple[str, int], BeforeValidator(parse_listen)]
+HttpListen = Annotated[tuple[str, int] | None, BeforeValidator(_http_listen)]
 
 
 class Strict(BaseModel):
@@ -84,6 +91,8 @@ class DataCenter(Strict):
     name: Name
     probe_source: IPvAnyAddress | None = None
     enabled: bool = True
+    link_monitor: Name | None = None
+    link_address: IPvAnyAddress | None = None
 
 
 class VirtualServer(Strict):
@@ -92,6 +101,7 @@ class VirtualServer(Strict):
     port: Port = 80
     datacenter: Name
     monitors: list[str] = []
+    monitor_rule: str = Field(default="all", pattern=r"^(all|at_least [1-9][0-9]*)$")
     ratio: Ratio = 1
     enabled: bool = True
 
@@ -117,6 +127,7 @@ class Pool(Strict):
     persist_cidr_v4: CidrV4 = 32
     persist_cidr_v6: CidrV6 = 128
     qos: dict[str, float] = {}
+    available_when_unknown: bool = False
 
 
 class Persistence(Strict):
@@ -161,6 +172,28 @@ class Probes(Strict):
     state_file: str = "var/ldns.json"
 
 
+class Monitor(Strict):
+    """`[[monitor]]`: common fields; the rest are checked by the monitor type's settings."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    name: Name
+    type: Name
+    interval: float = Field(default=10.0, gt=0)
+    timeout: float = Field(default=5.0, gt=0)
+    rise: int = Field(default=2, ge=1)
+    fall: int = Field(default=2, ge=1)
+    port: Port | None = None
+
+
+class Control(Strict):
+    socket: Name = "run/gslb.sock"
+    socket_mode: int = Field(default=0o600, ge=0, le=0o777)
+    http: HttpListen = ("127.0.0.1", 9300)
+    state_dir: Name = "var"
+    monitor_concurrency: int = Field(default=32, ge=1)
+
+
 class Document(Strict):
     """The whole of wideips.toml."""
 
@@ -171,4 +204,6 @@ class Document(Strict):
     pool: list[Pool] = []
     wideip: list[WideIP] = []
     region: list[Region] = []
+    monitor: list[Monitor] = []
+    control: Control = Control()
     probes: Probes = Probes()

@@ -1,0 +1,86 @@
+"""external: run a command with the member's address and port; exit status 0 is up.
+
+    [[monitor]]
+    name = "app_script"
+    type = "external"
+    interval = 30
+    timeout = 5
+    command = ["/usr/local/libexec/check_app", "--strict"]   # argv, no shell
+
+The address and port are appended as the last two arguments (as BIG-IP's
+external monitors get them) and are also in the environment as
+`GSLB_MEMBER_ADDRESS` and `GSLB_MEMBER_PORT`. A command still running at the
+timeout is killed (its whole process group) and the check is down. The first
+line of its output is kept as the detail of a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from typing import ClassVar
+
+from pydantic import Field
+
+from gslb.model import IPAddress
+from gslb.monitors.base import CheckResult, Settings, describe, down, up
+
+
+class ExternalSettings(Settings):
+    command: list[str] = Field(min_length=1)
+
+
+def _first_line(output: bytes) -> str:
+    return output.decode(errors="replace").strip().partition("\n")[0][:200]
+
+
+class ExternalMonitor:
+    name: ClassVar[str] = "external"
+    settings: ClassVar[type[Settings]] = ExternalSettings
+
+    async def check(
+        self,
+        target: IPAddress,
+        port: int,
+        *,
+        source: IPAddress | None,
+        timeout: float,
+        spec: ExternalSettings,
+    ) -> CheckResult:
+        env = dict(os.environ, GSLB_MEMBER_ADDRESS=str(target), GSLB_MEMBER_PORT=str(port))
+        if source is not None:
+            env["GSLB_SOURCE_ADDRESS"] = str(source)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *spec.command,
+                str(target),
+                str(port),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # its own process group, killed as one
+            )
+        except OSError as exc:
+            return down(f"cannot run {spec.command[0]}: {describe(exc)}")
+        try:
+            async with asyncio.timeout(timeout):
+                output, _ = await proc.communicate()
+        except TimeoutError:
+            _kill_group(proc.pid)
+            await proc.wait()
+            return down("timeout (killed)")
+        except asyncio.CancelledError:
+            _kill_group(proc.pid)
+            raise
+        if proc.returncode == 0:
+            return up(_first_line(output) or "exit 0")
+        detail = _first_line(output)
+        return down(f"exit {proc.returncode}" + (f": {detail}" if detail else ""))
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
