@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from ipaddress import ip_address
 from random import Random
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 CLASS_IN, CLASS_ANY = 1, 255
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
 CACHE_LIMIT = 100_000
+SEEN_LIMIT = 65_536  # queries remembered between two drains; older ones are dropped
 
 
 class Responder:
@@ -60,12 +62,15 @@ class Responder:
         *,
         clock: Callable[[], float] = time.time,
         rng: Random | None = None,
-        on_probe: Callable[[IPAddress], None] | None = None,
+        on_probe: Callable[[IPAddress, IPAddress | str], None] | None = None,
     ) -> None:
         self.holder = holder
         self.clock = clock
         self.rng = rng or Random()
-        self.on_probe = on_probe
+        self.on_probe = on_probe  # (LDNS or ECS subnet, the resolver that asked)
+        # Who asked for a wide IP, drained every second by the probe scheduler
+        # (last seen, query count, re-probes): one append per query.
+        self.seen: deque[IPAddress] = deque(maxlen=SEEN_LIMIT)
         self.cursors = Cursors()
         self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
         self.servfails = 0
@@ -143,8 +148,9 @@ class Responder:
                 cursors=self.cursors,
                 persistence=self.persistence,
             )
+            self.seen.append(ldns)
             if decision.probe and self.on_probe is not None:
-                self.on_probe(ldns)
+                self.on_probe(ldns, peer)
             if decision.action == "drop":
                 return None
         if edns is not None and edns.ecs is not None:

@@ -1,34 +1,386 @@
-"""The LDNS proximity table as the hot path reads it.
+"""The LDNS proximity table: the control plane's write side, the hot path's view.
 
-The write side (probers, scheduler, persistence to disk) arrives with the
-proximity issue; what the methods read is a frozen mapping from LDNS address
-to its paths, one per data center.
+Per LDNS (or, with ECS, per client subnet: the key is whatever address the
+pipeline decided for), per data-center path: the smoothed RTT (µs), hops,
+completion rate (hundredths of a percent, 10000 = every probe round
+answered), the protocol that worked, when it was last probed and last
+answered, and consecutive failures; per entry: first/last seen, query
+count, the protocol to try first, and the back-off of a failing LDNS.
+
+Each entry's paths live in one packed `bytes` record (`PATH`, 20 bytes per
+data center) keyed by an `int` (the address; IPv6 with bit 128 set), so the
+frozen view the hot path reads costs a dict slot, an int and a small bytes
+object per LDNS, shared with the write side. The control plane publishes a
+new view in batches: `view()` copies only the keys changed since the last
+one into a small `recent` layer over an immutable `base`, and folds them
+into a new base once that layer grows past an eighth of it, so publishing
+is proportional to the changes, not to the table.
+
+The table is bounded (the least recently seen LDNS is evicted), forgets an
+LDNS after `ldns_ttl` seconds without a query, and is saved atomically
+(temporary file, fsync, rename) as JSON, data centers by name, so a restart
+keeps what was learned. A row of the file: [address, target or null,
+first_seen, last_seen, queries, protocol, failures, paths], a path:
+[datacenter, rtt_us, completion_rate, measured_at, probed_at, failures,
+hops, protocol].
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import json
+import logging
+import os
+import struct
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from pathlib import Path as FilePath
 from types import MappingProxyType
 
 from gslb.algorithms.base import Path
-from gslb.model import IPAddress
+from gslb.model import PROBE_PROTOCOLS, IPAddress
 
+log = logging.getLogger(__name__)
+
+V6 = 1 << 128  # set in the key of an IPv6 address, so ::a and 0.0.0.10 differ
+# datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol
+PATH = struct.Struct("<HIHIIHBB")
+SMOOTHING = 3  # a new RTT sample moves the smoothed RTT a third of the way
+FULL = 10_000  # completion rate: every probe round answered
+FILE_VERSION = 1
 _NO_PATHS: Mapping[int, Path] = MappingProxyType({})
+_PROTOCOLS = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
+
+
+def key_of(address: IPAddress) -> int:
+    return int(address) | V6 if address.version == 6 else int(address)
+
+
+def _third(value: int) -> int:
+    """A third of `value`, rounded up so that a rate reaches 0 and FULL."""
+    return -(-value // SMOOTHING)
+
+
+def address_of(key: int) -> IPAddress:
+    return IPv6Address(key ^ V6) if key & V6 else IPv4Address(key)
+
+
+@dataclass(frozen=True, slots=True)
+class PathRecord:
+    """One path of an entry, decoded (for the control socket and tests)."""
+
+    datacenter: int
+    rtt_us: int  # 0: never answered
+    completion_rate: int
+    measured_at: int  # last answered round (epoch seconds; 0: never)
+    probed_at: int
+    failures: int  # consecutive rounds without an answer
+    hops: int
+    protocol: str
+
+
+def unpack(packed: bytes) -> Iterator[PathRecord]:
+    for dc, rtt, rate, measured, probed, failures, hops, proto in PATH.iter_unpack(packed):
+        yield PathRecord(dc, rtt, rate, measured, probed, failures, hops, _PROTOCOLS[proto])
+
+
+def _pack(records: Sequence[PathRecord]) -> bytes:
+    return b"".join(
+        PATH.pack(
+            r.datacenter,
+            min(r.rtt_us, 0xFFFFFFFF),
+            r.completion_rate,
+            r.measured_at,
+            r.probed_at,
+            min(r.failures, 0xFFFF),
+            min(r.hops, 0xFF),
+            _PROTOCOLS.index(r.protocol) if r.protocol in _PROTOCOLS else 0,
+        )
+        for r in sorted(records, key=lambda r: r.datacenter)
+    )
 
 
 class FrozenView:
-    """A published, read-only view of the LDNS table."""
+    """A published, read-only view of the LDNS table: two immutable layers."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_base", "_recent")
 
-    def __init__(self, entries: Mapping[IPAddress, Mapping[int, Path]] | None = None) -> None:
-        self._entries = dict(entries or {})
+    def __init__(
+        self, base: Mapping[int, bytes] | None = None, recent: Mapping[int, bytes] | None = None
+    ) -> None:
+        self._base = base if base is not None else {}
+        self._recent = recent if recent is not None else {}  # b"": removed from base
+
+    @classmethod
+    def of(cls, entries: Mapping[IPAddress, Mapping[int, Path]]) -> FrozenView:
+        """A view holding these paths (tests and benchmarks)."""
+        return cls(
+            {
+                key_of(a): _pack(
+                    [
+                        PathRecord(
+                            dc, p.rtt_us, p.completion_rate, int(p.measured_at), 0, 0, p.hops, ""
+                        )
+                        for dc, p in paths.items()
+                    ]
+                )
+                for a, paths in entries.items()
+            }
+        )
 
     def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
-        return self._entries.get(ldns, _NO_PATHS)
+        key = key_of(ldns)
+        packed = self._recent.get(key)
+        if packed is None:
+            packed = self._base.get(key)
+        if not packed:
+            return _NO_PATHS
+        return {
+            dc: Path(rtt, hops, rate, measured)
+            for dc, rtt, rate, measured, _, _, hops, _ in PATH.iter_unpack(packed)
+            if measured
+        }
+
+    def __len__(self) -> int:
+        """LDNS with paths (recently removed ones still counted until folded)."""
+        return len(self._base) + sum(
+            1 for k, v in self._recent.items() if v and k not in self._base
+        )
+
+
+EMPTY = FrozenView()
+
+
+class LdnsEntry:
+    __slots__ = (
+        "failures",
+        "first_seen",
+        "last_seen",
+        "next_probe",
+        "paths",
+        "protocol",
+        "queries",
+        "target",
+    )
+
+    def __init__(self, target: IPAddress | None, now: float) -> None:
+        self.target = target  # whom to probe when it is not the key itself (ECS)
+        self.first_seen = now
+        self.last_seen = now
+        self.queries = 0
+        self.protocol = ""  # the protocol that last worked, tried first next time
+        self.failures = 0  # consecutive probe jobs with no answer from any data center
+        self.next_probe = 0.0  # back-off: not before this
+        self.paths = b""
+
+
+class LdnsTable:
+    """The write side: only the control plane touches it."""
+
+    def __init__(self, *, max_entries: int, ldns_ttl: float) -> None:
+        self.max_entries = max_entries
+        self.ldns_ttl = ldns_ttl
+        self.evicted = 0
+        self._entries: OrderedDict[int, LdnsEntry] = OrderedDict()  # least recently seen first
+        self._dirty: set[int] = set()
+        self._view = EMPTY
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, address: IPAddress) -> bool:
+        return key_of(address) in self._entries
 
-EMPTY = FrozenView()
+    def get(self, address: IPAddress) -> LdnsEntry | None:
+        return self._entries.get(key_of(address))
+
+    def items(self) -> Iterator[tuple[IPAddress, LdnsEntry]]:
+        for key, entry in self._entries.items():
+            yield address_of(key), entry
+
+    def add(self, address: IPAddress, target: IPAddress | None, now: float) -> LdnsEntry:
+        """The entry of `address`, created if new (evicting the least recently seen)."""
+        key = key_of(address)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = LdnsEntry(None if target == address else target, now)
+            while len(self._entries) > self.max_entries:
+                old, _ = self._entries.popitem(last=False)
+                self._dirty.add(old)
+                self.evicted += 1
+        return entry
+
+    def seen(self, address: IPAddress, now: float, count: int = 1) -> LdnsEntry | None:
+        """A known LDNS queried `count` times: last seen, query count, recency."""
+        key = key_of(address)
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.last_seen = max(entry.last_seen, now)
+            entry.queries += count
+            self._entries.move_to_end(key)
+        return entry
+
+    def record(
+        self,
+        address: IPAddress,
+        datacenter: int,
+        *,
+        rtt_us: int | None,
+        hops: int = 0,
+        protocol: str = "",
+        now: float,
+    ) -> None:
+        """One probe round of one path: answered (`rtt_us`) or not (None)."""
+        key = key_of(address)
+        entry = self._entries.get(key)
+        if entry is None:
+            return  # evicted or expired while the probe was out
+        records = {r.datacenter: r for r in unpack(entry.paths)}
+        old = records.get(datacenter)
+        at = int(now)
+        if rtt_us is None:
+            if old is None:
+                new = PathRecord(datacenter, 0, 0, 0, at, 1, 0, "")
+            else:
+                rate = old.completion_rate - _third(old.completion_rate)
+                new = dataclasses.replace(
+                    old, completion_rate=rate, probed_at=at, failures=old.failures + 1
+                )
+        else:
+            if old is None:
+                rtt, rate = rtt_us, FULL
+            else:
+                rtt = old.rtt_us + (rtt_us - old.rtt_us) // SMOOTHING if old.measured_at else rtt_us
+                rate = old.completion_rate + _third(FULL - old.completion_rate)
+            new = PathRecord(datacenter, max(rtt, 1), rate, at, at, 0, hops, protocol)
+            entry.protocol = protocol
+        records[datacenter] = new
+        entry.paths = _pack(list(records.values()))
+        self._dirty.add(key)
+
+    def remap(self, old: Sequence[str], new: Sequence[str]) -> None:
+        """Data centers reordered, added or removed (a reload): paths follow
+        their data center's name; those of a removed one are dropped."""
+        index = {name: i for i, name in enumerate(new)}
+        moved = {i: index.get(name) for i, name in enumerate(old)}
+        if all(moved[i] == i for i in moved):
+            return
+        for key, entry in self._entries.items():
+            entry.paths = _pack(
+                [
+                    dataclasses.replace(r, datacenter=to)
+                    for r in unpack(entry.paths)
+                    if (to := moved.get(r.datacenter)) is not None
+                ]
+            )
+            self._dirty.add(key)
+
+    def expire(self, now: float) -> int:
+        """Forget LDNS not seen for `ldns_ttl` seconds; how many were."""
+        oldest = now - self.ldns_ttl
+        gone = 0
+        while self._entries:
+            key, entry = next(iter(self._entries.items()))
+            if entry.last_seen >= oldest:
+                break
+            del self._entries[key]
+            self._dirty.add(key)
+            gone += 1
+        return gone
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
+    def view(self) -> FrozenView:
+        """The view with every change so far; cheap when nothing changed."""
+        if not self._dirty:
+            return self._view
+        old = self._view
+        recent = dict(old._recent)
+        for key in self._dirty:
+            entry = self._entries.get(key)
+            recent[key] = entry.paths if entry is not None else b""
+        self._dirty.clear()
+        if len(recent) > 1024 + len(old._base) // 8:
+            base = {k: e.paths for k, e in self._entries.items() if e.paths}
+            self._view = FrozenView(base)
+        else:
+            self._view = FrozenView(old._base, recent)
+        return self._view
+
+    def rows(self, datacenters: Sequence[str]) -> list[list[object]]:
+        """Every entry as a JSON-able row (data centers by name), for `save`."""
+        return [
+            [
+                str(address_of(key)),
+                None if e.target is None else str(e.target),
+                e.first_seen,
+                e.last_seen,
+                e.queries,
+                e.protocol,
+                e.failures,
+                [
+                    [
+                        datacenters[r.datacenter],
+                        r.rtt_us,
+                        r.completion_rate,
+                        r.measured_at,
+                        r.probed_at,
+                        r.failures,
+                        r.hops,
+                        r.protocol,
+                    ]
+                    for r in unpack(e.paths)
+                    if r.datacenter < len(datacenters)
+                ],
+            ]
+            for key, e in self._entries.items()
+        ]
+
+    def load(self, path: str | os.PathLike[str], datacenters: Sequence[str], now: float) -> int:
+        """Add the saved entries not expired by `now`; how many. A missing
+        file is an empty table; an unreadable one is logged and ignored."""
+        try:
+            data = json.loads(FilePath(path).read_text(encoding="utf-8"))
+            if data.get("version") != FILE_VERSION:
+                raise ValueError(f"version {data.get('version')!r}")
+            index = {name: i for i, name in enumerate(datacenters)}
+            loaded = 0
+            rows = sorted(data["entries"], key=lambda row: row[3])  # least recently seen first
+            for address, target, first, last, queries, protocol, failures, paths in rows:
+                if last < now - self.ldns_ttl:
+                    continue
+                entry = self.add(ip_address(address), ip_address(target) if target else None, first)
+                entry.last_seen, entry.queries = last, queries
+                entry.protocol, entry.failures = protocol, failures
+                entry.paths = _pack(
+                    [PathRecord(index[p[0]], *p[1:]) for p in paths if p[0] in index]
+                )
+                self._dirty.add(key_of(ip_address(address)))
+                loaded += 1
+            return loaded
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("ldns_table: unreadable file=%s error=%s", path, exc)
+            return 0
+
+
+def save(path: str | os.PathLike[str], rows: list[list[object]], now: float) -> None:
+    """Write `LdnsTable.rows()` atomically: temporary file, fsync, rename.
+
+    Slow for a big table, so callers run it in a thread; errors are logged."""
+    target = FilePath(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as out:
+            json.dump({"version": FILE_VERSION, "saved_at": now, "entries": rows}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(target)
+    except OSError as exc:
+        log.error("ldns_table: not saved file=%s error=%s", target, exc)

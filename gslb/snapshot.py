@@ -81,6 +81,7 @@ class Snapshot:
             members_up=(),
             pools=pools,
             address_rdata=tuple(v.address.packed for v in config.virtual_servers),
+            path_ttl=config.probes.path_ttl,
         )
         return snap.with_health(health)
 

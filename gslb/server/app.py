@@ -20,6 +20,8 @@ from gslb import __version__
 from gslb.answer import Responder
 from gslb.config import load
 from gslb.errors import ConfigError
+from gslb.probes.scheduler import Scheduler
+from gslb.proximity import FrozenView, LdnsTable
 from gslb.server.tcp import TcpConnection, TcpLimits
 from gslb.server.udp import UdpProtocol
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -35,6 +37,24 @@ class Server:
     transports: list[asyncio.BaseTransport] = field(default_factory=list)
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
+    # The LDNS table and its probes; also what the control socket asks for
+    # `show ldns` (`entries`) and `probe IP` (`probe_now`).
+    proximity: Scheduler = field(init=False)
+    probing: asyncio.Task[None] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        config = self.holder.current.config
+        table = LdnsTable(max_entries=config.probes.max_entries, ldns_ttl=config.probes.ldns_ttl)
+        self.proximity = Scheduler(
+            table, config, seen=self.responder.seen, publish=self._publish_proximity
+        )
+        self.responder.on_probe = self.proximity.offer
+        loaded = self.proximity.load()
+        log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
+        self._publish_proximity(table.view())
+
+    def _publish_proximity(self, view: FrozenView) -> None:
+        self.holder.publish(self.holder.current.with_proximity(view))
 
     @classmethod
     def from_directory(cls, config_dir: Path) -> Server:
@@ -69,6 +89,7 @@ class Server:
             for proto in ("udp", "tcp"):
                 self.bound.append((proto, host, bound_port))
                 log.info("listening: proto=%s address=%s port=%d", proto, host, bound_port)
+        self.probing = asyncio.create_task(self.proximity.run())
 
     def reload(self) -> bool:
         """Validate and swap in the configuration; keep the old one on error."""
@@ -79,13 +100,18 @@ class Server:
             for p in err.problems:
                 log.error("reload: rejected %s", p)
             return False
-        self.holder.publish(Snapshot.build(config, old.generation + 1))
+        self.proximity.configure(config)
+        view = self.proximity.table.view()
+        self.holder.publish(Snapshot.build(config, old.generation + 1, proximity=view))
         log.info("reload: ok generation=%d", old.generation + 1)
         return True
 
     async def stop(self) -> None:
         for t in self.transports:
             t.close()
+        if self.probing is not None:
+            self.probing.cancel()
+        await self.proximity.stop()  # saves the LDNS table
         for s in self.servers:
             s.close()
             await s.wait_closed()

@@ -1,0 +1,321 @@
+"""What is probed, when, and how much: the control plane's side of proximity.
+
+    [probes]
+    protocols = ["dns_dot", "dns_rev", "udp", "tcp", "icmp"]
+    interval = 600          # re-probe an LDNS that keeps querying
+    concurrency = 64        # LDNS probed at once
+    rate = 50               # packets per second (token bucket, one second deep)
+    queue_size = 1024       # first-seen LDNS waiting; more are dropped and counted
+    allow = ["127.0.0.0/8", "::1/128"]
+    deny = []
+    datacenters = ["CNC"]   # default: every datacenter with a probe_source
+
+The hot path calls `offer(ldns, peer)` when a dynamic method lacked data; it
+costs a set lookup and a `put_nowait` on a bounded queue (full: dropped and
+counted). The key of the table is `ldns` (with ECS, the client subnet); the
+address probed is always `peer`, the resolver that asked: a client subnet's
+network address is nobody's resolver. Each accepted LDNS is probed once per
+vantage point (a data center this node probes for, from its probe_source),
+trying the protocols in order starting with the one that last worked. The
+responder's record of who queried is drained every second (`tick`): known
+LDNS get their last seen and query count, and are re-probed once `interval`
+has passed. An LDNS no data center could reach backs off exponentially
+(interval, 2x, 4x ... capped at backoff_max). Every packet waits for a token,
+so whatever arrives, probes stay within `rate`; at most `concurrency` LDNS
+are probed at once, one job per target address.
+
+Never probed, whatever the allow list says: unspecified, multicast,
+broadcast, reserved and link-local addresses; documentation ranges only when
+an allow entry lies inside one (the operator named it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from ipaddress import IPv6Address, ip_address, ip_network
+from itertools import islice
+
+from gslb.errors import GslbError
+from gslb.model import Config, IPAddress, ProbeSettings
+from gslb.probes import REGISTRY
+from gslb.probes.base import Prober, ProbeResult
+from gslb.probes.report import entry_dict
+from gslb.proximity import FrozenView, LdnsTable, key_of, save
+
+log = logging.getLogger(__name__)
+
+DOCUMENTATION = tuple(
+    ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
+
+Seen = deque[IPAddress]  # the LDNS (or ECS subnet) of each wide IP query
+
+
+class ProbeRefused(GslbError):
+    """That address may not be probed."""
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved; `take` waits for one."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = burst, clock()
+
+    async def take(self) -> None:
+        while True:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        table: LdnsTable,
+        config: Config,
+        *,
+        probers: Mapping[str, Prober] = REGISTRY,
+        seen: Seen | None = None,
+        publish: Callable[[FrozenView], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.table = table
+        self.probers = probers
+        self.seen: Seen = seen if seen is not None else deque(maxlen=65536)
+        self.publish = publish
+        self.clock = clock
+        self.counts: Counter[str] = Counter()
+        self._pending: set[int] = set()  # keys queued or being probed
+        self._queue: deque[tuple[IPAddress, IPAddress | str]] = deque()
+        self._wake = asyncio.Event()
+        self._inflight: dict[IPAddress, asyncio.Task[dict[int, ProbeResult]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_save = clock()
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """(Re)read `[probes]` and the data centers; queued LDNS stay queued."""
+        s: ProbeSettings = config.probes
+        self.settings = s
+        names = tuple(d.name for d in config.datacenters)
+        self.table.remap(getattr(self, "datacenters", names), names)
+        self.datacenters = names
+        chosen = s.datacenters
+        if chosen is None:
+            chosen = tuple(i for i, d in enumerate(config.datacenters) if d.probe_source)
+        self.vantages = tuple((i, config.datacenters[i].probe_source) for i in chosen)
+        self.table.max_entries, self.table.ldns_ttl = s.max_entries, s.ldns_ttl
+        self.bucket = TokenBucket(s.rate, max(1.0, s.rate))
+        self.jobs = asyncio.Semaphore(s.concurrency)  # running jobs keep the one they took
+
+    # -- the hot path's side ------------------------------------------------
+
+    def offer(self, ldns: IPAddress, peer: IPAddress | str) -> None:
+        """Queue `ldns` (probing `peer`) unless it is queued already or the queue is full."""
+        key = key_of(ldns)
+        if key in self._pending or not self.vantages:
+            return
+        if len(self._queue) >= self.settings.queue_size:
+            self.counts["queue_full"] += 1
+            return
+        self._queue.append((ldns, peer))
+        self._pending.add(key)
+        self._wake.set()
+
+    # -- the control plane ---------------------------------------------------
+
+    def allowed(self, target: IPAddress) -> bool:
+        if isinstance(target, IPv6Address) and target.ipv4_mapped is not None:
+            target = target.ipv4_mapped
+        special = (
+            target.is_unspecified
+            or target.is_multicast
+            or target.is_reserved  # IPv4 240/4 (broadcast too); IPv6 ::/8 holds ::1
+            or target.is_link_local
+        )
+        if special and not target.is_loopback:
+            return False
+        s = self.settings
+        allowed = [n for n in s.allow if n.version == target.version and target in n]
+        if not allowed or any(n.version == target.version and target in n for n in s.deny):
+            return False
+        documentation = [d for d in DOCUMENTATION if d.version == target.version and target in d]
+        inside = documentation[0] if documentation else None
+        return inside is None or any(
+            n.network_address in inside and n.broadcast_address in inside for n in allowed
+        )
+
+    async def run(self, tick: float = 1.0) -> None:
+        """Consume the queue and tick every `tick` seconds, until cancelled."""
+        ticker = asyncio.create_task(self._tick_forever(tick))
+        try:
+            while True:
+                if not self._queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                jobs = self.jobs
+                await jobs.acquire()
+                ldns, peer = self._queue.popleft()
+                if not self._start(ldns, peer, jobs):
+                    jobs.release()
+        finally:
+            ticker.cancel()
+
+    def _start(self, ldns: IPAddress, peer: IPAddress | str, jobs: asyncio.Semaphore) -> bool:
+        now = self.clock()
+        key = key_of(ldns)
+        try:
+            target = peer if not isinstance(peer, str) else ip_address(peer)
+        except ValueError:
+            target = None
+        entry = self.table.get(ldns)
+        reason = ""
+        if target is None or not self.allowed(target):
+            reason = "forbidden"
+        elif entry is not None and now < entry.next_probe:
+            reason = "not_due"
+        if reason:
+            self.counts[reason] += 1
+            self._pending.discard(key)
+            return False
+        assert target is not None
+        self.table.add(ldns, target, now)
+        self._pending.add(key)
+        task = asyncio.create_task(self._job(ldns, target, jobs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _job(self, ldns: IPAddress, target: IPAddress, jobs: asyncio.Semaphore) -> None:
+        try:
+            entry = self.table.get(ldns)
+            results = await self.measure(target, entry.protocol if entry else "")
+            now = self.clock()
+            for dc, r in results.items():
+                self.table.record(
+                    ldns, dc, rtt_us=r.rtt_us, hops=r.hops, protocol=r.protocol, now=now
+                )
+            entry = self.table.get(ldns)
+            if entry is not None:
+                answered = any(r.ok for r in results.values())
+                entry.failures = 0 if answered else entry.failures + 1
+                wait = self.settings.interval * 2 ** max(0, entry.failures - 1)
+                entry.next_probe = now + min(wait, max(self.settings.backoff_max, 0.0))
+        finally:
+            self._pending.discard(key_of(ldns))
+            jobs.release()
+
+    async def measure(self, target: IPAddress, first: str = "") -> dict[int, ProbeResult]:
+        """Probe `target` from every vantage point; one measurement per target at a time."""
+        task = self._inflight.get(target)
+        if task is None:
+            task = asyncio.create_task(self._measure(target, first))
+            self._inflight[target] = task
+            task.add_done_callback(lambda _: self._inflight.pop(target, None))
+        return await asyncio.shield(task)
+
+    async def _measure(self, target: IPAddress, first: str) -> dict[int, ProbeResult]:
+        protocols = [p for p in self.settings.protocols if p in self.probers]
+        if first in protocols:
+            protocols.remove(first)
+            protocols.insert(0, first)
+        paths = await asyncio.gather(
+            *(self._path(target, source, protocols) for _, source in self.vantages)
+        )
+        return {dc: r for (dc, _), r in zip(self.vantages, paths, strict=True)}
+
+    async def _path(
+        self, target: IPAddress, source: IPAddress | None, protocols: Sequence[str]
+    ) -> ProbeResult:
+        result = ProbeResult("", None, detail="no protocol")
+        s = self.settings
+        for name in protocols:
+            await self.bucket.take()
+            self.counts["probes"] += 1
+            result = await self.probers[name].probe(
+                target, source=source, port=s.port_for(name), timeout=s.timeout
+            )
+            self.counts[f"{name}_{'ok' if result.ok else 'failed'}"] += 1
+            if result.ok:
+                break
+        return result
+
+    async def tick(self) -> None:
+        """Once a second: who queried, re-probes due, expiry, publish, save."""
+        now = self.clock()
+        queried: Counter[IPAddress] = Counter()
+        while self.seen:
+            queried[self.seen.popleft()] += 1
+        for ldns, count in queried.items():
+            entry = self.table.seen(ldns, now, count)
+            if entry is not None and now >= entry.next_probe:
+                self.offer(ldns, entry.target or ldns)
+        self.counts["expired"] += self.table.expire(now)
+        if self.publish is not None and self.table.dirty:
+            self.publish(self.table.view())
+        if now - self._last_save >= SAVE_EVERY:
+            await self.save()
+
+    async def _tick_forever(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.tick()
+            except Exception:  # the ticker must outlive a bug in one tick
+                log.exception("probe_tick: failed")
+
+    async def save(self) -> None:
+        path = self.settings.state_file
+        self._last_save = now = self.clock()
+        if path:
+            await asyncio.to_thread(save, path, self.table.rows(self.datacenters), now)
+
+    def load(self) -> int:
+        path = self.settings.state_file
+        return self.table.load(path, self.datacenters, self.clock()) if path else 0
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.save()
+
+    # -- the operator's side (control socket) ------------------------------
+
+    def entries(self, address: str | None = None, *, limit: int | None = None) -> list[dict]:
+        """Entries shaped like 3-DNS's `ldns { ... }`, JSON-able."""
+        s = self.settings
+        args = (self.datacenters, self.clock(), s.ldns_ttl, s.path_ttl)
+        if address is not None:
+            wanted = ip_address(address)
+            entry = self.table.get(wanted)
+            return [] if entry is None else [entry_dict(wanted, entry, *args)]
+        return [entry_dict(a, e, *args) for a, e in islice(self.table.items(), limit)]
+
+    async def probe_now(self, address: str) -> list[dict]:
+        """Probe `address` from every vantage point now; its entry afterwards."""
+        target = ip_address(address)
+        if not self.allowed(target):
+            raise ProbeRefused(f"{target} is not allowed by [probes] allow/deny")
+        now = self.clock()
+        self.table.add(target, target, now)
+        results = await self.measure(target)
+        now = self.clock()
+        for dc, r in results.items():
+            self.table.record(
+                target, dc, rtt_us=r.rtt_us, hops=r.hops, protocol=r.protocol, now=now
+            )
+        if self.publish is not None:
+            self.publish(self.table.view())
+        return self.entries(address)

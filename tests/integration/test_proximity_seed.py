@@ -1,0 +1,106 @@
+"""The seed's RTT flow with a real gslbd: two data centers probe one LDNS.
+
+CNC probes from 127.0.0.2, TEL from 127.0.0.3; the fake LDNS on 127.0.0.53
+answers CNC after 150 ms and TEL after 60 ms. Queries for www are sent from
+the LDNS's own address. Topology prefers CNC for 127/8, so an answer of
+CNC's address (127.0.10.1) before any probe, or after the paths went stale,
+is the chain falling back to topology; TEL's (127.0.20.1) is rtt deciding.
+Persistence is removed so every answer is decided afresh.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dns.message
+import dns.query
+import pytest
+
+from tests.fakeldns import DelayBySource, ldns_thread
+from tests.integration.conftest import PROBES_OFF, Gslbd
+
+LDNS = "127.0.0.53"
+CNC_SOURCE, TEL_SOURCE = "127.0.0.2", "127.0.0.3"
+VS_CNC, VS_TEL = "127.0.10.1", "127.0.20.1"
+SLOW, FAST = 0.15, 0.06
+TOPOLOGY = "server,ldns,score\ndc:CNC,127.0.0.0/8,100\ndc:TEL,127.0.0.0/8,50\n"
+PERSISTENCE = "[wideip.persistence]\nttl = 300\ncidr_v4 = 24\ncidr_v6 = 56\n"
+
+
+@pytest.fixture
+def ldns() -> Iterator[tuple[DelayBySource, int]]:
+    fake = DelayBySource({CNC_SOURCE: SLOW, TEL_SOURCE: FAST}, default=None)
+    with ldns_thread(fake, LDNS) as port:
+        yield fake, port
+
+
+def start(make_gslbd: Callable[..., Gslbd], port: int, state: Path, **probes: object) -> Gslbd:
+    settings = {
+        "protocols": '["dns_dot"]',
+        "port": port,
+        "timeout": 0.5,
+        "interval": 0.5,
+        "backoff_max": 1,
+        "path_ttl": 2,
+        "state_file": f'"{state}"',
+        **probes,
+    }
+    table = "".join(f"{key} = {value}\n" for key, value in settings.items())
+    return make_gslbd(
+        toml=((PERSISTENCE, ""), (PROBES_OFF, f"\n[probes]\n{table}")), topology=TOPOLOGY
+    )
+
+
+def www(server: Gslbd) -> str:
+    """The address gslbd answers for www when asked by the LDNS."""
+    query = dns.message.make_query("www.gslb.example.", "A")
+    reply = dns.query.udp(query, server.host, port=server.port, source=LDNS, timeout=2)
+    (rrset,) = reply.answer
+    return str(rrset[0])
+
+
+def answers_become(server: Gslbd, expected: str, within: float) -> float:
+    """Query every 50 ms until the answer is `expected`; how long it took."""
+    started = time.monotonic()
+    while (answer := www(server)) != expected:
+        assert time.monotonic() - started < within, f"still {answer} after {within} s\n" + "".join(
+            server.log[-20:]
+        )
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_answers_follow_the_measured_rtt(make_gslbd, ldns, tmp_path):
+    fake, port = ldns
+    server = start(make_gslbd, port, tmp_path / "ldns.json")
+    assert www(server) == VS_CNC  # no path data yet: topology decides
+    answers_become(server, VS_TEL, within=5)  # probed: TEL is 60 ms away, CNC 150 ms
+    sources = {source for source, _ in fake.received}
+    assert sources == {CNC_SOURCE, TEL_SOURCE}
+    assert {query[12:] for _, query in fake.received} == {b"\x00\x00\x02\x00\x01"}  # . NS
+
+    fake.delays.update({CNC_SOURCE: FAST, TEL_SOURCE: SLOW})  # the links change
+    answers_become(server, VS_CNC, within=10)  # re-probed at the interval, rtt follows
+    fake.delays.update({CNC_SOURCE: SLOW, TEL_SOURCE: FAST})
+    answers_become(server, VS_TEL, within=10)
+
+    fake.delays.update({CNC_SOURCE: None, TEL_SOURCE: None})  # the LDNS stops answering
+    probes = len(fake.received)
+    waited = answers_become(server, VS_CNC, within=10)  # stale: topology decides again
+    assert waited >= 1  # rtt kept deciding while the paths were fresh
+    assert len(fake.received) > probes  # it kept trying
+
+
+def test_a_restart_keeps_what_was_learned(make_gslbd, ldns, tmp_path):
+    fake, port = ldns
+    state = tmp_path / "ldns.json"
+    first = start(make_gslbd, port, state, interval=600, path_ttl=600)
+    www(first)
+    answers_become(first, VS_TEL, within=5)
+    assert first.stop() == 0
+    assert state.exists()
+    fake.delays.update({CNC_SOURCE: None, TEL_SOURCE: None})  # no more answers to probes
+    second = start(make_gslbd, port, state, interval=600, path_ttl=600)
+    assert www(second) == VS_TEL  # from the saved table, before any probe

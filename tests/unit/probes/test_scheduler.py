@@ -1,0 +1,310 @@
+"""The scheduler with fake probers (no sockets): what is probed, when, how much."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from ipaddress import ip_address, ip_network
+from typing import ClassVar
+
+import pytest
+
+from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+from gslb.probes.base import ProbeResult
+from gslb.probes.scheduler import ProbeRefused, Scheduler
+from gslb.proximity import LdnsTable, unpack
+
+CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
+LDNS = ip_address("127.0.0.53")
+T0 = 1_000_000.0
+
+
+class FakeProber:
+    """Answers with `rtt[source]` µs (None: silence) and records every call."""
+
+    name: ClassVar[str] = "fake"
+
+    def __init__(self, name: str, rtt: dict[object, int | None] | None = None, delay=0.0):
+        self.name = name  # type: ignore[misc]
+        self.rtt = rtt if rtt is not None else {CNC: 150_000, TEL: 60_000}
+        self.delay = delay
+        self.calls: list[tuple[object, object]] = []
+        self.running = self.most = 0
+
+    async def probe(self, target, *, source, port, timeout):
+        self.calls.append((target, source))
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.running -= 1
+        rtt = self.rtt.get(source)
+        return ProbeResult(self.name, rtt, 2, "reply" if rtt else "timeout")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def config(**probes) -> Config:
+    return Config(
+        source="",
+        server=ServerSettings(),
+        datacenters=(DataCenter("CNC", CNC), DataCenter("TEL", TEL), DataCenter("HK")),
+        virtual_servers=(),
+        pools=(),
+        wideips=(),
+        regions=(),
+        topology=(),
+        zones=(),
+        probes=ProbeSettings(**{"protocols": ("dns_dot", "tcp"), **probes}),
+    )
+
+
+def scheduler(probers, clock=None, seen=None, **probes) -> tuple[Scheduler, list]:
+    published: list = []
+    s = Scheduler(
+        LdnsTable(max_entries=1000, ldns_ttl=3600),
+        config(**probes),
+        probers={p.name: p for p in probers},
+        seen=seen,
+        publish=published.append,
+        clock=clock or Clock(),
+    )
+    return s, published
+
+
+async def settle(s: Scheduler, until, timeout: float = 2.0) -> None:
+    """Run the scheduler until `until()` holds (bounded in time)."""
+    runner = asyncio.create_task(s.run(tick=3600))
+    try:
+        deadline = time.monotonic() + timeout
+        while not until():
+            assert time.monotonic() < deadline, "scheduler did not settle"
+            await asyncio.sleep(0.005)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+
+def paths(s: Scheduler, address=LDNS):
+    entry = s.table.get(address)
+    return [(p.datacenter, p.rtt_us, p.protocol, p.failures) for p in unpack(entry.paths)]
+
+
+async def test_a_new_ldns_is_probed_once_from_every_probe_source():
+    dot, tcp = FakeProber("dns_dot"), FakeProber("tcp")
+    s, published = scheduler([dot, tcp])
+    s.offer(LDNS, str(LDNS))
+    await settle(s, lambda: s.table.get(LDNS) and len(paths(s)) == 2 and not s._pending)
+    assert sorted(dot.calls) == [(LDNS, CNC), (LDNS, TEL)] and tcp.calls == []
+    assert paths(s) == [(0, 150_000, "dns_dot", 0), (1, 60_000, "dns_dot", 0)]
+    assert published == []  # views are published by the tick, in batches
+    await s.tick()
+    assert published[-1].paths(LDNS)[1].rtt_us == 60_000
+    assert s.table.get(LDNS).next_probe == T0 + 600
+
+
+async def test_explicit_data_centers_probe_without_a_source_if_they_have_none():
+    dot = FakeProber("dns_dot", {None: 7})
+    s, _ = scheduler([dot, FakeProber("tcp")], datacenters=(2,))
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: dot.calls and not s._pending)
+    assert dot.calls == [(LDNS, None)] and paths(s) == [(2, 7, "dns_dot", 0)]
+
+
+async def test_protocols_in_order_then_the_one_that_worked_first():
+    dot, tcp = FakeProber("dns_dot", {CNC: None, TEL: None}), FakeProber("tcp")
+    clock = Clock()
+    s, _ = scheduler([dot, tcp], clock=clock)
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: len(tcp.calls) == 2 and not s._pending)
+    assert (len(dot.calls), s.table.get(LDNS).protocol) == (2, "tcp")
+    clock.now += 600
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: len(tcp.calls) == 4 and not s._pending)
+    assert len(dot.calls) == 2  # tcp first, and it answered
+
+
+async def test_a_failing_ldns_backs_off_exponentially_up_to_the_cap():
+    silent = FakeProber("dns_dot", {})
+    clock = Clock()
+    s, _ = scheduler([silent], clock=clock, protocols=("dns_dot",), interval=10, backoff_max=35)
+    waits = []
+    for _ in range(4):
+        s.offer(LDNS, LDNS)
+        count = len(silent.calls)
+        await settle(s, lambda c=count: len(silent.calls) == c + 2 and not s._pending)
+        entry = s.table.get(LDNS)
+        waits.append(entry.next_probe - clock.now)
+        s.offer(LDNS, LDNS)  # not due yet: refused without a probe
+        await settle(s, lambda: not s._pending)
+        clock.now = entry.next_probe
+    assert waits == [10, 20, 35, 35]
+    assert (s.table.get(LDNS).failures, s.counts["not_due"], len(silent.calls)) == (4, 4, 8)
+    assert paths(s) == [(0, 0, "", 4), (1, 0, "", 4)]
+
+
+@pytest.mark.parametrize(
+    ("target", "allow", "deny", "expected"),
+    [
+        ("127.0.0.53", None, (), True),
+        ("::1", None, (), True),
+        ("10.0.0.1", None, (), False),  # default: loopback only
+        ("8.8.8.8", None, (), False),
+        ("8.8.8.8", ("0.0.0.0/0",), (), True),
+        ("10.1.2.3", ("10.0.0.0/8",), ("10.1.0.0/16",), False),
+        ("0.0.0.0", ("0.0.0.0/0",), (), False),
+        ("224.0.0.1", ("0.0.0.0/0",), (), False),
+        ("255.255.255.255", ("0.0.0.0/0",), (), False),
+        ("240.0.0.1", ("0.0.0.0/0",), (), False),
+        ("169.254.1.1", ("0.0.0.0/0",), (), False),
+        ("fe80::1", ("::/0",), (), False),
+        ("ff02::1", ("::/0",), (), False),
+        ("::", ("::/0",), (), False),
+        ("::ffff:224.0.0.1", ("::/0", "0.0.0.0/0"), (), False),
+        ("192.0.2.1", ("0.0.0.0/0",), (), False),  # documentation: only when named
+        ("2001:db8::1", ("::/0",), (), False),
+        ("192.0.2.1", ("192.0.2.0/24",), (), True),
+        ("198.51.100.9", ("198.51.100.0/25",), (), True),
+    ],
+)
+def test_what_may_be_probed(target, allow, deny, expected):
+    settings = {"deny": tuple(ip_network(n) for n in deny)}
+    if allow is not None:
+        settings["allow"] = tuple(ip_network(n) for n in allow)
+    s, _ = scheduler([FakeProber("dns_dot")], **settings)
+    assert s.allowed(ip_address(target)) is expected
+
+
+async def test_forbidden_targets_are_counted_never_probed():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot])
+    for peer in ("8.8.8.8", "224.0.0.1", "not an address", "10.0.0.1"):
+        s.offer(ip_address("127.0.0.9"), peer)
+        await settle(s, lambda: not s._pending)
+    assert (dot.calls, s.counts["forbidden"], len(s.table)) == ([], 4, 0)
+
+
+def test_the_queue_is_bounded_and_drops_are_counted():
+    s, _ = scheduler([FakeProber("dns_dot")], queue_size=3)
+    for i in range(5):
+        s.offer(ip_address(f"127.0.1.{i}"), f"127.0.1.{i}")
+    s.offer(ip_address("127.0.1.0"), "127.0.1.0")  # already queued: no second entry
+    assert ([a for a, _ in s._queue], s.counts["queue_full"]) == (
+        [ip_address(f"127.0.1.{i}") for i in range(3)],
+        2,
+    )
+
+
+def test_without_a_vantage_point_nothing_is_queued():
+    s, _ = scheduler([FakeProber("dns_dot")], datacenters=())
+    s.offer(LDNS, LDNS)
+    assert not s._queue and not s._pending
+
+
+async def test_one_measurement_per_target_in_flight():
+    dot = FakeProber("dns_dot", delay=0.05)
+    s, _ = scheduler([dot])
+    # Two client subnets (ECS) behind one resolver: it is probed once, the
+    # result recorded under both keys; the subnets themselves are never probed.
+    a, b = ip_address("198.51.100.0"), ip_address("203.0.113.0")
+    s.offer(a, str(LDNS))
+    s.offer(b, str(LDNS))
+    await settle(s, lambda: len(s.table) == 2 and not s._pending)
+    assert sorted(dot.calls) == [(LDNS, CNC), (LDNS, TEL)]
+    assert paths(s, a) == paths(s, b) == [(0, 150_000, "dns_dot", 0), (1, 60_000, "dns_dot", 0)]
+    assert s.table.get(a).target == LDNS
+
+
+async def test_concurrency_is_bounded():
+    dot = FakeProber("dns_dot", delay=0.02)
+    s, _ = scheduler([dot], concurrency=2, datacenters=(0,))
+    for i in range(6):
+        s.offer(ip_address(f"127.0.2.{i}"), f"127.0.2.{i}")
+    await settle(s, lambda: len(dot.calls) == 6 and not s._pending)
+    assert dot.most == 2
+
+
+async def test_a_spoofed_flood_stays_within_the_token_bucket():
+    dot = FakeProber("dns_dot")
+    rate = 40
+    s, _ = scheduler([dot], rate=rate, queue_size=64, concurrency=64)
+    runner = asyncio.create_task(s.run(tick=3600))
+    started = time.monotonic()
+    offered = 0
+    while time.monotonic() - started < 0.5:
+        for _ in range(200):  # 200 spoofed sources per 10 ms
+            offered += 1
+            s.offer(ip_address(0x7F000000 + offered), ip_address(0x7F000000 + offered))
+        await asyncio.sleep(0.01)
+    elapsed = time.monotonic() - started
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    allowed = rate + rate * elapsed  # a full bucket, then the rate
+    assert rate <= len(dot.calls) <= allowed + 1
+    assert s.counts["probes"] == len(dot.calls)
+    assert s.counts["queue_full"] > offered // 2
+
+
+async def test_the_tick_records_who_queried_and_reprobes_when_due():
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    seen: deque = deque(maxlen=100)
+    s, published = scheduler([dot], clock=clock, seen=seen)
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
+    other = ip_address("127.0.0.99")  # never probed: not in the table
+    seen.extend([LDNS, LDNS, other, LDNS])
+    clock.now += 10
+    await s.tick()
+    entry = s.table.get(LDNS)
+    assert (entry.queries, entry.last_seen, other in s.table, len(seen)) == (3, T0 + 10, False, 0)
+    assert not s._queue  # not due yet
+    clock.now = T0 + 600
+    seen.append(LDNS)
+    await s.tick()
+    assert list(s._queue) == [(LDNS, LDNS)]
+    assert len(published) == 1  # the first tick published, the second had nothing new
+
+
+async def test_the_tick_expires_inactive_ldns():
+    clock = Clock()
+    s, published = scheduler([FakeProber("dns_dot")], clock=clock, ldns_ttl=100)
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: s.table.get(LDNS) and not s._pending)
+    await s.tick()
+    clock.now += 101
+    await s.tick()
+    assert (len(s.table), s.counts["expired"], published[-1].paths(LDNS)) == (0, 1, {})
+
+
+async def test_probe_now_and_entries():
+    clock = Clock()
+    s, published = scheduler([FakeProber("dns_dot")], clock=clock)
+    (entry,) = await s.probe_now("127.0.0.53")
+    assert published[-1].paths(LDNS)[0].rtt_us == 150_000
+    assert entry["address"] == "127.0.0.53" and entry["ttl"] == 2_419_200
+    assert [(p["datacenter"], p["cur_rtt"], p["fresh"]) for p in entry["paths"]] == [
+        ("CNC", 150_000, True),
+        ("TEL", 60_000, True),
+    ]
+    assert s.entries() == [entry] and s.entries("127.0.0.1") == []
+    with pytest.raises(ProbeRefused, match=r"8\.8\.8\.8 is not allowed"):
+        await s.probe_now("8.8.8.8")
+
+
+async def test_save_and_load_through_the_state_file(tmp_path):
+    state = str(tmp_path / "var" / "ldns.json")
+    s, _ = scheduler([FakeProber("dns_dot")], state_file=state)
+    await s.probe_now("127.0.0.53")
+    await s.stop()
+    again, _ = scheduler([FakeProber("dns_dot")], state_file=state)
+    assert again.load() == 1
+    assert again.entries() == s.entries()

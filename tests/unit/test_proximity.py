@@ -1,0 +1,230 @@
+"""The LDNS table: smoothing, staleness, expiry, eviction, views, save/load."""
+
+from __future__ import annotations
+
+import json
+import os
+from ipaddress import ip_address
+
+import pytest
+
+from gslb.algorithms.base import Path
+from gslb.proximity import EMPTY, FrozenView, LdnsTable, PathRecord, address_of, key_of, save
+
+A, B, C = ip_address("198.51.100.7"), ip_address("198.51.100.8"), ip_address("2001:db8::7")
+T0 = 1_000_000.0
+DCS = ("CNC", "TEL")
+
+
+def table(max_entries: int = 100, ldns_ttl: float = 3600.0) -> LdnsTable:
+    return LdnsTable(max_entries=max_entries, ldns_ttl=ldns_ttl)
+
+
+def paths_of(t: LdnsTable, address) -> list[PathRecord]:
+    from gslb.proximity import unpack
+
+    entry = t.get(address)
+    assert entry is not None
+    return list(unpack(entry.paths))
+
+
+@pytest.mark.parametrize("address", ["0.0.0.10", "::a", "::ffff:10.0.0.1", "255.255.255.255"])
+def test_keys_are_distinct_ints_per_family(address):
+    a = ip_address(address)
+    assert address_of(key_of(a)) == a
+    assert key_of(ip_address("0.0.0.10")) != key_of(ip_address("::a"))
+
+
+def test_first_sample_then_a_third_of_the_way_to_each_new_one():
+    t = table()
+    t.add(A, A, T0)
+    rtts = []
+    for i, sample in enumerate([150_000, 60_000, 60_000, 60_000]):
+        t.record(A, 0, rtt_us=sample, hops=2, protocol="dns_dot", now=T0 + i)
+        rtts.append(paths_of(t, A)[0].rtt_us)
+    assert rtts == [150_000, 120_000, 100_000, 86_666]
+    assert paths_of(t, A) == [PathRecord(0, 86_666, 10_000, T0 + 3, T0 + 3, 0, 2, "dns_dot")]
+    assert t.get(A).protocol == "dns_dot"
+
+
+def test_failures_lower_the_completion_rate_and_keep_the_rtt():
+    t = table()
+    t.add(A, A, T0)
+    t.record(A, 1, rtt_us=50_000, hops=0, protocol="tcp", now=T0)
+    rates = []
+    for i in range(1, 4):
+        t.record(A, 1, rtt_us=None, now=T0 + i)
+        rates.append(paths_of(t, A)[0].completion_rate)
+    t.record(A, 1, rtt_us=50_000, hops=0, protocol="tcp", now=T0 + 4)
+    rates.append(paths_of(t, A)[0].completion_rate)
+    assert rates == [6666, 4444, 2962, 5308]
+    (p,) = paths_of(t, A)
+    assert (p.rtt_us, p.measured_at, p.probed_at, p.failures) == (50_000, T0 + 4, T0 + 4, 0)
+
+
+def test_a_path_that_never_answered_is_not_in_the_view():
+    t = table()
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=None, now=T0)
+    t.record(A, 1, rtt_us=70_000, hops=1, protocol="icmp", now=T0)
+    assert paths_of(t, A)[0] == PathRecord(0, 0, 0, 0, T0, 1, 0, "")
+    assert t.view().paths(A) == {1: Path(70_000, 1, 10_000, T0)}
+
+
+def test_the_view_carries_the_measurement_time_so_methods_see_staleness():
+    from tests.unit.factories import context
+
+    t = table()
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=10_000, now=T0)
+    t.record(A, 1, rtt_us=20_000, now=T0 + 100)
+    from gslb.algorithms.base import fresh_paths
+
+    ctx = context(ldns=A, now=T0 + 2450)
+    ctx.proximity = t.view()
+    assert set(fresh_paths(ctx)) == {1}  # 2450 s old is stale, 2350 s is not
+
+
+def test_views_are_frozen_and_published_in_batches():
+    t = table()
+    assert t.view() is EMPTY
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=10_000, now=T0)
+    first = t.view()
+    assert t.view() is first  # nothing changed: the same view
+    t.record(A, 0, rtt_us=40_000, now=T0 + 1)
+    t.add(B, B, T0)
+    t.record(B, 1, rtt_us=5_000, now=T0 + 1)
+    second = t.view()
+    assert first.paths(A)[0].rtt_us == 10_000  # published views never change
+    assert (second.paths(A)[0].rtt_us, second.paths(B)[1].rtt_us) == (20_000, 5_000)
+    assert first.paths(B) == {}
+
+
+def test_recent_changes_fold_into_a_new_base():
+    t = table(max_entries=5000)
+    for i in range(1030):
+        a = ip_address(0x0A000000 + i)
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000 + i, now=T0)
+        if i in (10, 1029):
+            view = t.view()
+    assert view._recent == {} and len(view._base) == 1030  # folded past 1024 changes
+    assert view.paths(ip_address("10.0.0.7"))[0].rtt_us == 1007
+
+
+def test_least_recently_seen_is_evicted():
+    t = table(max_entries=2)
+    for a in (A, B):
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000, now=T0)
+    t.view()
+    t.seen(A, T0 + 5)  # A is now more recent than B
+    t.add(C, C, T0 + 6)
+    assert (A in t, B in t, C in t, t.evicted) == (True, False, True, 1)
+    assert t.view().paths(B) == {}
+
+
+def test_seen_counts_queries_of_known_ldns_only():
+    t = table()
+    assert t.seen(A, T0) is None and A not in t
+    t.add(A, A, T0)
+    t.seen(A, T0 + 10, count=3)
+    t.seen(A, T0 + 4)  # late news does not move last_seen back
+    entry = t.get(A)
+    assert (entry.first_seen, entry.last_seen, entry.queries) == (T0, T0 + 10, 4)
+
+
+def test_inactive_ldns_expire():
+    t = table(ldns_ttl=100)
+    for a in (A, B):
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000, now=T0)
+    t.seen(B, T0 + 50)
+    assert t.expire(T0 + 100) == 0  # exactly ldns_ttl: kept
+    assert t.expire(T0 + 101) == 1
+    assert (A in t, B in t) == (False, True)
+    assert t.view().paths(A) == {}
+
+
+def test_the_target_is_kept_only_when_it_is_not_the_key():
+    t = table()
+    subnet, resolver = ip_address("203.0.113.0"), ip_address("198.51.100.53")
+    assert t.add(subnet, resolver, T0).target == resolver
+    assert t.add(A, A, T0).target is None
+
+
+def test_frozen_view_of_paths():
+    view = FrozenView.of({A: {0: Path(10, 1, 9000, T0)}, C: {1: Path(20, 2, 10_000, T0)}})
+    assert view.paths(A) == {0: Path(10, 1, 9000, T0)}
+    assert view.paths(C) == {1: Path(20, 2, 10_000, T0)}
+    assert view.paths(B) == {} and len(view) == 2
+
+
+def filled() -> LdnsTable:
+    t = table()
+    subnet, resolver = ip_address("203.0.113.0"), ip_address("198.51.100.53")
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=150_000, hops=3, protocol="dns_dot", now=T0)
+    t.record(A, 1, rtt_us=None, now=T0)
+    t.add(subnet, resolver, T0 + 1)
+    t.record(subnet, 1, rtt_us=60_000, protocol="tcp", now=T0 + 1)
+    t.add(C, C, T0 + 2)
+    t.record(C, 0, rtt_us=5, protocol="icmp", now=T0 + 2)
+    t.seen(A, T0 + 10, 7)
+    return t
+
+
+def test_save_then_load_keeps_every_entry(tmp_path):
+    before = filled()
+    path = tmp_path / "var" / "ldns.json"
+    save(path, before.rows(DCS), T0 + 20)
+    after = table()
+    assert after.load(path, DCS, T0 + 20) == 3
+    assert before.rows(DCS) == after.rows(DCS)
+    assert [str(a) for a, _ in after.items()] == ["203.0.113.0", "2001:db8::7", "198.51.100.7"]
+    assert after.view().paths(A) == {0: Path(150_000, 3, 10_000, T0)}
+    assert os.listdir(path.parent) == ["ldns.json"]  # no temporary file left
+
+
+def test_load_maps_data_centers_by_name_and_skips_expired(tmp_path):
+    path = tmp_path / "ldns.json"
+    save(path, filled().rows(DCS), T0)
+    swapped = table(ldns_ttl=3600)
+    # The data centers swapped places; the subnet (last seen T0+1) has expired.
+    assert swapped.load(path, ("TEL", "CNC"), T0 + 3602) == 2
+    assert ip_address("203.0.113.0") not in swapped
+    assert swapped.view().paths(A) == {1: Path(150_000, 3, 10_000, T0)}
+    assert [p.datacenter for p in paths_of(swapped, A)] == [0, 1]  # TEL's failure kept too
+    only_tel = table()
+    only_tel.load(path, ("TEL",), T0)  # CNC is gone from the config: its paths too
+    assert only_tel.view().paths(A) == {} and only_tel.view().paths(C) == {}
+    assert only_tel.view().paths(ip_address("203.0.113.0")) == {0: Path(60_000, 0, 10_000, T0 + 1)}
+
+
+@pytest.mark.parametrize("text", ["{", '{"version": 9, "entries": []}', '{"version": 1}', "[]"])
+def test_an_unreadable_file_is_an_empty_table(tmp_path, caplog, text):
+    path = tmp_path / "ldns.json"
+    path.write_text(text)
+    t = table()
+    assert t.load(path, DCS, T0) == 0 and len(t) == 0
+    assert "ldns_table: unreadable" in caplog.text
+
+
+def test_a_missing_file_is_an_empty_table(tmp_path):
+    assert table().load(tmp_path / "none.json", DCS, T0) == 0
+
+
+def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch, caplog):
+    path = tmp_path / "ldns.json"
+    save(path, filled().rows(DCS), T0)
+    old = path.read_text()
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    save(path, [], T0 + 1)
+    assert path.read_text() == old
+    assert json.loads(old)["saved_at"] == T0
+    assert "ldns_table: not saved" in caplog.text
