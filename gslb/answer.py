@@ -18,7 +18,9 @@ from collections import deque
 from collections.abc import Callable
 from ipaddress import ip_address
 from random import Random
+from time import perf_counter
 
+from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
 from gslb.errors import FormError
 from gslb.model import AAAA, A, IPAddress
 from gslb.persistence import PersistenceTable
@@ -53,6 +55,7 @@ CLASS_IN, CLASS_ANY = 1, 255
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
 CACHE_LIMIT = 100_000
 SEEN_LIMIT = 65_536  # queries remembered between two drains; older ones are dropped
+_NO_LABELS: Labels = ("", 0, 0, "", "", ())
 
 
 class Responder:
@@ -74,6 +77,11 @@ class Responder:
         self.cursors = Cursors()
         self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
         self.servfails = 0
+        # Plain counters for /metrics (gslb.counters); `counting` off is for benchmarks.
+        self.counters = QueryCounters()
+        self.counting = True
+        self._labels: Labels = _NO_LABELS  # what this query is counted under
+        self._tick = 0
         settings = holder.current.config.server
         self.ratelimit = (
             RateLimiter(settings.rrl_responses_per_second, settings.rrl_slip)
@@ -85,31 +93,45 @@ class Responder:
 
     def answer(self, wire: bytes, peer: IPAddress | str, transport: str) -> bytes | None:
         snap = self.holder.current
+        self._labels = _NO_LABELS
+        start = 0.0
+        if self.counting:
+            # The processing time of one query in TIMING_SAMPLE: a clock read
+            # costs as much as all the counting.
+            self._tick = (self._tick + 1) % TIMING_SAMPLE
+            if self._tick == 0:
+                start = perf_counter()
+        reply: bytes | None
         try:
-            return self._answer(snap, wire, peer, transport)
+            reply = self._answer(snap, wire, peer, transport)
         except Drop:
-            return None
+            reply = None
         except FormError as err:
             opcode = (err.flags >> 11) & 0xF
-            return error_response(err, NOTIMP if opcode else FORMERR)
+            reply = error_response(err, NOTIMP if opcode else FORMERR)
         except Exception:
             self.servfails += 1
             if self.servfails & (self.servfails - 1) == 0:  # 1, 2, 4, 8...: no log flood
                 log.exception("servfail: count=%d", self.servfails)
-            if len(wire) < 12:
-                return None
-            return (
-                wire[:2]
-                + response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False).to_bytes(
-                    2, "big"
-                )
-                + b"\x00" * 8
-            )
+            reply = None
+            if len(wire) >= 12:
+                flags = response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False)
+                reply = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
+        if self.counting:
+            labels = self._labels
+            key = (labels, NO_REPLY if reply is None else labels[2] | (reply[3] & 0x0F), transport)
+            queries = self.counters.queries
+            queries[key] = queries.get(key, 0) + 1
+            if start:
+                self.counters.duration.observe(perf_counter() - start)
+        return reply
 
     def _answer(
         self, snap: Snapshot, wire: bytes, peer: IPAddress | str, transport: str
     ) -> bytes | None:
         q = parse(wire)
+        qtype_label = q.qtype if q.qtype in QTYPE_NAMES else 0
+        self._labels = ("", qtype_label, 0, "", "", ())
         if q.opcode != 0:
             raise FormError("opcode not implemented", q.id, q.flags)
         edns = q.edns
@@ -117,6 +139,7 @@ class Responder:
         opt_options = b""
         if edns is not None:
             if edns.version > 0:
+                self._labels = ("", qtype_label, BADVERS, "", "", ())
                 return self._reply(q, wire, 0, False, (), (), (), self._opt(snap, q, BADVERS, b""))
             if edns.nsid and server.nsid:
                 opt_options = (3).to_bytes(2, "big") + len(server.nsid).to_bytes(2, "big")
@@ -151,6 +174,10 @@ class Responder:
             self.seen.append(ldns)
             if decision.probe and self.on_probe is not None:
                 self.on_probe(ldns, peer)
+            if self.counting:
+                pool = snap.config.pools[decision.pool].name if decision.pool >= 0 else ""
+                method = decision.method or decision.action
+                self._labels = (wip.name, qtype_label, 0, pool, method, decision.fallthroughs)
             if decision.action == "drop":
                 return None
         if edns is not None and edns.ecs is not None:

@@ -47,17 +47,57 @@ class Histogram:
         return out
 
 
+# Query types counted by name; any other is counted as 0 ("other"), so a
+# client cannot grow the label set.
+QTYPE_NAMES = {
+    1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+    33: "SRV", 35: "NAPTR", 43: "DS", 46: "RRSIG", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS",
+    99: "SPF", 251: "IXFR", 252: "AXFR", 255: "ANY", 257: "CAA",
+}  # fmt: skip
+RCODE_NAMES = {
+    0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+    16: "BADVERS",
+}  # fmt: skip
+TIMING_SAMPLE = 16  # one query in this many has its processing time measured
+NO_REPLY = -1  # the rcode of a query that got no reply (dropped)
+
+
+# What one query is counted under: wide IP ("" for other names), qtype (0 for
+# other types), the extended rcode bits (BADVERS), the pool and deciding method
+# of a wide IP decision ("" otherwise), and the (pool, method) fall-throughs.
+Labels = tuple[str, int, int, str, str, tuple[tuple[str, str], ...]]
+
+
 @dataclass(slots=True)
 class QueryCounters:
-    """What `Responder.answer()` counts.
+    """What `Responder.answer()` counts: one dict entry per query, keyed by
+    (labels, rcode, transport), and the processing time of one query in
+    TIMING_SAMPLE. Names, not indices,
+    so the counts stay right across reloads. Queries, decisions and
+    fall-throughs are sums over these keys, made at scrape time."""
 
-    Keyed by names, not indices, so the counts stay right across reloads:
-    queries: (wide IP name or "", qtype, rcode, transport) -> count
-    decisions: (wide IP name, pool name or "", deciding method) -> count
-    fallthroughs: (pool name, method) -> times the method was unsuccessful
-    """
-
-    queries: Counter[tuple[str, int, int, str]] = field(default_factory=Counter)
-    decisions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    fallthroughs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    queries: dict[tuple[Labels, int, str], int] = field(default_factory=dict)
     duration: Histogram = field(default_factory=lambda: Histogram(QUERY_BUCKETS))
+
+    def by_query(self) -> Counter[tuple[str, int, int, str]]:
+        """(wide IP, qtype, rcode, transport) -> queries."""
+        out: Counter[tuple[str, int, int, str]] = Counter()
+        for (labels, rcode, transport), n in list(self.queries.items()):
+            out[labels[0], labels[1], rcode, transport] += n
+        return out
+
+    def by_decision(self) -> Counter[tuple[str, str, str]]:
+        """(wide IP, pool, deciding method) -> decisions."""
+        out: Counter[tuple[str, str, str]] = Counter()
+        for (labels, _, _), n in list(self.queries.items()):
+            if labels[4]:
+                out[labels[0], labels[3], labels[4]] += n
+        return out
+
+    def by_fallthrough(self) -> Counter[tuple[str, str]]:
+        """(pool, method) -> times the method was unsuccessful."""
+        out: Counter[tuple[str, str]] = Counter()
+        for (labels, _, _), n in list(self.queries.items()):
+            for step in labels[5]:
+                out[step] += n
+        return out

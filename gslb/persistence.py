@@ -46,5 +46,11 @@ class PersistenceTable:
         if self.max_entries > 0:
             self._records[key] = sticky
 
+    def copy(self) -> PersistenceTable:
+        """A detached copy: `gslbctl explain` reads and writes it, never the real one."""
+        other = PersistenceTable(self.max_entries)
+        other._records = dict(self._records)
+        return other
+
     def __len__(self) -> int:
         return len(self._records)

@@ -52,6 +52,8 @@ class Decision:
     method: str = ""  # the deciding method
     probe: bool = False  # a dynamic method lacked data: probe this LDNS
     trace: tuple[Step, ...] = ()
+    # (pool name, method) of each method that was unsuccessful on the way
+    fallthroughs: tuple[tuple[str, str], ...] = ()
 
 
 NODATA = Decision("nodata")
@@ -69,6 +71,12 @@ class Cursors:
         n = self._positions.get(key, 0)
         self._positions[key] = n + 1
         return n
+
+    def copy(self) -> Cursors:
+        """Independent positions to explain with, so explaining moves nothing."""
+        other = Cursors()
+        other._positions = dict(self._positions)
+        return other
 
 
 def decide(
@@ -111,8 +119,9 @@ def decide(
 
     ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl)
     probe = False
+    missed: list[tuple[str, str]] = []
     for pi in _pool_order(snap, wideip, rtype, pools, ctx, trace):
-        decision, wanted_probe = _run_chain(snap, pi, ctx, trace)
+        decision, wanted_probe = _run_chain(snap, pi, ctx, trace, missed)
         probe = probe or wanted_probe
         if decision is not None:
             if (
@@ -139,8 +148,9 @@ def decide(
                 decision.method,
                 probe,
                 _t(trace),
+                tuple(missed),
             )
-    return Decision("nodata", probe=probe, trace=_t(trace))
+    return Decision("nodata", probe=probe, trace=_t(trace), fallthroughs=tuple(missed))
 
 
 def _pool_order(
@@ -172,7 +182,11 @@ def _pool_order(
 
 
 def _run_chain(
-    snap: Snapshot, pi: int, ctx: Context, trace: list[Step] | None
+    snap: Snapshot,
+    pi: int,
+    ctx: Context,
+    trace: list[Step] | None,
+    missed: list[tuple[str, str]],
 ) -> tuple[Decision | None, bool]:
     pool = snap.config.pools[pi]
     up = snap.members_up[pi]
@@ -190,6 +204,7 @@ def _run_chain(
             return Decision("answer", pi, chosen, ttl=pool.ttl, method=method), probe
         if kind == "unsuccessful":
             probe = probe or method in DYNAMIC
+            missed.append((pool.name, method))
             continue
         if kind == "none":
             continue
