@@ -305,7 +305,11 @@ class LdnsTable:
             recent[key] = entry.paths if entry is not None else b""
         self._dirty.clear()
         if len(recent) > 1024 + len(old._base) // 8:
-            base = {k: e.paths for k, e in self._entries.items() if e.paths}
+            base = dict(old._base)  # a C-speed copy, then only the changes
+            base.update(recent)
+            for key, packed in recent.items():
+                if not packed:
+                    del base[key]
             self._view = FrozenView(base)
         else:
             self._view = FrozenView(old._base, recent)

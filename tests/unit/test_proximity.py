@@ -102,15 +102,16 @@ def test_views_are_frozen_and_published_in_batches():
 
 
 def test_recent_changes_fold_into_a_new_base():
-    t = table(max_entries=5000)
+    t = table(max_entries=1000)
     for i in range(1030):
         a = ip_address(0x0A000000 + i)
         t.add(a, a, T0)
         t.record(a, 0, rtt_us=1000 + i, now=T0)
         if i in (10, 1029):
             view = t.view()
-    assert view._recent == {} and len(view._base) == 1030  # folded past 1024 changes
-    assert view.paths(ip_address("10.0.0.7"))[0].rtt_us == 1007
+    assert view._recent == {} and len(view._base) == 1000  # folded past 1024 changes
+    assert view.paths(ip_address("10.0.0.40"))[0].rtt_us == 1040
+    assert view.paths(ip_address("10.0.0.7")) == {}  # evicted, also from the base
 
 
 def test_least_recently_seen_is_evicted():
