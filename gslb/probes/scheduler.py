@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ipaddress import IPv6Address, ip_address, ip_network
 from itertools import islice
 
+from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
@@ -56,7 +57,7 @@ SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
 Seen = deque[IPAddress]  # the LDNS (or ECS subnet) of each wide IP query
 
 
-class ProbeRefused(GslbError):
+class ProbeRefused(GslbError, ValueError):
     """That address may not be probed."""
 
 
@@ -95,6 +96,9 @@ class Scheduler:
         self.publish = publish
         self.clock = clock
         self.counts: Counter[str] = Counter()
+        # For /metrics: probes by (protocol, data center, ok|failed), RTT histograms.
+        self.probe_results: Counter[tuple[str, str, str]] = Counter()
+        self.probe_rtt: dict[tuple[str, str], Histogram] = {}
         self._pending: set[int] = set()  # keys queued or being probed
         self._queue: deque[tuple[IPAddress, IPAddress | str]] = deque()
         self._wake = asyncio.Event()
@@ -231,12 +235,12 @@ class Scheduler:
             protocols.remove(first)
             protocols.insert(0, first)
         paths = await asyncio.gather(
-            *(self._path(target, source, protocols) for _, source in self.vantages)
+            *(self._path(target, dc, source, protocols) for dc, source in self.vantages)
         )
         return {dc: r for (dc, _), r in zip(self.vantages, paths, strict=True)}
 
     async def _path(
-        self, target: IPAddress, source: IPAddress | None, protocols: Sequence[str]
+        self, target: IPAddress, dc: int, source: IPAddress | None, protocols: Sequence[str]
     ) -> ProbeResult:
         result = ProbeResult("", None, detail="no protocol")
         s = self.settings
@@ -246,7 +250,15 @@ class Scheduler:
             result = await self.probers[name].probe(
                 target, source=source, port=s.port_for(name), timeout=s.timeout
             )
-            self.counts[f"{name}_{'ok' if result.ok else 'failed'}"] += 1
+            outcome = "ok" if result.ok else "failed"
+            self.counts[f"{name}_{outcome}"] += 1
+            dc_name = self.datacenters[dc] if dc < len(self.datacenters) else str(dc)
+            self.probe_results[name, dc_name, outcome] += 1
+            if result.rtt_us is not None:
+                histogram = self.probe_rtt.get((name, dc_name))
+                if histogram is None:
+                    histogram = self.probe_rtt[name, dc_name] = Histogram(CHECK_BUCKETS)
+                histogram.observe(result.rtt_us / 1e6)
             if result.ok:
                 break
         return result

@@ -109,6 +109,8 @@ async def test_a_new_ldns_is_probed_once_from_every_probe_source():
     await s.tick()
     assert published[-1].paths(LDNS)[1].rtt_us == 60_000
     assert s.table.get(LDNS).next_probe == T0 + 600
+    assert s.probe_results == {("dns_dot", "CNC", "ok"): 1, ("dns_dot", "TEL", "ok"): 1}
+    assert s.probe_rtt["dns_dot", "TEL"].sum == 0.06
 
 
 async def test_explicit_data_centers_probe_without_a_source_if_they_have_none():
