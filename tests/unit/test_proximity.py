@@ -229,3 +229,17 @@ def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch, caplog):
     assert path.read_text() == old
     assert json.loads(old)["saved_at"] == T0
     assert "ldns_table: not saved" in caplog.text
+
+
+def test_a_reload_that_moves_data_centers_moves_their_paths():
+    t = filled()
+    t.view()
+    t.remap(("CNC", "TEL"), ("TEL", "HK", "CNC"))  # reordered, one added
+    assert t.view().paths(A) == {2: Path(150_000, 3, 10_000, T0)}
+    assert [p.datacenter for p in paths_of(t, A)] == [0, 2]
+    t.remap(("TEL", "HK", "CNC"), ("HK", "CNC"))  # TEL removed
+    assert [p.datacenter for p in paths_of(t, A)] == [1]
+    assert t.view().paths(ip_address("203.0.113.0")) == {}
+    unchanged = t.view()
+    t.remap(("HK", "CNC"), ("HK", "CNC"))
+    assert t.view() is unchanged
