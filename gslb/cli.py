@@ -1,21 +1,35 @@
 """gslbctl: the operator's command line.
 
-    gslbctl check [DIR]     validate the configuration in DIR (default: etc)
+    gslbctl check [DIR]                  validate the configuration in DIR (default: etc)
+    gslbctl reload                       re-read the running gslbd's configuration
+    gslbctl status                       version, uptime, generation, counts
+    gslbctl show wideips|pools|members|datacenters|topology
+    gslbctl show ldns [IP]               the LDNS proximity table (3-DNS `ldns { }` form)
+    gslbctl explain NAME --ldns IP [--ecs NET] [--qtype A|AAAA]
+    gslbctl member disable|enable NAME   by hand; survives reloads and restarts
+    gslbctl probe IP                     probe an LDNS now, from every data center
 
 Each subcommand is a function taking the parsed arguments and returning the
 exit status; `_parser()` registers it. `check` runs the same `config.load()`
-as server start-up, so what it accepts the server accepts.
+as server start-up, so what it accepts the server accepts. The others talk
+to gslbd over its control socket (`--socket`, default run/gslb.sock as in
+`[control]`): a table by default, `--json` for scripts; any failure is one
+line on stderr and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from gslb import config
+from gslb.control import render
+from gslb.control.protocol import ControlError, request
 from gslb.errors import ConfigError
-from gslb.model import Config
+from gslb.model import Config, ControlSettings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -44,12 +58,89 @@ def check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ldns_text(entries: list[dict[str, object]]) -> str:
+    try:
+        from gslb.probes.report import format_entry
+    except ImportError:  # pragma: no cover - the proximity side is part of gslb
+        return render.table(entries)
+    return "\n".join(format_entry(e) for e in entries) or "(none)"
+
+
+def _show_text(args: argparse.Namespace, result: object) -> str:
+    if args.what == "ldns":
+        return _ldns_text(result)  # type: ignore[arg-type]
+    return render.table(result)  # type: ignore[arg-type]
+
+
+# command -> (request arguments from the parsed ones, text of the result)
+Remote = tuple[
+    Callable[[argparse.Namespace], dict[str, object]],
+    Callable[[argparse.Namespace, object], str],
+]
+REMOTE: dict[str, Remote] = {
+    "reload": (lambda a: {}, lambda a, r: f"reloaded: generation {r['generation']}"),  # type: ignore[index]
+    "status": (lambda a: {}, lambda a, r: render.fields(r)),  # type: ignore[arg-type]
+    "show": (lambda a: {"what": a.what, "address": a.address}, _show_text),
+    "explain": (
+        lambda a: {"name": a.name, "ldns": a.ldns, "ecs": a.ecs, "qtype": a.qtype},
+        lambda a, r: render.explanation(r),  # type: ignore[arg-type]
+    ),
+    "member": (
+        lambda a: {"action": a.action, "name": a.name},
+        lambda a, r: f"member {r['name']}: {r['state']} ({r['reason']})",  # type: ignore[index]
+    ),
+    "probe": (lambda a: {"address": a.address}, lambda a, r: _ldns_text(r)),  # type: ignore[arg-type]
+}
+
+
+def remote(args: argparse.Namespace) -> int:
+    to_request, to_text = REMOTE[args.command]
+    try:
+        result = request(args.socket, args.command, to_request(args), timeout=args.timeout)
+    except ControlError as exc:
+        print(f"gslbctl: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2) if args.json else to_text(args, result))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gslbctl", description="Control and check gslb.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check_parser = commands.add_parser("check", help="validate a configuration directory")
     check_parser.add_argument("dir", nargs="?", default="etc", metavar="DIR")
     check_parser.set_defaults(func=check)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--socket",
+        default=os.environ.get("GSLB_SOCKET", ControlSettings().socket),
+        help="gslbd's control socket (default: $GSLB_SOCKET or %(default)s)",
+    )
+    common.add_argument("--json", action="store_true", help="print the result as JSON")
+    common.add_argument("--timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, parents=[common])
+        sub.set_defaults(func=remote)
+        return sub
+
+    add("reload", "re-read the configuration of the running gslbd")
+    add("status", "version, uptime, configuration generation, counts")
+    show = add("show", "list objects and their state")
+    show.add_argument("what", choices=("wideips", "pools", "members", "datacenters", "topology",
+                                       "ldns"))  # fmt: skip
+    show.add_argument("address", nargs="?", metavar="IP", help="show ldns: only this LDNS")
+    explain = add("explain", "what a resolver would get for a wide IP, and why")
+    explain.add_argument("name", metavar="NAME")
+    explain.add_argument("--ldns", required=True, metavar="IP")
+    explain.add_argument("--ecs", metavar="NET", help="an EDNS client subnet, e.g. 1.2.3.0/24")
+    explain.add_argument("--qtype", default="A", choices=("A", "AAAA"))
+    member = add("member", "disable or enable a member by hand")
+    member.add_argument("action", choices=("disable", "enable"))
+    member.add_argument("name", metavar="NAME")
+    probe = add("probe", "probe an LDNS now from every data center")
+    probe.add_argument("address", metavar="IP")
     return parser
 
 

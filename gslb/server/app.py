@@ -1,8 +1,12 @@
 """gslbd: load the configuration, bind the listeners, serve, reload on SIGHUP.
 
 Start-up and `gslbctl check` validate through the same `gslb.config.load()`.
-A reload validates and builds a whole new snapshot before swapping it in; on
-error the old one keeps serving and the problems are logged.
+A reload (SIGHUP or `gslbctl reload`) validates and builds a whole new
+snapshot before swapping it in; on error the old one keeps serving and the
+problems are logged and reported to the caller. Health (unchanged checks keep
+their state), admin overrides, persistence records and the LDNS table carry
+over. SIGTERM/SIGINT: stop listening, stop the checks, save the health and
+admin state (`[control] state_dir`) and the LDNS table, exit 0.
 """
 
 from __future__ import annotations
@@ -10,21 +14,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import socket
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gslb import __version__
 from gslb.answer import Responder
 from gslb.config import load
-from gslb.errors import ConfigError
+from gslb.control.plane import ControlPlane
+from gslb.errors import ConfigError, Problem
+from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
 from gslb.server.tcp import TcpConnection, TcpLimits
 from gslb.server.udp import UdpProtocol
 from gslb.snapshot import Snapshot, SnapshotHolder
+from gslb.statefile import load_state, save_state
 
 log = logging.getLogger("gslb.server")
 
@@ -41,6 +51,15 @@ class Server:
     # `show ldns` (`entries`) and `probe IP` (`probe_now`).
     proximity: Scheduler = field(init=False)
     probing: asyncio.Task[None] | None = field(default=None, init=False)
+    # Health monitors, the control socket and HTTP listener, and what
+    # `gslbctl status` and /metrics report about the process.
+    monitors: MonitorRunner = field(init=False)
+    control: ControlPlane = field(init=False)
+    started_at: float = field(default_factory=time.time, init=False)
+    pid: int = field(default_factory=os.getpid, init=False)
+    reloads: Counter[str] = field(default_factory=Counter, init=False)  # ok | failed
+    last_reload_problems: tuple[Problem, ...] = field(default=(), init=False)
+    ready: bool = field(default=False, init=False)  # config loaded, listeners bound
 
     def __post_init__(self) -> None:
         config = self.holder.current.config
@@ -52,6 +71,16 @@ class Server:
         loaded = self.proximity.load()
         log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
         self._publish_proximity(table.view())
+        control = config.control
+        saved = load_state(control.state_dir)
+        self.monitors = MonitorRunner(
+            self.holder, saved=saved, concurrency=control.monitor_concurrency
+        )
+        self.holder.publish(self.holder.current.with_health(self.monitors.configure(config)))
+        log.info(
+            "health_state: loaded checks=%d disabled=%d", len(saved.checks), len(saved.disabled)
+        )
+        self.control = ControlPlane(self)
 
     def _publish_proximity(self, view: FrozenView) -> None:
         self.holder.publish(self.holder.current.with_proximity(view))
@@ -90,6 +119,9 @@ class Server:
                 self.bound.append((proto, host, bound_port))
                 log.info("listening: proto=%s address=%s port=%d", proto, host, bound_port)
         self.probing = asyncio.create_task(self.proximity.run())
+        self.monitors.start()
+        await self.control.start(self.holder.current.config.control)
+        self.ready = True
 
     def reload(self) -> bool:
         """Validate and swap in the configuration; keep the old one on error."""
@@ -99,16 +131,36 @@ class Server:
         except ConfigError as err:
             for p in err.problems:
                 log.error("reload: rejected %s", p)
+            self.reloads["failed"] += 1
+            self.last_reload_problems = err.problems
             return False
         self.proximity.configure(config)
         view = self.proximity.table.view()
-        self.holder.publish(Snapshot.build(config, old.generation + 1, proximity=view))
+        health = self.monitors.configure(config)
+        self.holder.publish(
+            Snapshot.build(config, old.generation + 1, health=health, proximity=view)
+        )
+        self.reloads["ok"] += 1
+        self.last_reload_problems = ()
         log.info("reload: ok generation=%d", old.generation + 1)
         return True
 
+    def set_member_disabled(self, name: str, disabled: bool) -> None:
+        """`gslbctl member disable|enable`: at once, and saved for restarts."""
+        self.monitors.set_disabled(name, disabled)
+        log.info("member: name=%s %s by hand", name, "disabled" if disabled else "enabled")
+        self.save_state()
+
+    def save_state(self) -> None:
+        save_state(self.holder.current.config.control.state_dir, self.monitors.saved())
+
     async def stop(self) -> None:
+        self.ready = False
         for t in self.transports:
             t.close()
+        await self.control.stop()
+        await self.monitors.stop()
+        self.save_state()
         if self.probing is not None:
             self.probing.cancel()
         await self.proximity.stop()  # saves the LDNS table

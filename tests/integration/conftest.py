@@ -102,6 +102,9 @@ def free_port() -> int:
 
 
 PROBES_OFF = "\n[probes]\ndatacenters = []\n"
+# Metrics on a port the kernel picks, so servers side by side do not contend
+# for 9300 (the log's `listening: proto=http` line tells the port).
+HTTP_ANY_PORT = '\n[control]\nhttp = "127.0.0.1:0"\n'
 
 
 def copy_config(dest: Path) -> Path:
@@ -114,7 +117,7 @@ def copy_config(dest: Path) -> Path:
     # No probing: rtt would otherwise decide by the microseconds between two
     # loopback addresses, and answers would depend on timing. The probe tests
     # (test_proximity_seed.py) turn it on with their own [probes].
-    toml.write_text(text + PROBES_OFF)
+    toml.write_text(text + PROBES_OFF + HTTP_ANY_PORT)
     return dest
 
 

@@ -1,0 +1,121 @@
+"""`gslbctl explain NAME --ldns IP`: what would this resolver get, and why.
+
+The name resolves through the served zones exactly as a query would (so an
+alias, a wildcard or a CNAME to a wide IP explain too), then the decision is
+made by `pipeline.decide(..., explain=True)` on the current snapshot — the
+code every query runs. It is given a copy of the round-robin cursors and of
+the persistence table: explaining never moves a rotation nor records a
+persistence, so it never changes what real clients get.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+from random import Random
+from typing import Any
+
+from gslb.answer import Responder
+from gslb.errors import GslbError
+from gslb.model import AAAA, A, IPAddress
+from gslb.pipeline import Decision, Step, decide
+from gslb.snapshot import Snapshot
+from gslb.zone import to_wire
+
+QTYPES = {"A": A, "AAAA": AAAA}
+
+
+class ExplainError(GslbError):
+    """The question cannot be explained."""
+
+
+def _address(text: str, what: str) -> IPAddress:
+    try:
+        return ip_address(text)
+    except ValueError:
+        raise ExplainError(f"{what}: not an IP address: {text!r}") from None
+
+
+def _step(step: Step) -> dict[str, Any]:
+    return {
+        "tier": step.tier,
+        "scope": step.scope,
+        "method": step.method,
+        "outcome": step.outcome,
+        "reason": step.reason,
+        "chosen": list(step.chosen),
+        "metrics": {k: v for k, v in step.metrics.items()},
+    }
+
+
+def _decision(snap: Snapshot, name: str, d: Decision) -> dict[str, Any]:
+    cfg = snap.config
+    members = [
+        {"name": cfg.virtual_servers[i].name, "address": str(cfg.virtual_servers[i].address)}
+        for i in d.members
+    ]
+    addresses = [m["address"] for m in members]
+    if d.fallback is not None:
+        addresses = [str(d.fallback)]
+    rtype = "AAAA" if d.pool >= 0 and cfg.pools[d.pool].rtype == AAAA else "A"
+    return {
+        "action": d.action,
+        "pool": cfg.pools[d.pool].name if d.pool >= 0 else None,
+        "method": d.method or None,
+        "members": members,
+        "fallback": str(d.fallback) if d.fallback is not None else None,
+        "ttl": d.ttl,
+        "answer": [f"{name} {d.ttl} IN {rtype} {a}" for a in addresses]
+        if d.action == "answer"
+        else [],
+        "probe": d.probe,
+    }
+
+
+def explain(
+    snap: Snapshot,
+    responder: Responder,
+    name: str,
+    ldns: str,
+    *,
+    ecs: str | None = None,
+    qtype: str = "A",
+) -> dict[str, Any]:
+    rtype = QTYPES.get(qtype.upper())
+    if rtype is None:
+        raise ExplainError(f"qtype must be A or AAAA, not {qtype!r}")
+    resolver = _address(ldns, "--ldns")
+    subnet = None
+    if ecs is not None:
+        try:
+            subnet = ip_network(ecs, strict=False)
+        except ValueError:
+            raise ExplainError(f"--ecs: not a network: {ecs!r}") from None
+    res = snap.zones.resolve(to_wire(name), rtype)
+    if res.wideip < 0:
+        raise ExplainError(f"{name} is not a wide IP (nor an alias of one, nor a CNAME to one)")
+    wip = snap.config.wideips[res.wideip]
+    # As the responder does: with ECS allowed, the client subnet stands for the LDNS.
+    decided_for = subnet.network_address if subnet is not None and wip.ecs else resolver
+    decision = decide(
+        snap,
+        res.wideip,
+        rtype,
+        decided_for,
+        now=responder.clock(),
+        rng=Random(),
+        cursors=responder.cursors.copy(),
+        persistence=responder.persistence.copy(),
+        explain=True,
+    )
+    fqdn = name if name.endswith(".") else name + "."
+    return {
+        "name": fqdn,
+        "wideip": wip.name,
+        "qtype": qtype.upper(),
+        "ldns": str(resolver),
+        "ecs": str(subnet) if subnet is not None else None,
+        "decided_for": str(decided_for),
+        "generation": snap.generation,
+        "steps": [_step(s) for s in decision.trace],
+        "decision": _decision(snap, fqdn, decision),
+    }
