@@ -6,8 +6,8 @@ In-process, no sockets: the default etc/ config, a mix of queries (60 % the
 wide IP from 256 LDNS addresses, 25 % static names, 15 % NXDOMAIN), answered
 by one Responder with `counting` on and off in alternating rounds, so both
 see the same caches and the same machine noise. Prints queries per second
-(best round of each: the least disturbed by other work on the machine) and the overhead in percent; bench/README.md has the
-figures of a run.
+(the best round of each: the one least disturbed by other work on the
+machine) and the overhead in percent; bench/README.md has a run's figures.
 """
 
 from __future__ import annotations
