@@ -24,6 +24,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from gslb import config
 from gslb.control import render
@@ -58,49 +59,25 @@ def check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ldns_text(entries: list[dict[str, object]]) -> str:
-    try:
-        from gslb.probes.report import format_entry
-    except ImportError:  # pragma: no cover - the proximity side is part of gslb
-        return render.table(entries)
+def _ldns_text(entries: Any) -> str:
+    from gslb.probes.report import format_entry
+
     return "\n".join(format_entry(e) for e in entries) or "(none)"
 
 
-def _show_text(args: argparse.Namespace, result: object) -> str:
-    if args.what == "ldns":
-        return _ldns_text(result)  # type: ignore[arg-type]
-    return render.table(result)  # type: ignore[arg-type]
-
-
-# command -> (request arguments from the parsed ones, text of the result)
-Remote = tuple[
-    Callable[[argparse.Namespace], dict[str, object]],
-    Callable[[argparse.Namespace, object], str],
-]
-REMOTE: dict[str, Remote] = {
-    "reload": (lambda a: {}, lambda a, r: f"reloaded: generation {r['generation']}"),  # type: ignore[index]
-    "status": (lambda a: {}, lambda a, r: render.fields(r)),  # type: ignore[arg-type]
-    "show": (lambda a: {"what": a.what, "address": a.address}, _show_text),
-    "explain": (
-        lambda a: {"name": a.name, "ldns": a.ldns, "ecs": a.ecs, "qtype": a.qtype},
-        lambda a, r: render.explanation(r),  # type: ignore[arg-type]
-    ),
-    "member": (
-        lambda a: {"action": a.action, "name": a.name},
-        lambda a, r: f"member {r['name']}: {r['state']} ({r['reason']})",  # type: ignore[index]
-    ),
-    "probe": (lambda a: {"address": a.address}, lambda a, r: _ldns_text(r)),  # type: ignore[arg-type]
-}
+def _show_text(args: argparse.Namespace, result: Any) -> str:
+    return _ldns_text(result) if args.what == "ldns" else render.table(result)
 
 
 def remote(args: argparse.Namespace) -> int:
-    to_request, to_text = REMOTE[args.command]
+    """Send the subcommand and its own arguments (`fields`) to gslbd; print the result."""
+    payload = {name: getattr(args, name) for name in args.fields}
     try:
-        result = request(args.socket, args.command, to_request(args), timeout=args.timeout)
+        result = request(args.socket, args.command, payload, timeout=args.timeout)
     except ControlError as exc:
         print(f"gslbctl: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(result, indent=2) if args.json else to_text(args, result))
+    print(json.dumps(result, indent=2) if args.json else args.text(args, result))
     return 0
 
 
@@ -120,26 +97,51 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print the result as JSON")
     common.add_argument("--timeout", type=float, default=60.0, help=argparse.SUPPRESS)
 
-    def add(name: str, help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, help: str, text: Callable[[argparse.Namespace, Any], str], *fields: str
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, parents=[common])
-        sub.set_defaults(func=remote)
+        sub.set_defaults(func=remote, text=text, fields=fields)
         return sub
 
-    add("reload", "re-read the configuration of the running gslbd")
-    add("status", "version, uptime, configuration generation, counts")
-    show = add("show", "list objects and their state")
+    add(
+        "reload",
+        "re-read the configuration of the running gslbd",
+        lambda a, r: f"reloaded: generation {r['generation']}",
+    )
+    add(
+        "status",
+        "version, uptime, configuration generation, counts",
+        lambda a, r: render.fields(r),
+    )
+    show = add("show", "list objects and their state", _show_text, "what", "address")
     show.add_argument("what", choices=("wideips", "pools", "members", "datacenters", "topology",
                                        "ldns"))  # fmt: skip
     show.add_argument("address", nargs="?", metavar="IP", help="show ldns: only this LDNS")
-    explain = add("explain", "what a resolver would get for a wide IP, and why")
+    explain = add(
+        "explain",
+        "what a resolver would get for a wide IP, and why",
+        lambda a, r: render.explanation(r),
+        *("name", "ldns", "ecs", "qtype"),
+    )
     explain.add_argument("name", metavar="NAME")
     explain.add_argument("--ldns", required=True, metavar="IP")
     explain.add_argument("--ecs", metavar="NET", help="an EDNS client subnet, e.g. 1.2.3.0/24")
     explain.add_argument("--qtype", default="A", choices=("A", "AAAA"))
-    member = add("member", "disable or enable a member by hand")
+    member = add(
+        "member",
+        "disable or enable a member by hand",
+        lambda a, r: f"member {r['name']}: {r['state']} ({r['reason']})",
+        *("action", "name"),
+    )
     member.add_argument("action", choices=("disable", "enable"))
     member.add_argument("name", metavar="NAME")
-    probe = add("probe", "probe an LDNS now from every data center")
+    probe = add(
+        "probe",
+        "probe an LDNS now from every data center",
+        lambda a, r: _ldns_text(r),
+        "address",
+    )
     probe.add_argument("address", metavar="IP")
     return parser
 
