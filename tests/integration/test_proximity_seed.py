@@ -89,7 +89,10 @@ def test_answers_follow_the_measured_rtt(make_gslbd, ldns, tmp_path):
     fake.delays.update({CNC_SOURCE: None, TEL_SOURCE: None})  # the LDNS stops answering
     probes = len(fake.received)
     waited = answers_become(server, VS_CNC, within=10)  # stale: topology decides again
-    assert waited >= 1  # rtt kept deciding while the paths were fresh
+    # rtt kept deciding while the paths were fresh: path_ttl (2 s) less up to
+    # one probe interval (0.5 s) since the last answer, less up to 1 s because
+    # the table keeps whole seconds.
+    assert waited >= 0.4
     assert len(fake.received) > probes  # it kept trying
 
 
