@@ -120,8 +120,10 @@ class Responder:
         if self.counting:
             labels = self._labels
             key = (labels, NO_REPLY if reply is None else labels[2] | (reply[3] & 0x0F), transport)
-            queries = self.counters.queries
-            queries[key] = queries.get(key, 0) + 1
+            cell = self.counters.queries.get(key)  # one hash per query: a key is
+            if cell is None:  # a tuple, whose hash is not cached
+                cell = self.counters.queries[key] = [0]
+            cell[0] += 1
             if start:
                 self.counters.duration.observe(perf_counter() - start)
         return reply

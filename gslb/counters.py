@@ -76,20 +76,20 @@ class QueryCounters:
     so the counts stay right across reloads. Queries, decisions and
     fall-throughs are sums over these keys, made at scrape time."""
 
-    queries: dict[tuple[Labels, int, str], int] = field(default_factory=dict)
+    queries: dict[tuple[Labels, int, str], list[int]] = field(default_factory=dict)  # [count]
     duration: Histogram = field(default_factory=lambda: Histogram(QUERY_BUCKETS))
 
     def by_query(self) -> Counter[tuple[str, int, int, str]]:
         """(wide IP, qtype, rcode, transport) -> queries."""
         out: Counter[tuple[str, int, int, str]] = Counter()
-        for (labels, rcode, transport), n in list(self.queries.items()):
+        for (labels, rcode, transport), (n,) in list(self.queries.items()):
             out[labels[0], labels[1], rcode, transport] += n
         return out
 
     def by_decision(self) -> Counter[tuple[str, str, str]]:
         """(wide IP, pool, deciding method) -> decisions."""
         out: Counter[tuple[str, str, str]] = Counter()
-        for (labels, _, _), n in list(self.queries.items()):
+        for (labels, _, _), (n,) in list(self.queries.items()):
             if labels[4]:
                 out[labels[0], labels[3], labels[4]] += n
         return out
@@ -97,7 +97,7 @@ class QueryCounters:
     def by_fallthrough(self) -> Counter[tuple[str, str]]:
         """(pool, method) -> times the method was unsuccessful."""
         out: Counter[tuple[str, str]] = Counter()
-        for (labels, _, _), n in list(self.queries.items()):
+        for (labels, _, _), (n,) in list(self.queries.items()):
             for step in labels[5]:
                 out[step] += n
         return out

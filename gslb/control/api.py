@@ -44,7 +44,7 @@ class ControlApi:
         snap = server.holder.current
         cfg = snap.config
         states = Counter(server.monitors.member_status(cfg, vs)[0] for vs in cfg.virtual_servers)
-        queries = sum(server.responder.counters.queries.values())
+        queries = sum(n for (n,) in server.responder.counters.queries.values())
         return {
             "version": __version__,
             "pid": server.pid,
