@@ -1,0 +1,54 @@
+"""explain() runs the real pipeline on copies: nothing real clients get moves."""
+
+from pathlib import Path
+
+import pytest
+
+from gslb.answer import Responder
+from gslb.config import load
+from gslb.control.explain import ExplainError, explain
+from gslb.snapshot import Snapshot, SnapshotHolder
+
+ETC = Path(__file__).resolve().parents[3] / "etc"
+
+
+@pytest.fixture(scope="module")
+def responder() -> Responder:
+    return Responder(SnapshotHolder(Snapshot.build(load(ETC))), clock=lambda: 1000.0)
+
+
+def test_explain_writes_no_persistence_and_moves_no_cursor(responder: Responder):
+    result = explain(responder.holder.current, responder, "www.gslb.example", "219.172.1.1")
+    assert result["decision"]["members"] == [{"name": "vs_tel", "address": "127.0.20.1"}]
+    assert [(s["method"], s["outcome"]) for s in result["steps"]] == [
+        ("global_availability", "pick"), ("rtt", "unsuccessful"), ("topology", "pick"),
+    ]  # fmt: skip
+    assert len(responder.persistence) == 0
+    assert responder.cursors._positions == {}
+
+
+def test_ecs_stands_for_the_ldns(responder: Responder):
+    result = explain(
+        responder.holder.current,
+        responder,
+        "web.gslb.example.",
+        "219.172.1.1",
+        ecs="202.106.7.0/24",
+    )
+    assert (result["decided_for"], result["decision"]["members"][0]["name"]) == (
+        "202.106.7.0", "vs_cnc",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "ldns", "kwargs", "message"),
+    [
+        ("ns1.gslb.example", "1.2.3.4", {}, "ns1.gslb.example is not a wide IP"),
+        ("www.gslb.example", "x", {}, "--ldns: not an IP address: 'x'"),
+        ("www.gslb.example", "1.2.3.4", {"ecs": "nope"}, "--ecs: not a network: 'nope'"),
+        ("www.gslb.example", "1.2.3.4", {"qtype": "MX"}, "qtype must be A or AAAA, not 'MX'"),
+    ],
+)
+def test_errors(responder: Responder, name, ldns, kwargs, message):
+    with pytest.raises(ExplainError, match=message):
+        explain(responder.holder.current, responder, name, ldns, **kwargs)
