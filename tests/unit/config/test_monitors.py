@@ -8,9 +8,10 @@ from gslb.config import load
 from gslb.errors import ConfigError
 from gslb.model import ControlSettings
 from gslb.monitors.http import HttpSettings
-from tests.unit.config.conftest import brief
+from tests.unit.config.conftest import ETC, brief
 
 TOML = "wideips.toml"
+END = len((ETC / TOML).read_text().splitlines())  # appended text starts after it
 MONITORS = """
 [[monitor]]
 name = "web"
@@ -104,12 +105,12 @@ def test_every_problem_is_located(make_config):
         (43, "virtual_server[1].monitors[2]", "web", "monitor listed twice"),
         (44, "virtual_server[1].monitor_rule", "at_least 4",
          "needs 4 monitors up but 3 are listed"),
-        (89, "monitor[0].path", "health", "String should match pattern '^/\\S*$'"),
-        (90, "monitor[0].bogus", 1, "not a field of a http monitor"),
-        (93, "monitor[1].name", "web", "duplicate monitor name (first at line 87)"),
-        (99, "monitor[2].type", "smtp",
+        (END + 8, "monitor[0].path", "health", "String should match pattern '^/\\S*$'"),
+        (END + 9, "monitor[0].bogus", 1, "not a field of a http monitor"),
+        (END + 12, "monitor[1].name", "web", f"duplicate monitor name (first at line {END + 6})"),
+        (END + 18, "monitor[2].type", "smtp",
          "unknown monitor type; known: dns, external, http, https, icmp, tcp, udp"),
-        (101, "monitor[3].query", None, "Field required"),
+        (END + 20, "monitor[3].query", None, "Field required"),
     ]  # fmt: skip
 
 
