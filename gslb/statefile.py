@@ -56,6 +56,10 @@ def load_state(state_dir: str | Path) -> SavedState:
         return SavedState()
 
 
+def _check_json(c: SavedCheck) -> dict[str, object]:
+    return {"state": c.state, "signature": c.signature, "detail": c.detail, "at": c.checked_at}
+
+
 def save_state(state_dir: str | Path, state: SavedState) -> None:
     """Write the state atomically; failures are logged, never raised."""
     directory = Path(state_dir)
@@ -63,11 +67,7 @@ def save_state(state_dir: str | Path, state: SavedState) -> None:
     data = {
         "version": VERSION,
         "disabled": sorted(state.disabled),
-        "checks": {
-            key: {"state": c.state, "signature": c.signature, "detail": c.detail}
-            | {"at": c.checked_at}
-            for key, c in sorted(state.checks.items())
-        },
+        "checks": {key: _check_json(c) for key, c in sorted(state.checks.items())},
     }
     tmp = path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
     try:
