@@ -9,7 +9,8 @@
 
 The address and port are appended as the last two arguments (as BIG-IP's
 external monitors get them) and are also in the environment as
-`GSLB_MEMBER_ADDRESS` and `GSLB_MEMBER_PORT`. A command still running at the
+`GSLB_MEMBER_ADDRESS` and `GSLB_MEMBER_PORT` (and the data center's probe
+source, when it has one, as `GSLB_SOURCE_ADDRESS`). A command still running at the
 timeout is killed (its whole process group) and the check is down. The first
 line of its output is kept as the detail of a failure.
 """
