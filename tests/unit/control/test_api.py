@@ -1,0 +1,24 @@
+"""The control API's answers that need no running server."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from gslb.control.api import CommandError, ControlApi
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        ("show", {"what": "ldns"}, "the LDNS table is not available in this gslbd"),
+        ("probe", {"address": "127.0.0.1"}, "the LDNS table is not available in this gslbd"),
+        ("show", {"what": "everything"}, "show what? one of: wideips, pools, members"),
+        ("member", {"action": "toggle", "name": "x"}, "member disable|enable NAME"),
+        ("explain", {"name": "www.x."}, "explain NAME --ldns IP"),
+        ("shutdown", {}, "unknown command: shutdown"),
+    ],
+)
+async def test_errors(command, args, message):
+    api = ControlApi(SimpleNamespace(proximity=None))  # type: ignore[arg-type]
+    with pytest.raises(CommandError, match=message):
+        await api.handle(command, args)
