@@ -1,0 +1,257 @@
+"""The servers under test: how each is configured, started, checked, stopped.
+
+Every server gets a directory of its own under the run's temp dir, with its
+config rendered from bench/gslbd/ or bench/peers/<name>/ (`$port` and
+`$workdir` substituted) and the same static zone, bench/gslbd/gslb.example.zone,
+plus the peer's own line for `www` (bench/peers/<name>/www.rr). Each listens
+on 127.0.0.1 on a free high port and is pinned to core 0 with taskset; it is
+stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import ip_address
+from pathlib import Path
+from string import Template
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from gslb.config import load
+from gslb.proximity import LdnsTable, save
+from peerbench.install import Package
+
+BENCH = Path(__file__).resolve().parents[1]
+GSLBD_CONFIG = BENCH / "gslbd"
+PEERS = BENCH / "peers"
+ZONE = GSLBD_CONFIG / "gslb.example.zone"
+SERVER_CORE = 0
+
+# The wide IP's possible answers, and what every server must say to the probes.
+WWW = "www.gslb.example."
+WWW_ADDRESSES = frozenset({"127.0.10.1", "127.0.20.1"})
+STATIC = ("mail.gslb.example.", "127.0.0.25")
+NXDOMAIN = "nx000.gslb.example."
+
+
+class ServerError(Exception):
+    """A server did not start or did not answer as configured."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    name: str
+    record: str  # what answers www, for the report
+    prepare: Callable[[Path, int], list[str]]  # (own dir, port) -> argv
+    package: Package | None = None  # None: comes with the venv
+    notes: tuple[str, ...] = ()  # caveats printed under the table
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1, in the high range."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        if port >= 20000:
+            return port
+    raise ServerError("no free high port on 127.0.0.1")
+
+
+def _render(template: Path, dest: Path, workdir: Path, port: int) -> None:
+    text = Template(template.read_text()).substitute(workdir=str(workdir), port=port)
+    dest.write_text(text)
+
+
+def _zone(dest: Path, www: Path) -> None:
+    dest.write_text(ZONE.read_text() + "; the benchmark's www\n" + www.read_text())
+
+
+# The LDNS table pre-fill: gslbd loads its [probes] state_file at start-up
+# (bench/gslbd/wideips.toml: "ldns.json", relative to gslbd's working
+# directory, which is its `workdir`). One entry, 127.0.0.1 (dnsperf's
+# address), with a fresh path to each data center, CNC the nearer: `rtt`
+# decides on every query and answers CNC, where `topology` would say TEL, so
+# `check()` can tell which method answered. Since `rtt` succeeds, no query
+# queues a probe; gslbd's own start-up round is the only one (the bench
+# config's probe interval is a day).
+LDNS = ip_address("127.0.0.1")
+# Far apart: the start-up probe round moves each a third of the way to loopback.
+RTT_US = {"CNC": 900, "TEL": 5_000}
+RTT_ANSWER = "127.0.10.1"  # vs_cnc
+
+
+def prefill_proximity(config: Path, workdir: Path) -> None:
+    compiled = load(config)
+    table = LdnsTable(max_entries=compiled.probes.max_entries, ldns_ttl=compiled.probes.ldns_ttl)
+    now = time.time()
+    table.add(LDNS, None, now)
+    names = [dc.name for dc in compiled.datacenters]
+    for index, name in enumerate(names):
+        table.record(LDNS, index, rtt_us=RTT_US[name], protocol="dns_dot", now=now)
+    save(workdir / compiled.probes.state_file, table.rows(names), now)
+
+
+def _gslbd(workdir: Path, port: int) -> list[str]:
+    config = workdir / "config"
+    shutil.copytree(GSLBD_CONFIG, config)
+    toml = config / "wideips.toml"
+    text, n = re.subn(
+        r'listen = \["127\.0\.0\.1:\d+"\]', f'listen = ["127.0.0.1:{port}"]', toml.read_text()
+    )
+    if n != 1:
+        raise ServerError(f"{toml}: no single listen line to rewrite")
+    toml.write_text(text)
+    prefill_proximity(config, workdir)
+    return [sys.executable, "-m", "gslb", "--config", str(config), "--log-level", "WARNING"]
+
+
+def _gdnsd(workdir: Path, port: int) -> list[str]:
+    (workdir / "zones").mkdir()
+    _render(PEERS / "gdnsd" / "config", workdir / "config", workdir, port)
+    _zone(workdir / "zones" / "gslb.example", PEERS / "gdnsd" / "www.rr")
+    return ["gdnsd", "-c", str(workdir), "start"]
+
+
+def _pdns(workdir: Path, port: int) -> list[str]:
+    _render(PEERS / "pdns" / "pdns.conf", workdir / "pdns.conf", workdir, port)
+    _render(PEERS / "pdns" / "named.conf", workdir / "named.conf", workdir, port)
+    _zone(workdir / "gslb.example.zone", PEERS / "pdns" / "www.rr")
+    return ["pdns_server", f"--config-dir={workdir}"]
+
+
+def _knot(workdir: Path, port: int) -> list[str]:
+    _render(PEERS / "knot" / "knot.conf", workdir / "knot.conf", workdir, port)
+    _zone(workdir / "gslb.example.zone", PEERS / "knot" / "www.rr")
+    return ["knotd", "-c", str(workdir / "knot.conf")]
+
+
+SPECS: dict[str, Spec] = {
+    s.name: s
+    for s in (
+        Spec(
+            "gslbd",
+            "wide IP, chain rtt -> topology -> global_availability, 104 topology records",
+            _gslbd,
+            notes=("LDNS table pre-filled: rtt decides",),
+        ),
+        Spec(
+            "gdnsd",
+            "DYNA geoip!www: static nets map, DCs in order, first up answers",
+            _gdnsd,
+            Package("gdnsd", ("gdnsd",), "gdnsd", ("/run/gdnsd/gdnsd.pid",)),
+        ),
+        Spec(
+            "pdns",
+            "LUA A pickrandom() of the two addresses, bind backend",
+            _pdns,
+            Package(
+                "pdns_server", ("pdns-server", "pdns-backend-bind"), "pdns", ("/run/pdns/pdns.pid",)
+            ),
+            notes=(
+                "enable-lua-records is yes/no in 4.7; the shared Lua state mode of later"
+                " releases is not available",
+            ),
+        ),
+        Spec(
+            "knot",
+            "static A (no GSLB: the fast-path baseline)",
+            _knot,
+            Package("knotd", ("knot",), "knot", ("/run/knot/knot.pid",)),
+        ),
+    )
+}
+
+
+@dataclass
+class Running:
+    spec: Spec
+    port: int
+    workdir: Path
+    argv: list[str]
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        return self.proc.returncode
+
+
+def start(spec: Spec, root: Path, nice: int = 0, ready_timeout: float = 20.0) -> Running:
+    """Render the config, start the server pinned to SERVER_CORE, wait for answers."""
+    workdir = root / spec.name
+    workdir.mkdir()
+    port = free_port()
+    argv = ["taskset", "-c", str(SERVER_CORE), *spec.prepare(workdir, port)]
+    if nice:
+        argv = ["nice", "-n", str(nice), *argv]
+    log = workdir / "server.log"
+    with log.open("wb") as out:
+        # nice and taskset exec the server, so this PID is the server's own.
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir
+        )
+    running = Running(spec, port, workdir, argv, proc, log)
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        if proc.poll() is not None:
+            raise ServerError(f"{spec.name} exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            _ask(port, "gslb.example.", "SOA", timeout=0.5)
+            return running
+        except (dns.exception.Timeout, OSError):
+            if time.monotonic() > deadline:
+                running.stop()
+                raise ServerError(f"{spec.name} gave no answer in {ready_timeout:g}s") from None
+
+
+def _ask(port: int, name: str, rtype: str, timeout: float = 2.0) -> dns.message.Message:
+    query = dns.message.make_query(name, rtype)
+    return dns.query.udp(query, "127.0.0.1", port=port, timeout=timeout)
+
+
+def check(server: Running) -> dict[str, str]:
+    """Ask the three kinds of name of the mix once; raise unless each answers right."""
+    seen: dict[str, str] = {}
+    www = _ask(server.port, WWW, "A")
+    addresses = {r.address for rrset in www.answer for r in rrset if r.rdtype == dns.rdatatype.A}
+    seen["www"] = ",".join(sorted(addresses))
+    if not addresses or not addresses <= WWW_ADDRESSES:
+        raise ServerError(f"{server.spec.name}: www answered {www}")
+    if server.spec.name == "gslbd" and addresses != {RTT_ANSWER}:
+        raise ServerError(f"gslbd: www answered {seen['www']}, not rtt's {RTT_ANSWER}")
+    static = _ask(server.port, STATIC[0], "A")
+    seen["static"] = ",".join(str(r) for rrset in static.answer for r in rrset)
+    if seen["static"] != STATIC[1]:
+        raise ServerError(f"{server.spec.name}: {STATIC[0]} answered {static}")
+    nx = _ask(server.port, NXDOMAIN, "A")
+    seen["nxdomain"] = dns.rcode.to_text(nx.rcode())
+    if nx.rcode() != dns.rcode.NXDOMAIN:
+        raise ServerError(f"{server.spec.name}: {NXDOMAIN} answered {nx}")
+    return seen

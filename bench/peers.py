@@ -1,0 +1,276 @@
+"""Peer benchmark: gslbd against gdnsd, PowerDNS and Knot DNS, in one run.
+
+    .venv/bin/python bench/peers.py                 # what `make bench` runs
+    .venv/bin/python bench/peers.py --servers gslbd,knot --runs 1 --duration 5
+
+All servers run at once, pinned to core 0, dnsperf pinned to core 1, all on
+127.0.0.1; one server is loaded at a time, in interleaved rounds: a short
+warm-up, `--runs` full-load runs (q/s, server CPU time per answered query),
+then `--runs` runs at each fixed `--rates` (latency percentiles). The query
+mix is bench/queries.txt: half the wide IP, 30 % static names, 20 % NXDOMAIN.
+Every run is bounded by dnsperf's -l and a timeout; the whole benchmark by
+--max-minutes. Prints one table (see bench/README.md) and writes the raw
+figures to bench/results/peers-*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dns.exception
+from peerbench import dnsperf, install, procstat, report, servers
+
+BENCH = Path(__file__).resolve().parent
+QUERIES = BENCH / "queries.txt"
+RESULTS = BENCH / "results"
+CLIENT_CORE = 1
+NX_EXPECTED = 0.20  # share of NXDOMAIN names in queries.txt
+
+
+class OutOfTime(Exception):
+    """The --max-minutes budget is spent."""
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/peers.py", description=__doc__.splitlines()[0])
+    p.add_argument("--servers", default=",".join(servers.SPECS), help="comma-separated")
+    p.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    p.add_argument("--rates", default="2000,20000", help="fixed rates for latency, q/s")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
+    p.add_argument("--max-minutes", type=float, default=30.0, help="stop the whole run after")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of server and dnsperf (e.g. -10 to push back other load on a shared box)",
+    )
+    p.add_argument("--no-install", action="store_true", help="never call apt-get")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    p.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    args = p.parse_args(argv)
+    args.names = [s for s in args.servers.split(",") if s]
+    unknown = [s for s in args.names if s not in servers.SPECS]
+    if unknown:
+        p.error(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(servers.SPECS)}")
+    args.rate_list = [int(r) for r in args.rates.split(",") if r]
+    if args.runs < 1 or args.duration <= 0:
+        p.error("--runs and --duration must be positive")
+    return args
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.deadline = time.monotonic() + args.max_minutes * 60
+        self.count = 0
+
+    def measure(
+        self, server: servers.Running, rate: int | None, duration: float
+    ) -> report.Measured:
+        if time.monotonic() + duration + 5 > self.deadline:
+            raise OutOfTime(f"--max-minutes {self.args.max_minutes:g} spent")
+        load = dnsperf.Load(
+            server.port, QUERIES, duration, rate=rate, core=CLIENT_CORE, nice=self.args.nice
+        )
+        self.count += 1
+        log = self.tmp / f"dnsperf-{server.spec.name}-{self.count:03d}.log"
+        drops_before = procstat.udp_rcvbuf_errors()
+        before = procstat.cpu_seconds(server.pid)
+        core_before = procstat.core_times(servers.SERVER_CORE)
+        client_before = procstat.core_times(CLIENT_CORE)
+        run = dnsperf.run(load, log)
+        client = procstat.core_times(CLIENT_CORE) - client_before
+        core = procstat.core_times(servers.SERVER_CORE) - core_before
+        after = procstat.cpu_seconds(server.pid)
+        drops = procstat.udp_rcvbuf_errors() - drops_before
+        if server.proc.poll() is not None:
+            raise servers.ServerError(f"{server.spec.name} died during the run")
+        if not self.args.keep:
+            log.unlink()
+        server_cpu = after - before
+        # Interrupt time is left out of "other": on loopback it is mostly the
+        # packets of this very run (softirq delivery), which no process is
+        # charged for, so it would make fast servers look disturbed.
+        return report.Measured(
+            run,
+            server_cpu,
+            core_other=max(0.0, core.tasks - server_cpu),
+            rcvbuf_drops=drops,
+            client_core_other=max(0.0, client.tasks - run.client_cpu),
+            core_interrupts=core.interrupts,
+        )
+
+    def run(self, specs: list[servers.Spec]) -> list[report.ServerResult]:
+        """Start every server, then measure them in interleaved rounds, then stop them.
+
+        Round by round (run 1 of every server, then run 2, ...) rather than
+        server by server, so that other work on a shared machine falls on all
+        servers alike instead of on whichever ran at the wrong minute. An idle
+        server uses no CPU, so the others waiting on core 0 cost nothing.
+        """
+        results = {
+            s.name: report.ServerResult(s.name, s.record, notes=list(s.notes)) for s in specs
+        }
+        running: dict[str, servers.Running] = {}
+        try:
+            for spec in specs:
+                result = results[spec.name]
+                try:
+                    server = servers.start(spec, self.tmp, nice=self.args.nice)
+                    running[spec.name] = server
+                    result.argv = server.argv
+                    result.check = servers.check(server)
+                except (servers.ServerError, OSError, dns.exception.DNSException) as err:
+                    self._fail(result, running.pop(spec.name, None), err)
+                    continue
+                _say(f"{spec.name}: pid={server.pid} port={server.port} answers {result.check}")
+            self._round(running, results, None, self.args.warmup, None)
+            for i in range(self.args.runs):
+                self._round(running, results, None, self.args.duration, f"full load run {i + 1}")
+            for rate in self.args.rate_list:
+                for i in range(self.args.runs):
+                    self._round(
+                        running, results, rate, self.args.duration, f"{rate} q/s run {i + 1}"
+                    )
+        finally:
+            for name, server in running.items():
+                _say(f"{name}: stopped, exit {server.stop()}")
+        for result in results.values():
+            if any(abs(m.nxdomain_share - NX_EXPECTED) > 0.02 for m in result.all_runs()):
+                result.notes.append("NXDOMAIN share off the expected 20 % in some run")
+        return [results[s.name] for s in specs]
+
+    def _round(
+        self,
+        running: dict[str, servers.Running],
+        results: dict[str, report.ServerResult],
+        rate: int | None,
+        duration: float,
+        label: str | None,  # None: warm-up, not kept
+    ) -> None:
+        for name, server in list(running.items()):
+            result = results[name]
+            try:
+                m = self.measure(server, rate, duration)
+            except (servers.ServerError, dnsperf.DnsperfError, OutOfTime, OSError) as err:
+                self._fail(result, running.pop(name), err)
+                continue
+            except subprocess.TimeoutExpired as err:
+                self._fail(result, running.pop(name), err)
+                continue
+            if label is None:
+                continue
+            if rate is None:
+                result.full.append(m)
+            else:
+                result.rates.setdefault(rate, []).append(m)
+            _say(
+                f"{name}: {label}: {m.run.qps:,.0f} q/s, {m.cpu_per_query_us:.1f} µs CPU/query, "
+                f"lost {m.run.lost} ({m.rcvbuf_drops} at a full socket buffer), other load "
+                f"on server/client core {m.core_other / m.run.run_time:.0%}/"
+                f"{m.client_core_other / m.run.run_time:.0%}"
+            )
+
+    def _fail(
+        self, result: report.ServerResult, server: servers.Running | None, err: Exception
+    ) -> None:
+        result.error = f"{type(err).__name__}: {err}"
+        _say(f"{result.name}: {result.error}")
+        if server is not None:
+            _say(f"{result.name}: stopped, exit {server.stop()}")
+            if self.args.keep:
+                _say(f"{result.name}: log in {server.log}")
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _package_version(package: str) -> str:
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", package],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return out.stdout.strip() or "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    if (os.cpu_count() or 1) >= 2:
+        # The harness itself stays off the server's core.
+        os.sched_setaffinity(0, {CLIENT_CORE})
+    specs = [servers.SPECS[n] for n in args.names]
+    needed = [install.DNSPERF, install.TASKSET] + [s.package for s in specs if s.package]
+    if args.no_install:
+        absent = install.missing(needed)
+        if absent:
+            _say("missing: " + ", ".join(p.binary for p in absent))
+            return 2
+        installed: list[str] = []
+    else:
+        installed = install.ensure(needed)
+    started = datetime.datetime.now(datetime.UTC)
+    meta = {
+        "started": started.isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "server_core": servers.SERVER_CORE,
+        "client_core": CLIENT_CORE,
+        "runs": args.runs,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "nice": args.nice,
+        "rates": args.rate_list,
+        "queries": str(QUERIES.relative_to(BENCH.parent)),
+        "installed_now": installed,
+        "loadavg_before": procstat.loadavg(),
+        "versions": {
+            "python": sys.version.split()[0],
+            **{p: _package_version(p) for p in ("dnsperf", "gdnsd", "pdns-server", "knot")},
+        },
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="gslb-bench-"))
+    bench = Bench(args, tmp)
+    try:
+        results = bench.run(specs)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            _say(f"configs and logs kept in {tmp}")
+    meta["loadavg_after"] = procstat.loadavg()
+    meta["elapsed_s"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds())
+    out = args.results / f"peers-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    report.write_json(out, meta, results)
+    print()
+    print(report.table(results, args.rate_list))
+    print()
+    for r in results:
+        print(f"  {r.name}: {r.record}" + "".join(f"; {n}" for n in r.notes))
+    print(
+        f"\n  ÷ = gslbd ÷ peer. Medians of {args.runs} × {args.duration:g} s runs; "
+        f"latency pooled over the runs at each rate.\n  Raw results: {out}"
+    )
+    return 1 if any(r.error for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
