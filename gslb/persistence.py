@@ -10,9 +10,10 @@ and is carried across reloads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import ip_network
 
 from gslb.model import IPAddress, Persistence
+
+Key = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,21 +26,26 @@ class Sticky:
 class PersistenceTable:
     def __init__(self, max_entries: int = 100_000) -> None:
         self.max_entries = max_entries
-        self._records: dict[tuple[str, int, str], Sticky] = {}
+        self._records: dict[Key, Sticky] = {}
 
     @staticmethod
-    def key(wideip: str, rtype: int, ldns: IPAddress, p: Persistence) -> tuple[str, int, str]:
-        cidr = p.cidr_v4 if ldns.version == 4 else p.cidr_v6
-        return (wideip, rtype, str(ip_network(f"{ldns}/{cidr}", strict=False)))
+    def key(wideip: str, rtype: int, ldns: IPAddress, p: Persistence) -> Key:
+        """(wide IP, type, IP version, network address as an int, prefix length)."""
+        if ldns.version == 4:
+            cidr, bits = p.cidr_v4, 32
+        else:
+            cidr, bits = p.cidr_v6, 128
+        shift = bits - cidr
+        return (wideip, rtype, ldns.version, (int(ldns) >> shift) << shift, cidr)
 
-    def get(self, key: tuple[str, int, str], now: float) -> Sticky | None:
+    def get(self, key: Key, now: float) -> Sticky | None:
         s = self._records.get(key)
         if s is not None and s.expires <= now:
             del self._records[key]
             return None
         return s
 
-    def put(self, key: tuple[str, int, str], sticky: Sticky) -> None:
+    def put(self, key: Key, sticky: Sticky) -> None:
         self._records.pop(key, None)
         while len(self._records) >= self.max_entries > 0:
             del self._records[next(iter(self._records))]

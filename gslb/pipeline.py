@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from random import Random
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from gslb.algorithms import DYNAMIC, REGISTRY
 from gslb.algorithms.base import Candidate, Context, Verdict
@@ -42,8 +42,8 @@ class Step:
     metrics: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    # A named tuple: one or two are built per query (see Verdict).
     action: Action
     pool: int = -1
     members: tuple[int, ...] = ()  # virtual-server indices, best first
@@ -117,40 +117,25 @@ def decide(
             scores.append(snap.topology.match(ldns))
         return score(scores[0], c)
 
-    ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl)
-    probe = False
+    ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl, detail=explain)
     missed: list[tuple[str, str]] = []
     for pi in _pool_order(snap, wideip, rtype, pools, ctx, trace):
-        decision, wanted_probe = _run_chain(snap, pi, ctx, trace, missed)
-        probe = probe or wanted_probe
-        if decision is not None:
-            if (
-                sticky_key is not None
-                and persistence is not None
-                and decision.action == "answer"
-                and decision.members
-                and wip.persistence is not None
-            ):
-                persistence.put(
-                    sticky_key,
-                    Sticky(
-                        cfg.pools[pi].name,
-                        _names(snap, decision.members),
-                        now + wip.persistence.ttl,
-                    ),
-                )
-            return Decision(
-                decision.action,
-                decision.pool,
-                decision.members,
-                decision.fallback,
-                decision.ttl,
-                decision.method,
-                probe,
-                _t(trace),
-                tuple(missed),
-            )
-    return Decision("nodata", probe=probe, trace=_t(trace), fallthroughs=tuple(missed))
+        decision = _run_chain(snap, pi, ctx, trace, missed)
+        if decision is None:
+            continue
+        if persistence is not None and sticky_key is not None and decision.members:
+            ttl = wip.persistence.ttl if wip.persistence is not None else 0
+            members = _names(snap, decision.members)
+            persistence.put(sticky_key, Sticky(cfg.pools[pi].name, members, now + ttl))
+        return decision if trace is None else decision._replace(trace=tuple(trace))
+    return Decision(
+        "nodata", probe=_wants_probe(missed), trace=_t(trace), fallthroughs=tuple(missed)
+    )
+
+
+def _wants_probe(missed: list[tuple[str, str]]) -> bool:
+    """A dynamic method lacked path data: the LDNS should be probed."""
+    return any(method in DYNAMIC for _, method in missed)
 
 
 def _pool_order(
@@ -164,7 +149,9 @@ def _pool_order(
     wip = snap.config.wideips[wideip]
     up = tuple(p for p in pools if snap.members_up[p.index])
     order: list[int] = []
-    if up:
+    if len(up) == 1 and trace is None:
+        order = [up[0].index]  # any pool method orders one pool the same way
+    elif up:
         ctx.tier, ctx.scope, ctx.pool = "pool", wideip, None
         verdict = REGISTRY[wip.pool_method].select(up, ctx)
         chosen = verdict.members if verdict.kind == "pick" else up
@@ -187,33 +174,36 @@ def _run_chain(
     ctx: Context,
     trace: list[Step] | None,
     missed: list[tuple[str, str]],
-) -> tuple[Decision | None, bool]:
+) -> Decision | None:
+    """The pool's decision, or None when the pool fails (the wide IP goes on)."""
     pool = snap.config.pools[pi]
     up = snap.members_up[pi]
-    everyone = snap.members[pi]
     ctx.tier, ctx.scope, ctx.pool = "member", pi, pool
-    probe = False
     last = len(pool.methods) - 1
     for i, method in enumerate(pool.methods):
-        candidates = up if (up or i < last or pool.fail_closed) else everyone
+        candidates = up if (up or i < last or pool.fail_closed) else snap.members[pi]
         verdict = REGISTRY[method].select(candidates, ctx)
-        _record(trace, "member", pool.name, method, verdict)
+        if trace is not None:
+            _record(trace, "member", pool.name, method, verdict)
         kind = verdict.kind
-        if kind == "pick":
-            chosen = tuple(c.index for c in verdict.members[: pool.max_answers])
-            return Decision("answer", pi, chosen, ttl=pool.ttl, method=method), probe
         if kind == "unsuccessful":
-            probe = probe or method in DYNAMIC
             missed.append((pool.name, method))
             continue
         if kind == "none":
             continue
+        fallthroughs = tuple(missed) if missed else ()
+        probe = _wants_probe(missed) if missed else False
+        if kind == "pick":
+            chosen = tuple([c.index for c in verdict.members[: pool.max_answers]])
+            return Decision("answer", pi, chosen, None, pool.ttl, method, probe, (), fallthroughs)
         if kind == "fallback_ip":
             return Decision(
-                "answer", pi, fallback=pool.fallback_ip, ttl=pool.ttl, method=method
-            ), probe
-        return Decision(kind, pi, method=method), probe  # drop | return_to_dns
-    return None, probe
+                "answer", pi, (), pool.fallback_ip, pool.ttl, method, probe, (), fallthroughs
+            )
+        return Decision(
+            kind, pi, (), None, 0, method, probe, (), fallthroughs
+        )  # drop, return_to_dns
+    return None
 
 
 def _persisted(snap: Snapshot, sticky: Sticky | None) -> tuple[int, tuple[int, ...]] | None:

@@ -10,10 +10,11 @@ inputs give the same verdict.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from random import Random
-from typing import ClassVar, Literal, Protocol
+from types import MappingProxyType
+from typing import ClassVar, Literal, NamedTuple, Protocol
 
 from gslb.model import IPAddress, Pool
 
@@ -31,20 +32,26 @@ class Candidate:
     pool: int
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+NO_METRICS: Mapping[str, object] = MappingProxyType({})
+
+
+class Verdict(NamedTuple):
+    # A named tuple, not a frozen dataclass: one is made per method tried on
+    # every query, and a frozen dataclass costs several times more to build.
     kind: Kind
     members: tuple[Candidate, ...] = ()
     reason: str = ""
-    metrics: Mapping[str, object] = field(default_factory=dict)
+    metrics: Mapping[str, object] = NO_METRICS
 
 
-def pick(members: tuple[Candidate, ...], reason: str = "", **metrics: object) -> Verdict:
-    return Verdict("pick", members, reason, metrics)
+def pick(
+    members: tuple[Candidate, ...], reason: str = "", metrics: Mapping[str, object] | None = None
+) -> Verdict:
+    return Verdict("pick", members, reason, NO_METRICS if metrics is None else metrics)
 
 
-def unsuccessful(reason: str, **metrics: object) -> Verdict:
-    return Verdict("unsuccessful", (), reason, metrics)
+def unsuccessful(reason: str) -> Verdict:
+    return Verdict("unsuccessful", (), reason)
 
 
 DROP = Verdict("drop", reason="drop_packet")
@@ -53,8 +60,7 @@ FALLBACK_IP = Verdict("fallback_ip", reason="fallback_ip")
 NONE = Verdict("none", reason="skipped")
 
 
-@dataclass(frozen=True, slots=True)
-class Path:
+class Path(NamedTuple):
     """One measured path from a data center to an LDNS (proximity)."""
 
     rtt_us: int
@@ -89,6 +95,10 @@ class Context:
     pool: Pool | None = None  # the pool being decided (None on the pool tier)
     tier: Literal["pool", "member"] = "member"
     scope: int = 0  # pool index (member tier) or wide IP index (pool tier)
+    # Reasons naming the LDNS and the metrics behind a pick are for the trace
+    # (`gslbctl explain`); the hot path turns them off, they cost more than
+    # the decision itself.
+    detail: bool = True
 
 
 def fresh_paths(ctx: Context) -> Mapping[int, Path]:
@@ -97,46 +107,49 @@ def fresh_paths(ctx: Context) -> Mapping[int, Path]:
     return {dc: p for dc, p in ctx.proximity.paths(ctx.ldns).items() if p.measured_at >= oldest}
 
 
+def no_path_data(ctx: Context) -> Verdict:
+    return unsuccessful(f"no fresh path data for {ctx.ldns}" if ctx.detail else "no path data")
+
+
 def by_path(
     candidates: tuple[Candidate, ...], ctx: Context, field: str, *, highest_first: bool = False
 ) -> Verdict:
     """Rank candidates by one metric of their data center's fresh path to the LDNS."""
-    paths = fresh_paths(ctx)
-
-    def metric(c: Candidate) -> float | None:
-        p = paths.get(c.datacenter)
-        return None if p is None else getattr(p, field)
-
-    return ranked(
-        candidates, metric, f"no fresh path data for {ctx.ldns}", highest_first=highest_first
-    )
+    paths = ctx.proximity.paths(ctx.ldns)
+    if not paths:
+        return no_path_data(ctx)
+    oldest = ctx.now - ctx.path_ttl
+    at = Path._fields.index(field)
+    values = [
+        None if (p := paths.get(c.datacenter)) is None or p.measured_at < oldest else p[at]
+        for c in candidates
+    ]
+    return ranked(candidates, values, ctx, highest_first=highest_first)
 
 
 def ranked(
     candidates: tuple[Candidate, ...],
-    metric: Callable[[Candidate], float | None],
-    reason: str,
+    values: Sequence[float | None],
+    ctx: Context,
     *,
     highest_first: bool = False,
 ) -> Verdict:
-    """Order candidates by a metric; those without one follow in configured order.
+    """Order candidates by their values; those without one follow in configured order.
 
-    Unsuccessful when no candidate has the metric. Ties keep configured order,
-    so the result is deterministic.
+    Unsuccessful (no path data) when no candidate has a value. Ties keep
+    configured order, so the result is deterministic.
     """
-    measured: list[tuple[float, int, Candidate]] = []
-    rest: list[Candidate] = []
-    for i, c in enumerate(candidates):
-        value = metric(c)
-        if value is None:
-            rest.append(c)
-        else:
-            measured.append((-value if highest_first else value, i, c))
-    if not measured:
-        return unsuccessful(reason)
-    measured.sort(key=lambda t: (t[0], t[1]))
-    values = {c.name: (-v if highest_first else v) for v, _, c in measured}
-    return pick(tuple(c for _, _, c in measured) + tuple(rest), "", **values)
+    have = [i for i, v in enumerate(values) if v is not None]
+    if not have:
+        return no_path_data(ctx)
+    # Python's sort is stable, also reversed: ties keep configured order.
+    order = sorted(have, key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
+    if len(have) < len(candidates):
+        order += [i for i, v in enumerate(values) if v is None]
+    members = tuple(map(candidates.__getitem__, order))
+    if not ctx.detail:
+        return pick(members)
+    return pick(members, "", {candidates[i].name: values[i] for i in order if i in have})
 
 
 class Algorithm(Protocol):

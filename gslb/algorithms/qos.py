@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, fresh_paths, ranked
+from gslb.algorithms.base import (
+    Candidate,
+    Context,
+    Verdict,
+    fresh_paths,
+    no_path_data,
+    ranked,
+)
 
 DEFAULTS: dict[str, float] = {
     "rtt": 50.0,
@@ -37,7 +44,7 @@ class Qos:
             weights.update(ctx.pool.qos)
         measured = [paths[c.datacenter] for c in candidates if c.datacenter in paths]
         if not measured:
-            return ranked(candidates, lambda c: None, f"no fresh path data for {ctx.ldns}")
+            return no_path_data(ctx)
         best_rtt = min(p.rtt_us for p in measured)
         best_hops = min(p.hops for p in measured)
         topo = {c.name: ctx.topology(c) for c in candidates} if weights["topology"] else {}
@@ -56,4 +63,4 @@ class Qos:
                 + weights["vs_capacity"] * c.ratio / top_ratio
             )
 
-        return ranked(candidates, score, "", highest_first=True)
+        return ranked(candidates, [score(c) for c in candidates], ctx, highest_first=True)

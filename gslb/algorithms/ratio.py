@@ -38,4 +38,4 @@ class Ratio:
         seq = sequence(tuple(c.ratio for c in candidates))
         chosen = seq[ctx.cursors.advance((self.name, ctx.tier, ctx.scope)) % len(seq)]
         rest = candidates[:chosen] + candidates[chosen + 1 :]
-        return pick((candidates[chosen], *rest), "", ratio=candidates[chosen].ratio)
+        return pick((candidates[chosen], *rest), "", {"ratio": candidates[chosen].ratio})

@@ -19,4 +19,4 @@ class RoundRobin:
         if not candidates:
             return unsuccessful("no available member")
         start = ctx.cursors.advance((self.name, ctx.tier, ctx.scope)) % len(candidates)
-        return pick(candidates[start:] + candidates[:start], "", cursor=start)
+        return pick(candidates[start:] + candidates[:start], "", {"cursor": start})

@@ -36,4 +36,4 @@ class StaticPersist:
             key=lambda c: blake2b(c.name.encode(), digest_size=8, key=key).digest(),
             reverse=True,
         )
-        return pick(tuple(order), "", cidr=cidr)
+        return pick(tuple(order), "", {"cidr": cidr})

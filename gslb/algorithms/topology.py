@@ -17,8 +17,13 @@ class Topology:
     name: ClassVar[str] = "topology"
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
-        scored = [(ctx.topology(c), i, c) for i, c in enumerate(candidates)]
-        matched = sorted((t for t in scored if t[0] > 0), key=lambda t: (-t[0], t[1]))
+        topology = ctx.topology
+        matched = [(-s, i) for i, c in enumerate(candidates) if (s := topology(c)) > 0]
         if not matched:
-            return unsuccessful(f"no topology record matches {ctx.ldns}")
-        return pick(tuple(c for _, _, c in matched), "", **{c.name: s for s, _, c in matched})
+            why = f"no topology record matches {ctx.ldns}" if ctx.detail else "no record matches"
+            return unsuccessful(why)
+        matched.sort()
+        members = tuple(candidates[i] for _, i in matched)
+        if not ctx.detail:
+            return pick(members)
+        return pick(members, "", {candidates[i].name: -s for s, i in matched})

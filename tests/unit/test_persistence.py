@@ -1,4 +1,4 @@
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 
 import pytest
 
@@ -9,15 +9,21 @@ P = Persistence(ttl=60, cidr_v4=24, cidr_v6=48)
 WIP = "www.gslb.example."
 
 
+def net(text: str) -> tuple[int, int, int]:
+    """(version, network address as an int, prefix length), as the key holds them."""
+    n = ip_network(text)
+    return (n.version, int(n.network_address), n.prefixlen)
+
+
 @pytest.mark.parametrize(
     ("ldns", "rtype", "persistence", "expected"),
     [
-        ("198.51.100.77", A, P, (WIP, A, "198.51.100.0/24")),
-        ("198.51.100.77", AAAA, P, (WIP, AAAA, "198.51.100.0/24")),
-        ("198.51.100.77", A, Persistence(60), (WIP, A, "198.51.100.77/32")),
-        ("198.51.100.77", A, Persistence(60, cidr_v4=16), (WIP, A, "198.51.0.0/16")),
-        ("2001:db8:1:2::53", A, P, (WIP, A, "2001:db8:1::/48")),
-        ("2001:db8:1:2::53", A, Persistence(60), (WIP, A, "2001:db8:1:2::53/128")),
+        ("198.51.100.77", A, P, (WIP, A, *net("198.51.100.0/24"))),
+        ("198.51.100.77", AAAA, P, (WIP, AAAA, *net("198.51.100.0/24"))),
+        ("198.51.100.77", A, Persistence(60), (WIP, A, *net("198.51.100.77/32"))),
+        ("198.51.100.77", A, Persistence(60, cidr_v4=16), (WIP, A, *net("198.51.0.0/16"))),
+        ("2001:db8:1:2::53", A, P, (WIP, A, *net("2001:db8:1::/48"))),
+        ("2001:db8:1:2::53", A, Persistence(60), (WIP, A, *net("2001:db8:1:2::53/128"))),
     ],
 )
 def test_key_masks_the_ldns(ldns, rtype, persistence, expected):
