@@ -147,7 +147,7 @@ def _pool_order(
     trace: list[Step] | None,
 ) -> list[int]:
     wip = snap.config.wideips[wideip]
-    up = tuple(p for p in pools if snap.members_up[p.index])
+    up = snap.pools_up[wideip][rtype]
     order: list[int] = []
     if len(up) == 1 and trace is None:
         order = [up[0].index]  # any pool method orders one pool the same way

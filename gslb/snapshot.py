@@ -32,6 +32,7 @@ class Snapshot:
     members: tuple[tuple[Candidate, ...], ...]  # per pool, configured order
     members_up: tuple[tuple[Candidate, ...], ...]  # per pool, available only
     pools: tuple[dict[int, tuple[Candidate, ...]], ...]  # per wide IP: rtype -> pools
+    pools_up: tuple[dict[int, tuple[Candidate, ...]], ...]  # the same, with a member up
     address_rdata: tuple[bytes, ...]  # per virtual server, packed address
     path_ttl: float = 2400.0
 
@@ -80,6 +81,7 @@ class Snapshot:
             members=members,
             members_up=(),
             pools=pools,
+            pools_up=(),
             address_rdata=tuple(v.address.packed for v in config.virtual_servers),
             path_ttl=config.probes.path_ttl,
         )
@@ -97,7 +99,13 @@ class Snapshot:
             )
             for pi, ms in enumerate(self.members)
         )
-        return dataclasses.replace(self, health=health, available=available, members_up=members_up)
+        pools_up = tuple(
+            {rtype: tuple(p for p in ps if members_up[p.index]) for rtype, ps in by_type.items()}
+            for by_type in self.pools
+        )
+        return dataclasses.replace(
+            self, health=health, available=available, members_up=members_up, pools_up=pools_up
+        )
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:
         return dataclasses.replace(self, proximity=proximity)

@@ -139,13 +139,17 @@ def ranked(
     Unsuccessful (no path data) when no candidate has a value. Ties keep
     configured order, so the result is deterministic.
     """
-    have = [i for i, v in enumerate(values) if v is not None]
-    if not have:
+    if not values:
         return no_path_data(ctx)
     # Python's sort is stable, also reversed: ties keep configured order.
-    order = sorted(have, key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
-    if len(have) < len(candidates):
+    if None in values:
+        have = [i for i, v in enumerate(values) if v is not None]
+        if not have:
+            return no_path_data(ctx)
+        order = sorted(have, key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
         order += [i for i, v in enumerate(values) if v is None]
+    else:
+        have = order = sorted(range(len(values)), key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
     members = tuple(map(candidates.__getitem__, order))
     if not ctx.detail:
         return pick(members)
