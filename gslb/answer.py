@@ -5,9 +5,14 @@ once. Static names resolve through the zone index's memo; a wide IP is
 decided per query by the pipeline. The assembled reply after the question is
 cached per distinct decision, so a repeated decision costs a dictionary look
 up and three slices: the query's ID and question (with its letter case) are
-copied in front of the cached bytes. The one `except Exception` of the hot
-path is here: a bug answers SERVFAIL and is counted, it never kills a
-transport.
+copied in front of the cached bytes. In front of all that, a reply
+cache keyed by the query's bytes after the ID (and, for a wide IP, the peer)
+answers a repeated UDP query with one dictionary look-up: static replies for
+as long as the snapshot lives, wide IP replies for at most `DYNAMIC_LIFETIME`
+seconds (paths go stale and persistence records expire on the clock, not on
+a snapshot change) and only for wide IPs whose methods are all deterministic.
+The one `except Exception` of the hot path is here: a bug answers
+SERVFAIL and is counted, it never kills a transport.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ log = logging.getLogger(__name__)
 CLASS_IN, CLASS_ANY = 1, 255
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
 CACHE_LIMIT = 100_000
+DYNAMIC_LIFETIME = 1.0  # seconds a cached wide IP reply may be reused
+NOT_CACHED, STATIC, DYNAMIC = 0, 1, 2
 SEEN_LIMIT = 65_536  # queries remembered between two drains; older ones are dropped
 _NO_LABELS: Labels = ("", 0, 0, "", "", ())
 
@@ -90,10 +97,39 @@ class Responder:
         )
         self._cache: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
         self._cache_for: Snapshot | None = None
+        # The reply cache in front: query bytes after the ID -> (reply bytes
+        # after the ID, counter cell); for wide IPs keyed with the peer and
+        # carrying (..., expiry, LDNS).
+        self._static: dict[bytes, tuple[bytes, list[int] | None]] = {}
+        self._dynamic: dict[
+            tuple[bytes, object], tuple[bytes, list[int] | None, float, IPAddress]
+        ] = {}
+        self._front_for: Snapshot | None = None
+        self._front_kind = NOT_CACHED  # how the reply being built may be cached
+        self._front_ldns: IPAddress | None = None
 
     def answer(self, wire: bytes, peer: IPAddress | str, transport: str) -> bytes | None:
         snap = self.holder.current
+        front = transport == "udp" and self.ratelimit is None
+        if front:
+            if snap is not self._front_for:
+                self._static.clear()
+                self._dynamic.clear()
+                self._front_for = snap
+            tail = wire[2:]
+            hit = self._static.get(tail)
+            if hit is not None:
+                if hit[1] is not None:
+                    hit[1][0] += 1
+                return wire[:2] + hit[0]
+            dyn = self._dynamic.get((tail, peer))
+            if dyn is not None and dyn[2] > self.clock():
+                self.seen.append(dyn[3])
+                if dyn[1] is not None:
+                    dyn[1][0] += 1
+                return wire[:2] + dyn[0]
         self._labels = _NO_LABELS
+        self._front_kind = NOT_CACHED
         start = 0.0
         if self.counting:
             # The processing time of one query in TIMING_SAMPLE: a clock read
@@ -117,6 +153,7 @@ class Responder:
             if len(wire) >= 12:
                 flags = response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False)
                 reply = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
+        cell: list[int] | None = None
         if self.counting:
             labels = self._labels
             key = (labels, NO_REPLY if reply is None else labels[2] | (reply[3] & 0x0F), transport)
@@ -126,7 +163,22 @@ class Responder:
             cell[0] += 1
             if start:
                 self.counters.duration.observe(perf_counter() - start)
+        if front and reply is not None and self._front_kind != NOT_CACHED:
+            self._remember(wire, peer, reply, cell)
         return reply
+
+    def _remember(
+        self, wire: bytes, peer: IPAddress | str, reply: bytes, cell: list[int] | None
+    ) -> None:
+        if self._front_kind == STATIC:
+            if len(self._static) >= CACHE_LIMIT:
+                self._static.clear()
+            self._static[wire[2:]] = (reply[2:], cell)
+        elif self._front_ldns is not None:
+            if len(self._dynamic) >= CACHE_LIMIT:
+                self._dynamic.clear()
+            expires = self.clock() + DYNAMIC_LIFETIME
+            self._dynamic[wire[2:], peer] = (reply[2:], cell, expires, self._front_ldns)
 
     def _answer(
         self, snap: Snapshot, wire: bytes, peer: IPAddress | str, transport: str
@@ -182,6 +234,10 @@ class Responder:
                 self._labels = (wip.name, qtype_label, 0, pool, method, decision.fallthroughs)
             if decision.action == "drop":
                 return None
+            if snap.deterministic[res.wideip]:
+                self._front_kind, self._front_ldns = DYNAMIC, ldns
+        else:
+            self._front_kind = STATIC
         if edns is not None and edns.ecs is not None:
             opt_options += edns.ecs.option(scope)
 
@@ -223,6 +279,7 @@ class Responder:
                 if verdict == SLIP:
                     return self._truncated(snap, q, wire, opt_options)
             if len(reply) > self._udp_limit(snap, q):
+                self._front_kind = NOT_CACHED
                 return self._truncated(snap, q, wire, opt_options)
         return reply
 

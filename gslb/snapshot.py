@@ -33,6 +33,10 @@ class Snapshot:
     members_up: tuple[tuple[Candidate, ...], ...]  # per pool, available only
     pools: tuple[dict[int, tuple[Candidate, ...]], ...]  # per wide IP: rtype -> pools
     pools_up: tuple[dict[int, tuple[Candidate, ...]], ...]  # the same, with a member up
+    # Per wide IP: every method it can run gives the same answer to the same
+    # LDNS under the same snapshot (no rotation, no chance), so replies may be
+    # cached per LDNS.
+    deterministic: tuple[bool, ...]
     address_rdata: tuple[bytes, ...]  # per virtual server, packed address
     path_ttl: float = 2400.0
 
@@ -82,6 +86,18 @@ class Snapshot:
             members_up=(),
             pools=pools,
             pools_up=(),
+            deterministic=tuple(
+                all(
+                    m not in ROTATING
+                    for p in (
+                        *w.pools,
+                        *(() if w.last_resort_pool is None else (w.last_resort_pool,)),
+                    )
+                    for m in config.pools[p].methods
+                )
+                and (w.pool_method not in ROTATING or len(w.pools) == 1)
+                for w in config.wideips
+            ),
             address_rdata=tuple(v.address.packed for v in config.virtual_servers),
             path_ttl=config.probes.path_ttl,
         )
@@ -109,6 +125,9 @@ class Snapshot:
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:
         return dataclasses.replace(self, proximity=proximity)
+
+
+ROTATING = frozenset({"round_robin", "ratio", "random"})
 
 
 class SnapshotHolder:
