@@ -53,7 +53,7 @@ WWW = dns.message.make_query("www.gslb.example.", "A").to_wire()
 
 
 def test_a_repeated_query_replays_the_decision_with_its_own_id():
-    r, clock, _ = responder()
+    r, _, _ = responder()
     assert ask(r, with_id(WWW, 1)) == [VS_TEL]  # topology: dc:TEL,127.0.0.0/8,100
     assert ask(r, with_id(WWW, 2)) == [VS_TEL]
     # Replayed: counted under the decision it repeats, not decided again (a
