@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -37,6 +38,7 @@ from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
 
 log = logging.getLogger("gslb.server")
+GC_GEN0_THRESHOLD = 50_000
 
 
 @dataclass
@@ -182,6 +184,12 @@ async def serve(config_dir: Path) -> int:
     loop.add_signal_handler(signal.SIGHUP, server.reload)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
+    # What start-up built (config, zone, LDNS table) lives as long as the
+    # process: keep the cyclic collector from walking it again and again, and
+    # let the hot path's short-lived tuples die young without a collection
+    # every 700 allocations. Both trim the latency tail under load.
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     log.info("ready: version=%s generation=%d", __version__, server.holder.current.generation)
     await done.wait()
     log.info("stopping: reason=signal")
