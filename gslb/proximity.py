@@ -51,6 +51,8 @@ SMOOTHING = 3  # a new RTT sample moves the smoothed RTT a third of the way
 FULL = 10_000  # completion rate: every probe round answered
 FILE_VERSION = 1
 _NO_PATHS: Mapping[int, Path] = MappingProxyType({})
+_NO_VALUES: Mapping[int, float] = MappingProxyType({})
+_FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
 _PROTOCOLS = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
 
 
@@ -142,6 +144,18 @@ class FrozenView:
             for dc, rtt, rate, measured, _, _, hops, _ in PATH.iter_unpack(packed)
             if measured
         }
+
+    def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
+        # What rtt, hops and completion_rate read on every query: straight
+        # from the packed records, no Path objects.
+        key = key_of(ldns)
+        packed = self._recent.get(key)
+        if packed is None:
+            packed = self._base.get(key)
+        if not packed:
+            return _NO_VALUES
+        at = _FIELD_AT[field]
+        return {r[0]: r[at] for r in PATH.iter_unpack(packed) if r[3] and r[3] >= since}
 
     def __len__(self) -> int:
         """LDNS with paths (recently removed ones still counted until folded)."""

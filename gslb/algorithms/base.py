@@ -74,6 +74,10 @@ class ProximityView(Protocol):
         """Fresh and stale paths for this LDNS, keyed by data-center index."""
         ...
 
+    def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
+        """One metric (a `Path` field) of the paths measured at or after `since`."""
+        ...
+
 
 class Cursors(Protocol):
     def advance(self, key: tuple[object, ...]) -> int:
@@ -115,16 +119,13 @@ def by_path(
     candidates: tuple[Candidate, ...], ctx: Context, field: str, *, highest_first: bool = False
 ) -> Verdict:
     """Rank candidates by one metric of their data center's fresh path to the LDNS."""
-    paths = ctx.proximity.paths(ctx.ldns)
-    if not paths:
+    values = ctx.proximity.fresh(ctx.ldns, ctx.now - ctx.path_ttl, field)
+    if not values:
         return no_path_data(ctx)
-    oldest = ctx.now - ctx.path_ttl
-    at = Path._fields.index(field)
-    values = [
-        None if (p := paths.get(c.datacenter)) is None or p.measured_at < oldest else p[at]
-        for c in candidates
-    ]
-    return ranked(candidates, values, ctx, highest_first=highest_first)
+    get = values.get
+    return ranked(
+        candidates, [get(c.datacenter) for c in candidates], ctx, highest_first=highest_first
+    )
 
 
 def ranked(

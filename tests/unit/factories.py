@@ -38,6 +38,10 @@ class FakeProximity(dict[IPAddress, dict[int, Path]]):
     def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
         return self.get(ldns, {})
 
+    def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
+        paths = self.get(ldns, {})
+        return {dc: getattr(p, field) for dc, p in paths.items() if p.measured_at >= since}
+
 
 class FakeCursors:
     """A `Cursors` that counts per key and remembers the keys it was asked for."""
