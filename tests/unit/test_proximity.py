@@ -162,6 +162,22 @@ def test_frozen_view_of_paths():
     assert view.paths(B) == {} and len(view) == 2
 
 
+@pytest.mark.parametrize(
+    ("field", "since", "expected"),
+    [
+        ("rtt_us", T0, {0: 10, 1: 20}),
+        ("hops", T0, {0: 1, 1: 2}),
+        ("completion_rate", T0, {0: 9000, 1: 10_000}),
+        ("rtt_us", T0 + 1, {1: 20}),  # DC 0 measured at T0: stale
+        ("rtt_us", T0 + 6, {}),
+    ],
+)
+def test_fresh_reads_one_metric_of_the_paths_measured_since(field, since, expected):
+    view = FrozenView.of({A: {0: Path(10, 1, 9000, T0), 1: Path(20, 2, 10_000, T0 + 5)}})
+    assert view.fresh(A, since, field) == expected
+    assert view.fresh(B, since, field) == {}
+
+
 def filled() -> LdnsTable:
     t = table()
     subnet, resolver = ip_address("203.0.113.0"), ip_address("198.51.100.53")
