@@ -157,6 +157,24 @@ class FrozenView:
         at = _FIELD_AT[field]
         return {r[0]: r[at] for r in PATH.iter_unpack(packed) if r[3] and r[3] >= since}
 
+    def changes_since(self, older: FrozenView) -> dict[int, bytes]:
+        """Key -> packed paths (b"": removed) that differ from `older`: what a
+        copy of the view in another process needs (gslb/server/workers.py).
+        Proportional to the recent layer while both share a base; one pass
+        over the table when the base was folded (every `size/8` changes)."""
+        if self._base is older._base:
+            out = {k: v for k, v in self._recent.items() if older._recent.get(k) != v}
+            for k in older._recent.keys() - self._recent.keys():
+                out[k] = self._base.get(k, b"")
+            return out
+        new = dict(self._base)
+        new.update(self._recent)
+        old = dict(older._base)
+        old.update(older._recent)
+        out = {k: v for k, v in new.items() if old.get(k, b"") != v}
+        out.update((k, b"") for k in old.keys() - new.keys() if old[k])
+        return out
+
     def __len__(self) -> int:
         """LDNS with paths (recently removed ones still counted until folded)."""
         return len(self._base) + sum(

@@ -147,6 +147,7 @@ class Compiler:
             tcp_max_connections=s.tcp_max_connections,
             nsid=s.nsid.encode() if s.nsid is not None else None,
             workers=s.workers,
+            worker_report_interval=s.worker_report_interval,
             persistence_max_entries=s.persistence_max_entries,
             rrl_responses_per_second=s.rrl.responses_per_second,
             rrl_slip=s.rrl.slip,

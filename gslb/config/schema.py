@@ -78,6 +78,7 @@ class Server(Strict):
     tcp_max_connections: int = Field(default=256, ge=1)
     nsid: str | None = None
     workers: int = Field(default=1, ge=1)
+    worker_report_interval: float = Field(default=1.0, gt=0, le=60)
     persistence_max_entries: int = Field(default=100_000, ge=0)
     rrl: Rrl = Rrl()
 

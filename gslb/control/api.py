@@ -44,7 +44,7 @@ class ControlApi:
         snap = server.holder.current
         cfg = snap.config
         states = Counter(server.monitors.member_status(cfg, vs)[0] for vs in cfg.virtual_servers)
-        queries = sum(n for (n,) in server.responder.counters.queries.values())
+        queries = sum(n for (n,) in server.query_counters().queries.values())
         return {
             "version": __version__,
             "pid": server.pid,
@@ -65,6 +65,7 @@ class ControlApi:
             "queries": queries,
             "ldns_entries": table_size(snap),
             "listening": [f"{p} {h}:{port}" for p, h, port in server.bound],
+            **({"workers": 1} if server.workers is None else server.workers.status()),
         }
 
     async def cmd_show(self, args: dict[str, Any]) -> Any:
@@ -191,6 +192,7 @@ class ControlApi:
                 "reload rejected, the old configuration keeps serving:\n"
                 + "\n".join(str(p) for p in problems)
             )
+        await server.synced()
         return {"generation": server.holder.current.generation}
 
     async def cmd_member(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +200,7 @@ class ControlApi:
         if action not in ("disable", "enable") or not isinstance(name, str):
             raise CommandError("member disable|enable NAME")
         self.server.set_member_disabled(name, action == "disable")
+        await self.server.synced()
         cfg = self.server.holder.current.config
         vs = next(v for v in cfg.virtual_servers if v.name == name)
         state, reason = self.server.monitors.member_status(cfg, vs)

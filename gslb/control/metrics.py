@@ -85,7 +85,7 @@ class GslbCollector:
         yield from self._process()
 
     def _queries(self) -> Iterable[Metric]:
-        counters = self.server.responder.counters
+        counters = self.server.query_counters()
         queries = CounterMetricFamily(
             "gslb_queries",
             "DNS queries answered, by wide IP (empty: other names), type, rcode and transport.",
@@ -221,7 +221,7 @@ class GslbCollector:
         yield GaugeMetricFamily(
             "gslb_persistence_records",
             "Persistence records held.",
-            value=len(server.responder.persistence),
+            value=server.persistence_records(),
         )
         reloads = CounterMetricFamily(
             "gslb_reloads", "Configuration reloads, by outcome.", labels=["outcome"]

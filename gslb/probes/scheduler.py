@@ -105,6 +105,7 @@ class Scheduler:
         self._inflight: dict[IPAddress, asyncio.Task[dict[int, ProbeResult]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
+        self._reported: Counter[IPAddress] = Counter()  # who queried other processes
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -135,6 +136,10 @@ class Scheduler:
         self._queue.append((ldns, peer))
         self._pending.add(key)
         self._wake.set()
+
+    def queried(self, counts: Mapping[IPAddress, int]) -> None:
+        """Who queried, as counted by a worker process; folded in at the next tick."""
+        self._reported.update(counts)
 
     # -- the control plane ---------------------------------------------------
 
@@ -270,6 +275,9 @@ class Scheduler:
         # the event loop (and the queries behind it) for milliseconds.
         queried: Counter[IPAddress] = Counter(self.seen)
         self.seen.clear()
+        if self._reported:
+            queried.update(self._reported)
+            self._reported.clear()
         for ldns, count in queried.items():
             entry = self.table.seen(ldns, now, count)
             if entry is not None and now >= entry.next_probe:

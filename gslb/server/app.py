@@ -6,7 +6,9 @@ snapshot before swapping it in; on error the old one keeps serving and the
 problems are logged and reported to the caller. Health (unchanged checks keep
 their state), admin overrides, persistence records and the LDNS table carry
 over. SIGTERM/SIGINT: stop listening, stop the checks, save the health and
-admin state (`[control] state_dir`) and the LDNS table, exit 0.
+admin state (`[control] state_dir`) and the LDNS table, exit 0. With
+`[server] workers` > 1 this process keeps all of that and worker processes
+answer the queries (gslb/server/workers.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import gc
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -28,12 +29,13 @@ from gslb import __version__
 from gslb.answer import Responder
 from gslb.config import load
 from gslb.control.plane import ControlPlane
+from gslb.counters import QueryCounters
 from gslb.errors import ConfigError, Problem
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
-from gslb.server.tcp import TcpConnection, TcpLimits
-from gslb.server.udp import UdpProtocol
+from gslb.server.listeners import bind
+from gslb.server.workers import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
 
@@ -62,6 +64,7 @@ class Server:
     reloads: Counter[str] = field(default_factory=Counter, init=False)  # ok | failed
     last_reload_problems: tuple[Problem, ...] = field(default=(), init=False)
     ready: bool = field(default=False, init=False)  # config loaded, listeners bound
+    workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
 
     def __post_init__(self) -> None:
         config = self.holder.current.config
@@ -83,6 +86,13 @@ class Server:
             "health_state: loaded checks=%d disabled=%d", len(saved.checks), len(saved.disabled)
         )
         self.control = ControlPlane(self)
+        if config.server.workers > 1:
+            self.workers = WorkerPool(
+                self.holder, self.proximity, config.server.workers, on_down=self._down
+            )
+
+    def _down(self) -> None:
+        self.ready = False
 
     def _publish_proximity(self, view: FrozenView) -> None:
         self.holder.publish(self.holder.current.with_proximity(view))
@@ -92,34 +102,20 @@ class Server:
         config = load(config_dir)
         for w in config.warnings:
             log.warning("config: %s", w)
-        holder = SnapshotHolder(Snapshot.build(config))
+        holder_type = SnapshotHolder if config.server.workers == 1 else PublishingHolder
+        holder = holder_type(Snapshot.build(config))
         return cls(config_dir, holder, Responder(holder))
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        settings = self.holder.current.config.server
-        limits = TcpLimits(settings.tcp_idle_timeout, settings.tcp_max_connections)
-        for host, port in settings.listen:
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: UdpProtocol(self.responder.answer),
-                local_addr=(host, port),
-                family=family,
-                reuse_port=True,
-            )
-            self.transports.append(transport)
-            bound_port = transport.get_extra_info("sockname")[1]
-            server = await loop.create_server(
-                lambda: TcpConnection(self.responder.answer, limits),
-                host,
-                bound_port,
-                family=family,
-                reuse_port=True,
-            )
-            self.servers.append(server)
-            for proto in ("udp", "tcp"):
-                self.bound.append((proto, host, bound_port))
-                log.info("listening: proto=%s address=%s port=%d", proto, host, bound_port)
+        if self.workers is None:
+            listeners = await bind(self.holder.current.config.server, self.responder.answer)
+            self.transports += listeners.transports
+            self.servers += listeners.servers
+            self.bound += listeners.bound
+        else:
+            self.bound += await self.workers.start()
+        for proto, host, port in self.bound:
+            log.info("listening: proto=%s address=%s port=%d", proto, host, port)
         self.probing = asyncio.create_task(self.proximity.run())
         self.monitors.start()
         await self.control.start(self.holder.current.config.control)
@@ -153,6 +149,20 @@ class Server:
         log.info("member: name=%s %s by hand", name, "disabled" if disabled else "enabled")
         self.save_state()
 
+    async def synced(self) -> None:
+        """Return once every worker process serves what was just published."""
+        if self.workers is not None:
+            await self.workers.synced()
+
+    def query_counters(self) -> QueryCounters:
+        """What the hot path counted: this process's, or the sum over the workers."""
+        return self.responder.counters if self.workers is None else self.workers.counters()
+
+    def persistence_records(self) -> int:
+        if self.workers is None:
+            return len(self.responder.persistence)
+        return self.workers.persistence_records()
+
     def save_state(self) -> None:
         save_state(self.holder.current.config.control.state_dir, self.monitors.saved())
 
@@ -160,6 +170,8 @@ class Server:
         self.ready = False
         for t in self.transports:
             t.close()
+        if self.workers is not None:
+            await self.workers.stop()
         await self.control.stop()
         await self.monitors.stop()
         self.save_state()

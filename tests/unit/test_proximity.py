@@ -259,3 +259,39 @@ def test_a_reload_that_moves_data_centers_moves_their_paths():
     unchanged = t.view()
     t.remap(("HK", "CNC"), ("HK", "CNC"))
     assert t.view() is unchanged
+
+
+def test_changes_since_an_older_view_sharing_its_base():
+    t = table()
+    for a in (A, B):
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000, now=T0)
+    first = t.view()
+    assert first.changes_since(EMPTY) == {key_of(A): t.get(A).paths, key_of(B): t.get(B).paths}
+    t.record(A, 1, rtt_us=2000, now=T0)
+    t.add(C, C, T0)  # no paths yet: an entry, but nothing for the view to hold
+    second = t.view()
+    assert second.changes_since(first) == {key_of(A): t.get(A).paths}
+    assert second.changes_since(second) == {}
+
+
+def test_changes_since_across_a_fold_and_removals():
+    t = table(max_entries=2000)
+    addresses = [ip_address(0x0A000000 + i) for i in range(2300)]
+
+    def state() -> dict[int, bytes]:
+        return {key_of(a): (e.paths if (e := t.get(a)) else b"") for a in addresses}
+
+    for a in addresses[:1100]:
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000, now=T0)
+    before, old = t.view(), state()
+    t.record(addresses[500], 1, rtt_us=300, now=T0 + 1)
+    for a in addresses[1100:]:  # 1200 more: the oldest 300 are evicted, the view folds
+        t.add(a, a, T0 + 2)
+        t.record(a, 0, rtt_us=2000, now=T0 + 2)
+    after, new = t.view(), state()
+    assert after._base is not before._base and after._recent == {}
+    changes = after.changes_since(before)
+    assert changes == {k: v for k, v in new.items() if old[k] != v}
+    assert len(changes) == 1200 + 300 + 1

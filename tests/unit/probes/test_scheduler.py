@@ -310,3 +310,21 @@ async def test_save_and_load_through_the_state_file(tmp_path):
     again, _ = scheduler([FakeProber("dns_dot")], state_file=state)
     assert again.load() == 1
     assert again.entries() == s.entries()
+
+
+async def test_who_queried_in_a_worker_process_counts_at_the_next_tick():
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    seen: deque = deque(maxlen=100)
+    s, _ = scheduler([dot], clock=clock, seen=seen)
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
+    seen.append(LDNS)
+    s.queried({LDNS: 5})
+    s.queried({LDNS: 2, ip_address("127.0.0.99"): 1})
+    clock.now += 10
+    await s.tick()
+    entry = s.table.get(LDNS)
+    assert (entry.queries, entry.last_seen, len(s.table)) == (8, T0 + 10, 1)
+    await s.tick()
+    assert s.table.get(LDNS).queries == 8  # counted once

@@ -1,0 +1,61 @@
+"""The DNS listeners: UDP and TCP on every `[server] listen` address.
+
+Every socket sets SO_REUSEPORT, so the worker processes of one gslbd
+(gslb/server/workers.py) bind the same addresses and the kernel spreads
+datagrams and connections over them by a hash of the 4-tuple.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+
+from gslb.model import ServerSettings
+from gslb.server.tcp import TcpConnection, TcpLimits
+from gslb.server.udp import Answer, UdpProtocol
+
+
+@dataclass
+class Listeners:
+    transports: list[asyncio.BaseTransport] = field(default_factory=list)
+    servers: list[asyncio.AbstractServer] = field(default_factory=list)
+    bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
+
+    def close(self) -> None:
+        """Stop receiving; `wait_closed` finishes the TCP side."""
+        for t in self.transports:
+            t.close()
+        for s in self.servers:
+            s.close()
+
+    async def wait_closed(self) -> None:
+        for s in self.servers:
+            await s.wait_closed()
+
+
+async def bind(settings: ServerSettings, answer: Answer) -> Listeners:
+    """Listen on every address of `settings`, UDP then TCP on the same port."""
+    loop = asyncio.get_running_loop()
+    limits = TcpLimits(settings.tcp_idle_timeout, settings.tcp_max_connections)
+    out = Listeners()
+    for host, port in settings.listen:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: UdpProtocol(answer),
+            local_addr=(host, port),
+            family=family,
+            reuse_port=True,
+        )
+        out.transports.append(transport)
+        bound_port = transport.get_extra_info("sockname")[1]
+        server = await loop.create_server(
+            lambda: TcpConnection(answer, limits),
+            host,
+            bound_port,
+            family=family,
+            reuse_port=True,
+        )
+        out.servers.append(server)
+        out.bound += [("udp", host, bound_port), ("tcp", host, bound_port)]
+    return out

@@ -1,0 +1,198 @@
+"""One worker process of gslbd (`[server] workers` > 1): it answers DNS, nothing else.
+
+Started by the parent (gslb/server/workers.py) as
+
+    python -m gslb.server.worker --fd=N --index=I --log-level=INFO
+
+with its end of a socketpair as file descriptor N (gslb/server/channel.py).
+It waits for its first Update (the whole state), builds its own snapshot
+holder and responder from it, binds every listen address with SO_REUSEPORT,
+says Ready, then applies each Update as it comes and sends a Report every
+`worker_report_interval`. It keeps its own copy of the LDNS view, built from
+the changes the parent sends and layered like `LdnsTable.view()` (an
+immutable base, a small recent layer folded in once it grows), so applying a
+change costs what the change costs.
+
+SIGTERM (the parent's stop) or the channel closing (the parent is gone):
+stop listening and exit 0. SIGHUP and SIGINT are the parent's: a signal
+sent to the whole process group must not stop or reload a worker on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+
+from gslb.answer import Responder
+from gslb.model import IPAddress
+from gslb.proximity import EMPTY, FrozenView, key_of
+from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
+from gslb.server.listeners import bind
+from gslb.snapshot import Snapshot, SnapshotHolder
+
+log = logging.getLogger("gslb.server")
+GC_GEN0_THRESHOLD = 50_000  # as the single process (gslb/server/app.py)
+
+
+class ViewMirror:
+    """The worker's copy of the parent's LDNS view, kept from its changes."""
+
+    def __init__(self) -> None:
+        self.view = EMPTY
+        self._base: dict[int, bytes] = {}
+        self._recent: dict[int, bytes] = {}  # b"": removed from base
+
+    def apply(self, changes: dict[int, bytes]) -> FrozenView:
+        recent = {**self._recent, **changes}
+        if len(recent) > 1024 + len(self._base) // 8:
+            base = dict(self._base)
+            base.update(recent)
+            for key, packed in recent.items():
+                if not packed:
+                    del base[key]
+            self._base, self._recent = base, {}
+        else:
+            self._recent = recent
+        self.view = FrozenView(self._base, self._recent)
+        return self.view
+
+
+class Worker:
+    """A holder and a responder fed by Updates; what to report."""
+
+    def __init__(self, first: Update) -> None:
+        if first.config is None:
+            raise ChannelError("the first Update carries no config")
+        self.mirror = ViewMirror()
+        view = self.mirror.apply(first.proximity or {})
+        snap = Snapshot.build(first.config, first.generation, first.health, view)
+        self.holder = SnapshotHolder(snap)
+        self.responder = Responder(self.holder, on_probe=self._offer)
+        self.offers: dict[IPAddress, IPAddress | str] = {}
+
+    def _offer(self, ldns: IPAddress, peer: IPAddress | str) -> None:
+        # The parent's scheduler de-duplicates and bounds its queue; this only
+        # keeps a burst of one LDNS's queries from becoming a burst of offers.
+        if ldns not in self.offers and len(self.offers) < self.limit:
+            self.offers[ldns] = peer
+
+    @property
+    def limit(self) -> int:
+        return self.holder.current.config.probes.queue_size
+
+    def apply(self, update: Update) -> None:
+        snap = self.holder.current
+        view = self.mirror.apply(update.proximity) if update.proximity else self.mirror.view
+        if update.config is not None:
+            health = update.health or snap.health
+            snap = Snapshot.build(update.config, update.generation, health, view)
+        else:
+            if update.health is not None:
+                snap = snap.with_health(update.health)
+            if update.proximity:
+                snap = snap.with_proximity(view)
+        self.holder.publish(snap)
+
+    def report(self) -> Report:
+        r = self.responder
+        seen = Counter(r.seen)  # in C, as the scheduler's tick does
+        r.seen.clear()
+        offers = list(self.offers.items())
+        self.offers.clear()
+        counters = r.counters
+        return Report(
+            seen={key_of(a): n for a, n in seen.items()},
+            offers=offers,
+            queries={k: cell[0] for k, cell in list(counters.queries.items())},
+            duration=(list(counters.duration.counts), counters.duration.sum),
+            persistence=len(r.persistence),
+        )
+
+
+async def serve(fd: int, index: int) -> int:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd))
+    first = await receive(reader)
+    if not isinstance(first, Update):
+        raise ChannelError(f"expected an Update, got {type(first).__name__}")
+    worker = Worker(first)
+    settings = worker.holder.current.config.server
+    listeners = await bind(settings, worker.responder.answer)
+    send(writer, Ack(first.seq))
+    send(writer, Ready(os.getpid(), listeners.bound))
+    log.info(
+        "worker: started index=%d pid=%d generation=%d",
+        index,
+        os.getpid(),
+        worker.holder.current.generation,
+    )
+    done = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+
+    async def updates() -> None:
+        try:
+            while True:
+                message = await receive(reader)
+                if not isinstance(message, Update):
+                    raise ChannelError(f"expected an Update, got {type(message).__name__}")
+                worker.apply(message)
+                send(writer, Ack(message.seq))
+        except asyncio.IncompleteReadError:
+            log.info("worker: parent gone index=%d", index)
+        finally:
+            done.set()
+
+    async def reports() -> None:
+        try:
+            while True:
+                await asyncio.sleep(worker.holder.current.config.server.worker_report_interval)
+                send(writer, worker.report())
+                await writer.drain()
+        finally:
+            done.set()  # a worker that cannot report exits; the parent starts another
+
+    tasks = [asyncio.create_task(updates()), asyncio.create_task(reports())]
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+    await done.wait()
+    listeners.close()
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    await listeners.wait_closed()
+    failed = [r for r in results if isinstance(r, Exception)]
+    for exc in failed:
+        log.error("worker: failed index=%d error=%r", index, exc)
+    log.info("worker: stopped index=%d pid=%d", index, os.getpid())
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parser = argparse.ArgumentParser(prog="gslb.server.worker")
+    parser.add_argument("--fd", type=int, required=True, help="the channel to the parent")
+    parser.add_argument("--index", type=int, required=True)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.run(serve(args.fd, args.index))
+    return uvloop.run(serve(args.fd, args.index))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
