@@ -5,12 +5,8 @@ once. Static names resolve through the zone index's memo; a wide IP is
 decided per query by the pipeline. The assembled reply after the question is
 cached per distinct decision, so a repeated decision costs a dictionary look
 up and three slices: the query's ID and question (with its letter case) are
-copied in front of the cached bytes. In front of all that, a reply
-cache keyed by the query's bytes after the ID (and, for a wide IP, the peer)
-answers a repeated UDP query with one dictionary look-up: static replies for
-as long as the snapshot lives, wide IP replies for at most `DYNAMIC_LIFETIME`
-seconds (paths go stale and persistence records expire on the clock, not on
-a snapshot change) and only for wide IPs whose methods are all deterministic.
+copied in front of the cached bytes. In front of all that, the reply
+cache (gslb.replycache) answers a repeated UDP query with one look-up.
 The one `except Exception` of the hot path is here: a bug answers
 SERVFAIL and is counted, it never kills a transport.
 """
@@ -27,10 +23,11 @@ from time import perf_counter
 
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
 from gslb.errors import FormError
-from gslb.model import AAAA, A, IPAddress
+from gslb.model import AAAA, A, IPAddress, ServerSettings
 from gslb.persistence import PersistenceTable
 from gslb.pipeline import Cursors, Decision, decide
 from gslb.ratelimit import DROP, SLIP, RateLimiter
+from gslb.replycache import ReplyCache
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.wire import (
     BADVERS,
@@ -59,8 +56,8 @@ log = logging.getLogger(__name__)
 CLASS_IN, CLASS_ANY = 1, 255
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
 CACHE_LIMIT = 100_000
-DYNAMIC_LIFETIME = 1.0  # seconds a cached wide IP reply may be reused
-NOT_CACHED, STATIC, DYNAMIC = 0, 1, 2
+NOT_CACHED, STATIC, DYNAMIC = 0, 1, 2  # may the reply being built be cached, and how
+MAPPED = "::ffff:"  # an IPv4 client as an IPv6 socket reports it
 SEEN_LIMIT = 65_536  # queries remembered between two drains; older ones are dropped
 _NO_LABELS: Labels = ("", 0, 0, "", "", ())
 
@@ -75,6 +72,7 @@ class Responder:
         on_probe: Callable[[IPAddress, IPAddress | str], None] | None = None,
     ) -> None:
         self.holder = holder
+        self._snap = holder.current
         self.clock = clock
         self.rng = rng or Random()
         self.on_probe = on_probe  # (LDNS or ECS subnet, the resolver that asked)
@@ -89,45 +87,44 @@ class Responder:
         self.counting = True
         self._labels: Labels = _NO_LABELS  # what this query is counted under
         self._tick = 0
-        settings = holder.current.config.server
-        self.ratelimit = (
-            RateLimiter(settings.rrl_responses_per_second, settings.rrl_slip)
-            if settings.rrl_responses_per_second > 0
-            else None
-        )
+        self.ratelimit: RateLimiter | None = None
         self._cache: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
         self._cache_for: Snapshot | None = None
-        # The reply cache in front: query bytes after the ID -> (reply bytes
-        # after the ID, counter cell); for wide IPs keyed with the peer and
-        # carrying (..., expiry, LDNS).
-        self._static: dict[bytes, tuple[bytes, list[int] | None]] = {}
-        self._dynamic: dict[
-            tuple[bytes, object], tuple[bytes, list[int] | None, float, IPAddress]
-        ] = {}
-        self._front_for: Snapshot | None = None
-        self._front_kind = NOT_CACHED  # how the reply being built may be cached
+        self.replies = ReplyCache(clock)
+        self._front_kind = NOT_CACHED
         self._front_ldns: IPAddress | None = None
+        self._settings: ServerSettings | None = None
+        self._adopt(holder.current)
+
+    def _adopt(self, snap: Snapshot) -> None:
+        """A new snapshot: forget cached replies; follow settings a reload changed."""
+        self.replies.follow(snap)
+        settings = snap.config.server
+        if settings == self._settings:
+            return
+        old = self._settings
+        self._settings = settings
+        self.persistence.max_entries = settings.persistence_max_entries
+        rrl = (settings.rrl_responses_per_second, settings.rrl_slip)
+        if old is None or rrl != (old.rrl_responses_per_second, old.rrl_slip):
+            self.ratelimit = RateLimiter(*rrl) if rrl[0] > 0 else None
 
     def answer(self, wire: bytes, peer: IPAddress | str, transport: str) -> bytes | None:
         snap = self.holder.current
+        if snap is not self._snap:
+            self._snap = snap
+            self._adopt(snap)
+        if isinstance(peer, str) and peer.startswith(MAPPED) and "." in peer:
+            peer = peer[7:]  # one address, one LDNS: 192.0.2.1 whichever socket it came by
         front = transport == "udp" and self.ratelimit is None
         if front:
-            if snap is not self._front_for:
-                self._static.clear()
-                self._dynamic.clear()
-                self._front_for = snap
-            tail = wire[2:]
-            hit = self._static.get(tail)
+            hit = self.replies.get(wire, peer)
             if hit is not None:
+                if hit[2] is not None:
+                    self.seen.append(hit[2])
                 if hit[1] is not None:
                     hit[1][0] += 1
                 return wire[:2] + hit[0]
-            dyn = self._dynamic.get((tail, peer))
-            if dyn is not None and dyn[2] > self.clock():
-                self.seen.append(dyn[3])
-                if dyn[1] is not None:
-                    dyn[1][0] += 1
-                return wire[:2] + dyn[0]
         self._labels = _NO_LABELS
         self._front_kind = NOT_CACHED
         start = 0.0
@@ -143,9 +140,11 @@ class Responder:
         except Drop:
             reply = None
         except FormError as err:
+            self._front_kind = NOT_CACHED
             opcode = (err.flags >> 11) & 0xF
             reply = error_response(err, NOTIMP if opcode else FORMERR)
         except Exception:
+            self._front_kind = NOT_CACHED  # a failure is never replayed
             self.servfails += 1
             if self.servfails & (self.servfails - 1) == 0:  # 1, 2, 4, 8...: no log flood
                 log.exception("servfail: count=%d", self.servfails)
@@ -164,21 +163,9 @@ class Responder:
             if start:
                 self.counters.duration.observe(perf_counter() - start)
         if front and reply is not None and self._front_kind != NOT_CACHED:
-            self._remember(wire, peer, reply, cell)
+            ldns = self._front_ldns if self._front_kind == DYNAMIC else None
+            self.replies.put(wire, peer, reply, cell, ldns)
         return reply
-
-    def _remember(
-        self, wire: bytes, peer: IPAddress | str, reply: bytes, cell: list[int] | None
-    ) -> None:
-        if self._front_kind == STATIC:
-            if len(self._static) >= CACHE_LIMIT:
-                self._static.clear()
-            self._static[wire[2:]] = (reply[2:], cell)
-        elif self._front_ldns is not None:
-            if len(self._dynamic) >= CACHE_LIMIT:
-                self._dynamic.clear()
-            expires = self.clock() + DYNAMIC_LIFETIME
-            self._dynamic[wire[2:], peer] = (reply[2:], cell, expires, self._front_ldns)
 
     def _answer(
         self, snap: Snapshot, wire: bytes, peer: IPAddress | str, transport: str
@@ -209,7 +196,7 @@ class Responder:
         if res.wideip >= 0:
             wip = snap.config.wideips[res.wideip]
             ecs = edns.ecs if edns is not None and wip.ecs else None
-            if ecs is not None:
+            if ecs is not None and ecs.source > 0:  # /0 says nothing about the client
                 ldns: IPAddress = ecs.address
                 scope = ecs.source
             else:
@@ -294,7 +281,7 @@ class Responder:
             extra = tuple(rr(owner, rtype, d.ttl, rd) for rd in rdatas)
             return Resolution(answer=res.answer + extra, zone=res.zone)
         if d.action == "return_to_dns" and owner == QNAME_POINTER:
-            return snap.zones.static_only(q.key, q.qtype)
+            return snap.zones.resolve(q.key, q.qtype, wideips=False)
         neg = snap.zones.negative(res.zone)
         return Resolution(answer=res.answer, authority=neg.authority, zone=res.zone)
 

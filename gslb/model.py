@@ -142,7 +142,6 @@ class ServerSettings:
     persistence_max_entries: int = 100_000
     rrl_responses_per_second: int = 0  # 0 = response rate limiting off
     rrl_slip: int = 2
-    rrl_window: int = 15
 
 
 PROBE_PROTOCOLS = ("dns_dot", "dns_rev", "udp", "tcp", "icmp")

@@ -102,7 +102,7 @@ def decide(
     sticky_key = None
     if persistence is not None and wip.persistence is not None:
         sticky_key = persistence.key(wip.name, rtype, ldns, wip.persistence)
-        hit = _persisted(snap, persistence.get(sticky_key, now))
+        hit = _persisted(snap, wideip, rtype, persistence.get(sticky_key, now))
         if hit is not None:
             _note(trace, "persistence", wip.name, "persistence", "pick", "", _names(snap, hit[1]))
             pool = cfg.pools[hit[0]]
@@ -206,12 +206,19 @@ def _run_chain(
     return None
 
 
-def _persisted(snap: Snapshot, sticky: Sticky | None) -> tuple[int, tuple[int, ...]] | None:
-    """The persisted pool and members, if they still exist and are available."""
+def _persisted(
+    snap: Snapshot, wideip: int, rtype: int, sticky: Sticky | None
+) -> tuple[int, tuple[int, ...]] | None:
+    """The persisted pool and members, if the wide IP still uses that pool and
+    the members are still in it and available."""
     if sticky is None:
         return None
-    pools = snap.config.pools
-    pool = next((i for i, p in enumerate(pools) if p.name == sticky.pool), None)
+    pool = next((p.index for p in snap.pools[wideip].get(rtype, ()) if p.name == sticky.pool), None)
+    wip = snap.config.wideips[wideip]
+    if pool is None and wip.last_resort_pool is not None:
+        last = snap.config.pools[wip.last_resort_pool]
+        if last.name == sticky.pool and last.rtype == rtype:
+            pool = wip.last_resort_pool
     if pool is None:
         return None
     up = {c.name: c.index for c in snap.members_up[pool]}

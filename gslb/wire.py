@@ -101,6 +101,10 @@ def parse(wire: bytes) -> Query:
                 raise _formerr(qid, flags, "bad or second OPT")
             edns = _read_opt(wire[rdata_at : rdata_at + rdlen], rclass, ttl, qid, flags)
         off = rdata_at + rdlen
+    if off != len(wire):
+        # Bytes after the last record: malformed (as BIND says), and a client
+        # must not be able to pad a query into a distinct cache key.
+        raise _formerr(qid, flags, "trailing bytes after the last record")
     return Query(qid, flags, qname, qname.lower(), qtype, qclass, question_end, edns, opcode)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from gslb.model import AAAA, A, Config, Record
 
-CNAME, NS, SOA, ANY, MX, SRV = 5, 2, 6, 255, 15, 33
+CNAME, NS, SOA, DS, ANY = 5, 2, 6, 43, 255
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
 QNAME_POINTER = b"\xc0\x0c"  # the question's name always starts at offset 12
 MAX_CNAME_CHAIN = 8
@@ -67,7 +67,7 @@ class ZoneIndex:
         self._cuts: set[bytes] = set()  # delegation points below an apex
         self._wild_wideips: dict[bytes, int] = {}  # parent of "*." alias -> wide IP
         self._soa: dict[int, bytes] = {}  # zone -> SOA RR for negative answers
-        self._memo: dict[tuple[bytes, int], Resolution] = {}
+        self._memo: dict[tuple[bytes, int, bool], Resolution] = {}
         self.memo_limit = 50_000
         for z in config.zones:
             for rec in z.records:
@@ -114,40 +114,51 @@ class ZoneIndex:
                 return -1
             name = parent(name)
 
-    def resolve(self, qname: bytes, qtype: int) -> Resolution:
-        """Static resolution of a lower-cased wire name; memoised, bounded."""
-        key = (qname, qtype)
+    def resolve(self, qname: bytes, qtype: int, *, wideips: bool = True) -> Resolution:
+        """Resolution of a lower-cased wire name; memoised, bounded.
+
+        With `wideips` False (`return_to_dns`) wide IPs are ignored: the name
+        answers from its static records only.
+        """
+        key = (qname, qtype, wideips)
         res = self._memo.get(key)
         if res is None:
-            res = self._resolve(qname, qtype)
+            res = self._resolve(qname, qtype, wideips)
             if len(self._memo) >= self.memo_limit:
                 self._memo.clear()
             self._memo[key] = res
         return res
 
-    def _resolve(self, qname: bytes, qtype: int) -> Resolution:
+    def _resolve(self, qname: bytes, qtype: int, wideips: bool) -> Resolution:
         zi = self.zone_of(qname)
         if zi < 0:
             return REFUSED_RESOLUTION
         answer: list[bytes] = []
         name, owner = qname, QNAME_POINTER
+        dynamic = (A, AAAA, ANY) if wideips else ()
         for _ in range(MAX_CNAME_CHAIN):
             cut = self._cut_above(name, zi)
-            if cut is not None:
+            if cut is not None and not (cut == name and qtype == DS):  # DS: the parent's
                 if answer:  # a CNAME led below a cut: give what we have
                     return Resolution(answer=tuple(answer), zone=zi)
                 return self._referral(cut)
             node = self._nodes.get(name)
             if node is None or (not node.rrsets and node.wideip < 0):
-                wild = self._wildcard_wideip(name)
-                if wild >= 0 and qtype in (A, AAAA, ANY):
-                    return Resolution(
-                        answer=tuple(answer), wideip=wild, wideip_owner=owner, zone=zi
-                    )
-                if name in self._exists or wild >= 0:
+                if name in self._exists:  # an empty non-terminal: wildcards do not apply
                     return self._negative(NOERROR, answer, zi)
-                return self._negative(NXDOMAIN, answer, zi)
-            if node.wideip >= 0 and qtype in (A, AAAA, ANY):
+                # RFC 4592: only the closest encloser's wildcard may match.
+                encloser = self._closest_encloser(name)
+                wild = self._wild_wideips.get(encloser, -1)
+                if wild >= 0:
+                    if qtype in dynamic:
+                        return Resolution(
+                            answer=tuple(answer), wideip=wild, wideip_owner=owner, zone=zi
+                        )
+                    return self._negative(NOERROR, answer, zi)
+                node = self._nodes.get(b"\x01*" + encloser)
+                if node is None or not node.rrsets:
+                    return self._negative(NXDOMAIN, answer, zi)
+            if node.wideip >= 0 and qtype in dynamic:
                 return Resolution(
                     answer=tuple(answer), wideip=node.wideip, wideip_owner=owner, zone=zi
                 )
@@ -173,6 +184,14 @@ class ZoneIndex:
             return self._negative(NOERROR, answer, zi)
         return Resolution(rcode=SERVFAIL, answer=tuple(answer), zone=zi)
 
+    def _closest_encloser(self, name: bytes) -> bytes:
+        """The longest existing ancestor of a name that does not exist."""
+        while name != b"\x00":
+            name = parent(name)
+            if name in self._exists:
+                return name
+        return name
+
     def _cut_above(self, name: bytes, zi: int) -> bytes | None:
         """The delegation point at or above `name` inside zone `zi`, if any."""
         origin_len = len(self._apex[zi])
@@ -181,14 +200,6 @@ class ZoneIndex:
                 return name
             name = parent(name)
         return None
-
-    def _wildcard_wideip(self, name: bytes) -> int:
-        while name != b"\x00":
-            name = parent(name)
-            wild = self._wild_wideips.get(name)
-            if wild is not None:
-                return wild
-        return -1
 
     def _referral(self, cut: bytes) -> Resolution:
         ns = self._nodes[cut].rrsets[NS]
@@ -218,16 +229,3 @@ class ZoneIndex:
     def negative(self, zi: int) -> Resolution:
         """NODATA for a name of zone `zi` (a wide IP with nothing to answer)."""
         return self._negative(NOERROR, [], zi)
-
-    def static_only(self, qname: bytes, qtype: int) -> Resolution:
-        """Resolution ignoring wide IPs (`return_to_dns`)."""
-        node = self._nodes.get(qname)
-        zi = self.zone_of(qname)
-        if node is not None and qtype in node.rrsets:
-            return Resolution(
-                answer=tuple(
-                    rr(QNAME_POINTER, r.rtype, r.ttl, r.rdata) for r in node.rrsets[qtype]
-                ),
-                zone=zi,
-            )
-        return self._negative(NOERROR if qname in self._exists else NXDOMAIN, [], zi)

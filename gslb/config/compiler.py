@@ -151,7 +151,6 @@ class Compiler:
             persistence_max_entries=s.persistence_max_entries,
             rrl_responses_per_second=s.rrl.responses_per_second,
             rrl_slip=s.rrl.slip,
-            rrl_window=s.rrl.window,
         )
 
     def probes(self, p: schema.Probes, dcs: dict[str, int]) -> ProbeSettings:

@@ -18,7 +18,8 @@ from gslb.model import POOL_METHODS, PROBE_PROTOCOLS
 MAX_TTL = 2**31 - 1  # RFC 2181 §8
 
 Ttl = Annotated[int, Field(ge=0, le=MAX_TTL)]
-Ratio = Annotated[int, Field(ge=1)]
+# Bounded: ratio builds a weighted sequence as long as the sum of the ratios.
+Ratio = Annotated[int, Field(ge=1, le=1000)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 CidrV4 = Annotated[int, Field(ge=0, le=32)]
 CidrV6 = Annotated[int, Field(ge=0, le=128)]
@@ -68,7 +69,6 @@ class Strict(BaseModel):
 class Rrl(Strict):
     responses_per_second: int = Field(default=0, ge=0)
     slip: int = Field(default=2, ge=0)
-    window: int = Field(default=15, ge=1)
 
 
 class Server(Strict):

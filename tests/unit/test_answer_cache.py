@@ -8,10 +8,11 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 
-from gslb.answer import DYNAMIC_LIFETIME, Responder
+from gslb.answer import Responder
 from gslb.config import load
 from gslb.health import Health
 from gslb.model import Config
+from gslb.replycache import DYNAMIC_LIFETIME, MAX_QUERY
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[2] / "etc"
@@ -114,3 +115,30 @@ def test_tcp_replies_are_not_cached():
     assert tcp_first == [VS_TEL]
     ask(r, WWW)  # udp: decided (persistence), not replayed from the TCP reply
     assert decisions(r) == {"topology": 1, "persistence": 1}
+
+
+def test_a_failure_is_never_replayed(monkeypatch):
+    r, _, _ = responder()
+    mail = dns.message.make_query("mail.gslb.example.", "A").to_wire()
+    calls = []
+
+    def broken(*args):
+        calls.append(args)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Responder, "_udp_limit", staticmethod(broken))
+    assert dns.message.from_wire(r.answer(mail, "127.0.0.1", "udp") or b"").rcode() == 2
+    monkeypatch.undo()
+    assert ask(r, mail) == ["127.0.0.25"]  # answered afresh, not the cached SERVFAIL
+    assert len(calls) == 1
+
+
+def test_only_ordinary_size_queries_are_cached():
+    r, _, _ = responder()
+    padded = dns.message.make_query("mail.gslb.example.", "A", use_edns=0, pad=600)
+    wire = padded.to_wire()
+    assert len(wire) > MAX_QUERY
+    assert ask(r, wire) == ["127.0.0.25"]
+    assert len(r.replies) == 0
+    ask(r, dns.message.make_query("mail.gslb.example.", "A").to_wire())
+    assert len(r.replies) == 1

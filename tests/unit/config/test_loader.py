@@ -39,7 +39,6 @@ def test_default_etc_compiles_to_exactly_these_objects() -> None:
         persistence_max_entries=100_000,
         rrl_responses_per_second=0,
         rrl_slip=2,
-        rrl_window=15,
     )
     assert config.datacenters == (
         DataCenter("CNC", IPv4Address("127.0.0.2")),
