@@ -1,7 +1,9 @@
 """explain() runs the real pipeline on copies: nothing real clients get moves."""
 
+from dataclasses import replace
 from pathlib import Path
 
+import dns.message
 import pytest
 
 from gslb.answer import Responder
@@ -52,3 +54,21 @@ def test_ecs_stands_for_the_ldns(responder: Responder):
 def test_errors(responder: Responder, name, ldns, kwargs, message):
     with pytest.raises(ExplainError, match=message):
         explain(responder.holder.current, responder, name, ldns, **kwargs)
+
+
+def test_explaining_a_rotating_pool_moves_no_real_cursor():
+    base = load(ETC)
+    pools = (replace(base.pools[0], methods=("round_robin",)), *base.pools[1:])
+    config = replace(base, pools=pools, wideips=(replace(base.wideips[0], persistence=None),))
+    responder = Responder(SnapshotHolder(Snapshot.build(config)), clock=lambda: 1000.0)
+    www = dns.message.make_query("www.gslb.example.", "A").to_wire()
+
+    def served() -> str:
+        reply = dns.message.from_wire(responder.answer(www, "198.51.100.1", "tcp") or b"")
+        return str(reply.answer[0][0])
+
+    assert served() == "127.0.10.1"
+    for _ in range(3):
+        explain(responder.holder.current, responder, "www.gslb.example", "198.51.100.1")
+    assert served() == "127.0.20.1"  # the rotation real clients see is unchanged
+    assert served() == "127.0.10.1"
