@@ -325,6 +325,5 @@ class Responder:
 
     def _truncated(self, snap: Snapshot, q: Query, wire: bytes, options: bytes) -> bytes:
         opt = self._opt(snap, q, 0, options)
-        res = snap.zones.resolve(q.key, q.qtype)
-        aa = res.aa
+        aa = snap.zones.resolve(q.key, q.qtype).aa  # memoised: no second resolution
         return self._reply(q, wire, 0, aa, (), (), (), opt, FLAG_TC)

@@ -27,7 +27,8 @@ class Health:
 
     @classmethod
     def initial(cls, config: Config) -> Health:
-        """Everything up until a monitor says otherwise."""
+        """Every member and link up: the state of a configuration without monitors
+        (the monitor runner starts monitored members as unknown)."""
         return cls(
             member_up=(True,) * len(config.virtual_servers),
             datacenter_up=(True,) * len(config.datacenters),

@@ -157,6 +157,9 @@ def _pool_order(
         chosen = verdict.members if verdict.kind == "pick" else up
         _record(trace, "pool", wip.name, wip.pool_method, verdict)
         order = [c.index for c in chosen]
+        # Pools the method left out (topology score 0) still follow, in
+        # configured order: better their answer than none if the others fail.
+        order += [c.index for c in up if c.index not in order]
     last = wip.last_resort_pool
     if last is not None and snap.config.pools[last].rtype != rtype:
         last = None  # an A pool must never answer an AAAA query, nor the reverse

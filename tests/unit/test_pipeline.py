@@ -345,6 +345,12 @@ def test_pool_method_topology_matches_pool_records(ldns, pool):
     assert summary(snap, run(snap, ldns))[1] == pool
 
 
+def test_pool_method_topology_falls_back_to_the_pools_it_left_out():
+    # p2 matches the LDNS but its chain fails (`none`): p1, score 0, answers.
+    snap = snapshot(pools_by("topology", methods=("none",)))
+    assert summary(snap, run(snap, "192.0.2.53"))[1] == "p1"
+
+
 def test_pool_method_topology_trace():
     snap = snapshot(pools_by("topology"))
     assert run(snap, ELSEWHERE, explain=True).trace[0] == Step(
