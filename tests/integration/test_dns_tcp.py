@@ -1,6 +1,7 @@
 """DNS over TCP (RFC 7766): the same answers as UDP, no truncation, and the
 framing seen from a raw socket: pipelining, split length prefixes, several
-queries per connection, the idle timeout and the connection limit.
+queries per connection, the idle timeout, the connection limit, and flow
+control against clients that do not read or send one byte at a time.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import dns.edns
 import dns.flags
@@ -271,3 +273,142 @@ def test_axfr_is_refused(shared_gslbd: Gslbd) -> None:
     assert reply.id == query.id
     assert reply.rcode() == dns.rcode.REFUSED
     assert reply.answer == []
+
+
+# Flow control and slow clients.
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/<pid>/status")
+
+
+def query_blob(count: int) -> bytes:
+    """`count` pipelined queries in one string of frames."""
+    wire = dns.message.make_query("www.gslb.example.", "A").to_wire()
+    return frame(wire) * count
+
+
+def not_reading(server: Gslbd) -> socket.socket:
+    """A connection whose side of the stream fills at once: a small receive buffer."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((server.host, server.port))
+    sock.setblocking(False)
+    return sock
+
+
+def push(sock: socket.socket, blob: bytes) -> int:
+    """Send what the stream takes right now, without blocking; bytes sent."""
+    try:
+        return sock.send(blob)
+    except BlockingIOError:
+        return 0
+
+
+FLOOD_CONNECTIONS = 8
+FLOOD_SECONDS = 6.0
+RSS_GROWTH_BOUND_KIB = 16 * 1024
+
+
+def test_clients_that_never_read_do_not_grow_the_server(gslbd: Gslbd) -> None:
+    blob = query_blob(4096)  # 135 KB a send
+    sane = ["www.gslb.example. 30 IN A 127.0.20.1"]
+    flood = [not_reading(gslbd) for _ in range(FLOOD_CONNECTIONS)]
+    try:
+        time.sleep(0.2)
+        before = rss_kib(gslbd.proc.pid)
+        sent = 0
+        start = time.monotonic()
+        next_check = start
+        answered = 0
+        while time.monotonic() - start < FLOOD_SECONDS:
+            for sock in flood:
+                sent += push(sock, blob)
+            if time.monotonic() >= next_check:
+                # the others are answered meanwhile, over both transports
+                query = dns.message.make_query("www.gslb.example.", "A")
+                assert records(gslbd.udp(query).answer) == sane
+                assert records(gslbd.tcp(query).answer) == sane
+                answered += 1
+                next_check += 0.5
+            growth = rss_kib(gslbd.proc.pid) - before
+            assert growth < RSS_GROWTH_BOUND_KIB, f"RSS +{growth} KiB after {sent} bytes of queries"
+            time.sleep(0.005)
+        assert answered >= FLOOD_SECONDS / 0.5 - 1
+        assert sent > 1_000_000, "the flood did not flow"
+    finally:
+        for sock in flood:
+            sock.close()
+
+
+def test_a_client_that_never_reads_is_cut_off_after_the_idle_timeout(
+    make_gslbd: Callable[..., Gslbd],
+) -> None:
+    server = make_gslbd(toml=(("tcp_idle_timeout = 10", "tcp_idle_timeout = 1"),))
+    blob = query_blob(1024)
+    with not_reading(server) as sock:
+        start = time.monotonic()
+        cut = None
+        while cut is None and time.monotonic() - start < 5.0:
+            try:
+                push(sock, blob)
+            except (ConnectionResetError, BrokenPipeError):
+                cut = time.monotonic() - start
+            time.sleep(0.01)
+    assert cut is not None, "a connection that reads nothing was kept for 5 s"
+    assert 0.8 <= cut <= 3.0
+
+
+def dribble_closed(
+    sock: socket.socket, stream: bytes, interval: float, limit: float
+) -> float | None:
+    """Send `stream` one byte every `interval` seconds; seconds until the
+    server closed the connection, None if it was open after `limit`."""
+    sock.setblocking(False)
+    start = time.monotonic()
+    for i in range(len(stream)):
+        try:
+            sock.send(stream[i : i + 1])
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline:
+            try:
+                if sock.recv(4096) == b"":
+                    return time.monotonic() - start
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                return time.monotonic() - start
+            time.sleep(0.02)
+        if time.monotonic() - start > limit:
+            return None
+    return None
+
+
+def test_a_frame_sent_one_byte_at_a_time_is_closed_after_the_idle_timeout(
+    make_gslbd: Callable[..., Gslbd],
+) -> None:
+    server = make_gslbd(toml=(("tcp_idle_timeout = 10", "tcp_idle_timeout = 1"),))
+    stream = query_blob(1)
+    with tcp_connect(server) as sock:
+        closed = dribble_closed(sock, stream, interval=0.3, limit=4.0)
+    assert closed is not None, "one byte every 0.3 s held the connection open"
+    assert 0.8 <= closed <= 2.5
+
+
+def test_an_answered_query_restarts_the_idle_timer_but_half_a_frame_does_not(
+    make_gslbd: Callable[..., Gslbd],
+) -> None:
+    server = make_gslbd(toml=(("tcp_idle_timeout = 10", "tcp_idle_timeout = 1"),))
+    with tcp_connect(server) as sock:
+        time.sleep(0.7)
+        reply = query_once(sock, 7)  # answered at 0.7 s: the timer starts again
+        assert reply is not None
+        answered = time.monotonic()
+        closed = dribble_closed(sock, query_blob(1), interval=0.3, limit=4.0)
+    assert closed is not None, "one byte every 0.3 s held the connection open"
+    assert 0.8 <= time.monotonic() - answered <= 2.5
