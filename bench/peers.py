@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/peers.py                 # what `make bench` runs
     .venv/bin/python bench/peers.py --servers gslbd,knot --runs 1 --duration 5
+    .venv/bin/python bench/peers.py --servers gslbd --workers 2 --clients 16
 
 All servers run at once, pinned to core 0, dnsperf pinned to core 1, all on
-127.0.0.1; one server is loaded at a time, in interleaved rounds: a short
+127.0.0.1 (`--no-pin`, or gslbd `--workers` N > 1: nothing is pinned, every
+process shares every core); one server is loaded at a time, in interleaved rounds: a short
 warm-up, `--runs` full-load runs (q/s, server CPU time per answered query),
 then `--runs` runs at each fixed `--rates` (latency percentiles). The query
 mix is bench/queries.txt: half the wide IP, 30 % static names, 20 % NXDOMAIN.
@@ -16,7 +18,9 @@ figures to bench/results/peers-*.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import functools
 import os
 import platform
 import shutil
@@ -54,6 +58,24 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="niceness of server and dnsperf (e.g. -10 to push back other load on a shared box)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N > 1: also run gslbd with N worker processes, as server gslbd-wN; implies"
+        " --no-pin (one core would hold them all)",
+    )
+    p.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="pin nothing: servers, dnsperf and the harness share every core",
+    )
+    p.add_argument(
+        "--clients",
+        type=int,
+        default=4,
+        help="dnsperf client sockets (source ports: SO_REUSEPORT spreads by them)",
+    )
     p.add_argument("--no-install", action="store_true", help="never call apt-get")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
@@ -63,8 +85,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(servers.SPECS)}")
     args.rate_list = [int(r) for r in args.rates.split(",") if r]
-    if args.runs < 1 or args.duration <= 0:
-        p.error("--runs and --duration must be positive")
+    if args.runs < 1 or args.duration <= 0 or args.workers < 1:
+        p.error("--runs, --duration and --workers must be positive")
+    args.pin = not args.no_pin and args.workers == 1
     return args
 
 
@@ -81,7 +104,13 @@ class Bench:
         if time.monotonic() + duration + 5 > self.deadline:
             raise OutOfTime(f"--max-minutes {self.args.max_minutes:g} spent")
         load = dnsperf.Load(
-            server.port, QUERIES, duration, rate=rate, core=CLIENT_CORE, nice=self.args.nice
+            server.port,
+            QUERIES,
+            duration,
+            rate=rate,
+            clients=self.args.clients,
+            core=CLIENT_CORE if self.args.pin else None,
+            nice=self.args.nice,
         )
         self.count += 1
         log = self.tmp / f"dnsperf-{server.spec.name}-{self.count:03d}.log"
@@ -127,7 +156,7 @@ class Bench:
             for spec in specs:
                 result = results[spec.name]
                 try:
-                    server = servers.start(spec, self.tmp, nice=self.args.nice)
+                    server = servers.start(spec, self.tmp, nice=self.args.nice, pin=self.args.pin)
                     running[spec.name] = server
                     result.argv = server.argv
                     result.check = servers.check(server)
@@ -213,10 +242,21 @@ def _package_version(package: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    if (os.cpu_count() or 1) >= 2:
+    if (os.cpu_count() or 1) >= 2 and args.pin:
         # The harness itself stays off the server's core.
         os.sched_setaffinity(0, {CLIENT_CORE})
     specs = [servers.SPECS[n] for n in args.names]
+    if args.workers > 1:
+        # Beside the single process, measured in the same interleaved rounds.
+        gslbd = servers.SPECS["gslbd"]
+        specs.append(
+            dataclasses.replace(
+                gslbd,
+                name=f"gslbd-w{args.workers}",
+                prepare=functools.partial(servers.gslbd_config, workers=args.workers),
+                record=f"gslbd with {args.workers} worker processes",
+            )
+        )
     needed = [install.DNSPERF, install.TASKSET] + [s.package for s in specs if s.package]
     if args.no_install:
         absent = install.missing(needed)
@@ -232,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         "host": platform.node(),
         "kernel": platform.release(),
         "cpus": os.cpu_count(),
-        "server_core": servers.SERVER_CORE,
-        "client_core": CLIENT_CORE,
+        "server_core": servers.SERVER_CORE if args.pin else None,
+        "client_core": CLIENT_CORE if args.pin else None,
+        "gslbd_workers": args.workers,
+        "clients": args.clients,
         "runs": args.runs,
         "duration_s": args.duration,
         "warmup_s": args.warmup,

@@ -108,13 +108,12 @@ def prefill_proximity(config: Path, workdir: Path) -> None:
     save(workdir / compiled.probes.state_file, table.rows(names), now)
 
 
-def _gslbd(workdir: Path, port: int) -> list[str]:
+def gslbd_config(workdir: Path, port: int, workers: int = 1) -> list[str]:
     config = workdir / "config"
     shutil.copytree(GSLBD_CONFIG, config)
     toml = config / "wideips.toml"
-    text, n = re.subn(
-        r'listen = \["127\.0\.0\.1:\d+"\]', f'listen = ["127.0.0.1:{port}"]', toml.read_text()
-    )
+    listen = f'listen = ["127.0.0.1:{port}"]' + (f"\nworkers = {workers}" if workers > 1 else "")
+    text, n = re.subn(r'listen = \["127\.0\.0\.1:\d+"\]', listen, toml.read_text())
     if n != 1:
         raise ServerError(f"{toml}: no single listen line to rewrite")
     toml.write_text(text)
@@ -148,7 +147,7 @@ SPECS: dict[str, Spec] = {
         Spec(
             "gslbd",
             "wide IP, chain rtt -> topology -> global_availability, 104 topology records",
-            _gslbd,
+            gslbd_config,
             notes=("LDNS table pre-filled: rtt decides",),
         ),
         Spec(
@@ -203,12 +202,16 @@ class Running:
         return self.proc.returncode
 
 
-def start(spec: Spec, root: Path, nice: int = 0, ready_timeout: float = 20.0) -> Running:
-    """Render the config, start the server pinned to SERVER_CORE, wait for answers."""
+def start(
+    spec: Spec, root: Path, nice: int = 0, ready_timeout: float = 20.0, pin: bool = True
+) -> Running:
+    """Render the config, start the server (pinned to SERVER_CORE), wait for answers."""
     workdir = root / spec.name
     workdir.mkdir()
     port = free_port()
-    argv = ["taskset", "-c", str(SERVER_CORE), *spec.prepare(workdir, port)]
+    argv = spec.prepare(workdir, port)
+    if pin:
+        argv = ["taskset", "-c", str(SERVER_CORE), *argv]
     if nice:
         argv = ["nice", "-n", str(nice), *argv]
     log = workdir / "server.log"
@@ -244,7 +247,7 @@ def check(server: Running) -> dict[str, str]:
     seen["www"] = ",".join(sorted(addresses))
     if not addresses or not addresses <= WWW_ADDRESSES:
         raise ServerError(f"{server.spec.name}: www answered {www}")
-    if server.spec.name == "gslbd" and addresses != {RTT_ANSWER}:
+    if server.spec.name.startswith("gslbd") and addresses != {RTT_ANSWER}:
         raise ServerError(f"gslbd: www answered {seen['www']}, not rtt's {RTT_ANSWER}")
     static = _ask(server.port, STATIC[0], "A")
     seen["static"] = ",".join(str(r) for rrset in static.answer for r in rrset)
