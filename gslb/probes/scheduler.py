@@ -24,6 +24,15 @@ has passed. An LDNS no data center could reach backs off exponentially
 so whatever arrives, probes stay within `rate`; at most `concurrency` LDNS
 are probed at once, one job per target address.
 
+With ECS many keys share one target, and a (possibly spoofed) resolver can
+send any number of client subnets. So "not due yet" and the back-off hold
+per target too: a target is measured at most once per `interval` (longer
+while it backs off), whatever the number of keys; a key offered while its
+target is being measured waits for that measurement, and one offered while
+the target is not due takes its latest result. One target may create at
+most KEYS_PER_TARGET table entries per `interval`; more are dropped and
+counted (`target_keys_full`), so it cannot evict the other LDNS.
+
 Never probed, whatever the allow list says: unspecified, multicast,
 broadcast, reserved and link-local addresses; documentation ranges only when
 an allow entry lies inside one (the operator named it).
@@ -45,7 +54,7 @@ from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
 from gslb.probes.report import entry_dict
-from gslb.proximity import FrozenView, LdnsTable, key_of, save
+from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, key_of, save
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,7 @@ DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
+KEYS_PER_TARGET = 256  # table entries one probe target may create per interval
 
 Seen = deque[IPAddress]  # the LDNS (or ECS subnet) of each wide IP query
 
@@ -79,6 +89,29 @@ class TokenBucket:
             await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+class TargetState:
+    """One probe target's last measurement, back-off and new-key budget."""
+
+    __slots__ = ("failures", "keys", "measured_at", "next_probe", "results", "window")
+
+    def __init__(self) -> None:
+        self.results: dict[int, ProbeResult] | None = None  # None: never measured
+        self.measured_at = 0.0
+        self.failures = 0
+        self.next_probe = 0.0
+        self.window = float("-inf")  # when its current budget of new keys began
+        self.keys = 0  # new keys in that window
+
+    def admit(self, now: float, interval: float) -> bool:
+        """One more table entry for this target, unless its budget is spent."""
+        if now - self.window >= interval:
+            self.window, self.keys = now, 0
+        if self.keys >= KEYS_PER_TARGET:
+            return False
+        self.keys += 1
+        return True
+
+
 class Scheduler:
     def __init__(
         self,
@@ -103,6 +136,10 @@ class Scheduler:
         self._queue: deque[tuple[IPAddress, IPAddress | str]] = deque()
         self._wake = asyncio.Event()
         self._inflight: dict[IPAddress, asyncio.Task[dict[int, ProbeResult]]] = {}
+        # Per probe target, least recently used first (bounded by max_entries),
+        # and the keys waiting on a target's measurement under way.
+        self._targets: dict[IPAddress, TargetState] = {}
+        self._waiting: dict[IPAddress, list[IPAddress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
         self._reported: Counter[IPAddress] = Counter()  # who queried other processes
@@ -113,7 +150,16 @@ class Scheduler:
         s: ProbeSettings = config.probes
         self.settings = s
         names = tuple(d.name for d in config.datacenters)
-        self.table.remap(getattr(self, "datacenters", names), names)
+        old = getattr(self, "datacenters", names)
+        self.table.remap(old, names)
+        if old != names:  # the targets' results follow their data center's name too
+            index = {name: i for i, name in enumerate(names)}
+            for state in self._targets.values():
+                if state.results is not None:
+                    moved = {dc: index.get(old[dc]) for dc in state.results if dc < len(old)}
+                    state.results = {
+                        to: state.results[dc] for dc, to in moved.items() if to is not None
+                    }
         self.datacenters = names
         chosen = s.datacenters
         if chosen is None:
@@ -182,6 +228,7 @@ class Scheduler:
             ticker.cancel()
 
     def _start(self, ldns: IPAddress, peer: IPAddress | str, jobs: asyncio.Semaphore) -> bool:
+        """Probe for `ldns`, or join or reuse its target's measurement; True: a job started."""
         now = self.clock()
         key = key_of(ldns)
         try:
@@ -189,40 +236,75 @@ class Scheduler:
         except ValueError:
             target = None
         entry = self.table.get(ldns)
-        reason = ""
         if target is None or not self.allowed(target):
-            reason = "forbidden"
-        elif entry is not None and now < entry.next_probe:
-            reason = "not_due"
-        if reason:
-            self.counts[reason] += 1
-            self._pending.discard(key)
-            return False
-        assert target is not None
+            return self._skip(key, "forbidden")
+        if entry is not None and now < entry.next_probe:
+            return self._skip(key, "not_due")
+        state = self._target(target, entry)
+        if entry is None and not state.admit(now, self.settings.interval):
+            return self._skip(key, "target_keys_full")
         self.table.add(ldns, target, now)
-        self._pending.add(key)
-        task = asyncio.create_task(self._job(ldns, target, jobs))
+        waiting = self._waiting.get(target)
+        if waiting is not None:  # measured right now: the result is this key's too
+            waiting.append(ldns)
+            self.counts["target_joined"] += 1
+            return False
+        if now < state.next_probe and state.results is not None:
+            self._apply(ldns, state)
+            return self._skip(key, "target_reused")
+        self._waiting[target] = [ldns]
+        first = entry.protocol if entry is not None else ""
+        task = asyncio.create_task(self._job(target, state, first, jobs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _job(self, ldns: IPAddress, target: IPAddress, jobs: asyncio.Semaphore) -> None:
+    def _skip(self, key: int, reason: str) -> bool:
+        """No job for this key (counted by `reason`); it may be offered again."""
+        self.counts[reason] += 1
+        self._pending.discard(key)
+        return False
+
+    def _target(self, target: IPAddress, entry: LdnsEntry | None) -> TargetState:
+        """The state of `target`, made most recently used (created if new)."""
+        state = self._targets.pop(target, None)
+        if state is None:
+            state = TargetState()
+            if entry is not None:  # the back-off survives a restart or an eviction
+                state.failures = entry.failures
+            # The oldest goes: a target idle that long is due again anyway.
+            while len(self._targets) >= max(1, self.settings.max_entries):
+                del self._targets[next(iter(self._targets))]
+        self._targets[target] = state
+        return state
+
+    def _apply(self, ldns: IPAddress, state: TargetState) -> None:
+        """Record the target's last measurement and back-off under `ldns`."""
+        assert state.results is not None
+        for dc, r in state.results.items():
+            self.table.record(
+                ldns, dc, rtt_us=r.rtt_us, hops=r.hops, protocol=r.protocol, now=state.measured_at
+            )
+        entry = self.table.get(ldns)
+        if entry is not None:
+            entry.failures, entry.next_probe = state.failures, state.next_probe
+
+    async def _job(
+        self, target: IPAddress, state: TargetState, first: str, jobs: asyncio.Semaphore
+    ) -> None:
         try:
-            entry = self.table.get(ldns)
-            results = await self.measure(target, entry.protocol if entry else "")
+            results = await self.measure(target, first)
             now = self.clock()
-            for dc, r in results.items():
-                self.table.record(
-                    ldns, dc, rtt_us=r.rtt_us, hops=r.hops, protocol=r.protocol, now=now
-                )
-            entry = self.table.get(ldns)
-            if entry is not None:
-                answered = any(r.ok for r in results.values())
-                entry.failures = 0 if answered else entry.failures + 1
-                wait = self.settings.interval * 2 ** max(0, entry.failures - 1)
-                entry.next_probe = now + min(wait, max(self.settings.backoff_max, 0.0))
+            answered = any(r.ok for r in results.values())
+            state.failures = 0 if answered else state.failures + 1
+            wait = self.settings.interval * 2 ** max(0, state.failures - 1)
+            state.next_probe = now + min(wait, max(self.settings.backoff_max, 0.0))
+            state.results, state.measured_at = results, now
+            for ldns in self._waiting.get(target, ()):
+                self._apply(ldns, state)
         finally:
-            self._pending.discard(key_of(ldns))
+            for ldns in self._waiting.pop(target, ()):
+                self._pending.discard(key_of(ldns))
             jobs.release()
 
     async def measure(self, target: IPAddress, first: str = "") -> dict[int, ProbeResult]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import deque
 from ipaddress import ip_address, ip_network
@@ -12,7 +13,7 @@ import pytest
 
 from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
 from gslb.probes.base import ProbeResult
-from gslb.probes.scheduler import ProbeRefused, Scheduler
+from gslb.probes.scheduler import KEYS_PER_TARGET, ProbeRefused, Scheduler
 from gslb.proximity import LdnsTable, unpack
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
@@ -328,3 +329,115 @@ async def test_who_queried_in_a_worker_process_counts_at_the_next_tick():
     assert (entry.queries, entry.last_seen, len(s.table)) == (8, T0 + 10, 1)
     await s.tick()
     assert s.table.get(LDNS).queries == 8  # counted once
+
+
+# ECS: many table keys (client subnets), one probe target (the resolver).
+
+ANSWERED = [(0, 150_000, "dns_dot", 0), (1, 60_000, "dns_dot", 0)]
+
+
+def subnets(count: int, first: int = 0) -> list:
+    """`count` distinct /24 client subnets, as ECS keys."""
+    return [ip_address(0x0A000000 + ((first + i) << 8)) for i in range(count)]
+
+
+async def test_many_ecs_subnets_from_one_resolver_measure_it_once():
+    dot = FakeProber("dns_dot", delay=0.01)
+    s, _ = scheduler([dot])
+    keys = subnets(600)
+    for key in keys:
+        s.offer(key, str(LDNS))
+    await settle(s, lambda: not s._queue and not s._pending)
+    assert len(dot.calls) == 2  # one measurement: two data centers, one protocol
+    assert len(s.table) == KEYS_PER_TARGET
+    assert s.counts["target_keys_full"] == 600 - KEYS_PER_TARGET
+    admitted = [key for key in keys if key in s.table]
+    assert admitted == keys[:KEYS_PER_TARGET]
+    assert all(paths(s, key) == ANSWERED for key in admitted)
+    assert {s.table.get(key).next_probe for key in admitted} == {T0 + 600}
+
+
+async def test_a_new_subnet_of_a_resolver_measured_recently_shares_its_result():
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    s, _ = scheduler([dot], clock=clock)
+    first, later = subnets(2)
+    s.offer(first, LDNS)
+    await settle(s, lambda: not s._pending)
+    clock.now += 100
+    s.offer(later, LDNS)
+    await settle(s, lambda: not s._pending)
+    assert len(dot.calls) == 2
+    assert paths(s, later) == ANSWERED
+    assert next(unpack(s.table.get(later).paths)).measured_at == T0  # the result's own age
+    assert (s.table.get(later).next_probe, s.counts["target_reused"]) == (T0 + 600, 1)
+
+
+async def test_a_silent_resolver_backs_off_whatever_its_subnets():
+    silent = FakeProber("dns_dot", {})
+    clock = Clock()
+    s, _ = scheduler([silent], clock=clock, protocols=("dns_dot",), interval=10, backoff_max=35)
+    a, b, c = subnets(3)
+    s.offer(a, LDNS)
+    await settle(s, lambda: not s._pending)
+    clock.now = T0 + 5
+    s.offer(b, LDNS)  # new key, same target: not due, inherits the back-off
+    await settle(s, lambda: not s._pending)
+    assert len(silent.calls) == 2
+    assert [(s.table.get(k).failures, s.table.get(k).next_probe) for k in (a, b)] == [
+        (1, T0 + 10),
+        (1, T0 + 10),
+    ]
+    clock.now = T0 + 10
+    s.offer(a, LDNS)
+    s.offer(b, LDNS)
+    await settle(s, lambda: not s._pending)
+    clock.now = T0 + 15
+    s.offer(c, LDNS)
+    await settle(s, lambda: not s._pending)
+    assert len(silent.calls) == 4  # one more measurement for both keys, none for c
+    assert {(s.table.get(k).failures, s.table.get(k).next_probe) for k in (a, b, c)} == {
+        (2, T0 + 30)
+    }
+
+
+async def test_the_keys_a_resolver_may_create_start_again_each_interval():
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    s, _ = scheduler([dot], clock=clock, max_entries=100_000)
+    for key in subnets(KEYS_PER_TARGET + 1):
+        s.offer(key, LDNS)
+    await settle(s, lambda: not s._queue and not s._pending)
+    assert (len(s.table), s.counts["target_keys_full"]) == (KEYS_PER_TARGET, 1)
+    clock.now += 600
+    for key in subnets(KEYS_PER_TARGET + 1, first=KEYS_PER_TARGET + 1):
+        s.offer(key, LDNS)
+    await settle(s, lambda: not s._queue and not s._pending)
+    assert (len(s.table), s.counts["target_keys_full"]) == (2 * KEYS_PER_TARGET, 2)
+    assert len(dot.calls) == 4  # due again after the interval: measured a second time
+
+
+async def test_a_shared_result_follows_its_data_center_across_a_reload():
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    s, _ = scheduler([dot], clock=clock)
+    first, later = subnets(2)
+    s.offer(first, LDNS)
+    await settle(s, lambda: not s._pending)
+    old = config()
+    s.configure(dataclasses.replace(old, datacenters=old.datacenters[::-1]))  # HK, TEL, CNC
+    s.offer(later, LDNS)
+    await settle(s, lambda: not s._pending)
+    assert len(dot.calls) == 2
+    moved = [(1, 60_000, "dns_dot", 0), (2, 150_000, "dns_dot", 0)]
+    assert sorted(paths(s, later)) == sorted(paths(s, first)) == moved
+
+
+async def test_a_loaded_entry_keeps_its_back_off():
+    silent = FakeProber("dns_dot", {})
+    s, _ = scheduler([silent], protocols=("dns_dot",), interval=10, backoff_max=100)
+    s.table.add(LDNS, LDNS, T0).failures = 2  # as the state file left it
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: not s._pending)
+    entry = s.table.get(LDNS)
+    assert (entry.failures, entry.next_probe) == (3, T0 + 40)
