@@ -6,6 +6,10 @@ result (`down("connection refused")`), never an exception: the runner only
 schedules checks and counts what they say. Each monitor type declares the
 fields it accepts in `[[monitor]]` as a pydantic `Settings` model; the config
 compiler validates them with it, so a type's fields live in its module.
+
+A type subclasses `BaseMonitor` and writes only its `probe`, which may let
+socket errors and timeouts escape; `BaseMonitor.check` (what the runner
+calls) holds the deadline, times the check and turns those into results.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import contextlib
 import errno
 import ssl
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from re import Pattern
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -78,31 +83,73 @@ def describe(exc: BaseException) -> str:
     return exc.__class__.__name__
 
 
-async def run_check(check: Awaitable[CheckResult], timeout: float) -> CheckResult:
+async def run_check(
+    check: Awaitable[CheckResult], timeout: float, timeout_detail: str = "timeout"
+) -> CheckResult:
     """Await a check within `timeout`; timeouts and socket errors become results."""
     start = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
             result = await check
-    except (TimeoutError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
+    except TimeoutError:
+        return down(timeout_detail)
+    except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
         return down(describe(exc))
     if result.ok and result.latency is None:
         return CheckResult(True, result.detail, time.perf_counter() - start)
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where one check goes, and from where."""
+
+    address: IPAddress
+    port: int
+    source: IPAddress | None = None
+
+
+S = TypeVar("S", bound=Settings)
+
+
+class BaseMonitor(ABC, Generic[S]):
+    """A monitor type: its `name`, its `settings` model and its own `probe`."""
+
+    name: ClassVar[str]
+    settings: ClassVar[type[Settings]] = Settings
+    timeout_detail: ClassVar[str] = "timeout"  # the result's detail past the deadline
+
+    async def check(
+        self,
+        target: IPAddress,
+        port: int,
+        *,
+        source: IPAddress | None,
+        timeout: float,
+        spec: S,
+    ) -> CheckResult:
+        probe = self.probe(Endpoint(target, port, source), spec, timeout)
+        return await run_check(probe, timeout, self.timeout_detail)
+
+    @abstractmethod
+    async def probe(self, at: Endpoint, spec: S, timeout: float) -> CheckResult:
+        """Check once. Socket errors and timeouts may escape: `check` makes them
+        results. Anything else is a bug, which the runner logs and counts as down."""
+
+
+def local_addr(at: Endpoint) -> tuple[str, int] | None:
+    """The address to bind before sending to `at`: its source, any port."""
+    return (str(at.source), 0) if at.source is not None else None
+
+
 async def open_stream(
-    target: IPAddress,
-    port: int,
-    source: IPAddress | None,
-    tls: ssl.SSLContext | None = None,
-    server_hostname: str | None = None,
+    at: Endpoint, tls: ssl.SSLContext | None = None, server_hostname: str | None = None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A TCP (or TLS) connection to target:port, from `source` when set."""
+    """A TCP (or TLS) connection to `at`, from its source when set."""
     return await asyncio.open_connection(
-        str(target),
-        port,
-        local_addr=(str(source), 0) if source is not None else None,
+        str(at.address),
+        at.port,
+        local_addr=local_addr(at),
         ssl=tls,
         server_hostname=server_hostname if tls is not None else None,
     )

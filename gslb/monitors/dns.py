@@ -25,8 +25,7 @@ from typing import ClassVar
 from dnslib import QTYPE, RCODE, DNSError, DNSRecord
 from pydantic import Field, IPvAnyAddress, field_validator
 
-from gslb.model import IPAddress
-from gslb.monitors.base import CheckResult, Settings, down, run_check, up
+from gslb.monitors.base import BaseMonitor, CheckResult, Endpoint, Settings, down, local_addr, up
 
 
 class DnsSettings(Settings):
@@ -87,32 +86,18 @@ def verdict(reply: DNSRecord, spec: DnsSettings) -> CheckResult:
     return down(f"{spec.address} not in the answer")
 
 
-class DnsMonitor:
+class DnsMonitor(BaseMonitor[DnsSettings]):
     name: ClassVar[str] = "dns"
     settings: ClassVar[type[Settings]] = DnsSettings
 
-    async def check(
-        self,
-        target: IPAddress,
-        port: int,
-        *,
-        source: IPAddress | None,
-        timeout: float,
-        spec: DnsSettings,
-    ) -> CheckResult:
-        return await run_check(self._check(target, port, source, spec), timeout)
-
-    @staticmethod
-    async def _check(
-        target: IPAddress, port: int, source: IPAddress | None, spec: DnsSettings
-    ) -> CheckResult:
+    async def probe(self, at: Endpoint, spec: DnsSettings, timeout: float) -> CheckResult:
         query = DNSRecord.question(spec.query, spec.qtype)
         query.header.id = random.getrandbits(16)
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.create_datagram_endpoint(
             lambda: _Reply(query),
-            remote_addr=(str(target), port),
-            local_addr=(str(source), 0) if source is not None else None,
+            remote_addr=(str(at.address), at.port),
+            local_addr=local_addr(at),
         )
         try:
             transport.sendto(query.pack())

@@ -25,8 +25,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from gslb.model import IPAddress
-from gslb.monitors.base import CheckResult, Settings, describe, down, up
+from gslb.monitors.base import BaseMonitor, CheckResult, Endpoint, Settings, describe, down, up
 
 
 class ExternalSettings(Settings):
@@ -37,27 +36,21 @@ def _first_line(output: bytes) -> str:
     return output.decode(errors="replace").strip().partition("\n")[0][:200]
 
 
-class ExternalMonitor:
+class ExternalMonitor(BaseMonitor[ExternalSettings]):
     name: ClassVar[str] = "external"
     settings: ClassVar[type[Settings]] = ExternalSettings
+    timeout_detail: ClassVar[str] = "timeout (killed)"
 
-    async def check(
-        self,
-        target: IPAddress,
-        port: int,
-        *,
-        source: IPAddress | None,
-        timeout: float,
-        spec: ExternalSettings,
-    ) -> CheckResult:
-        env = dict(os.environ, GSLB_MEMBER_ADDRESS=str(target), GSLB_MEMBER_PORT=str(port))
-        if source is not None:
-            env["GSLB_SOURCE_ADDRESS"] = str(source)
+    async def probe(self, at: Endpoint, spec: ExternalSettings, timeout: float) -> CheckResult:
+        address, port = str(at.address), str(at.port)
+        env = dict(os.environ, GSLB_MEMBER_ADDRESS=address, GSLB_MEMBER_PORT=port)
+        if at.source is not None:
+            env["GSLB_SOURCE_ADDRESS"] = str(at.source)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *spec.command,
-                str(target),
-                str(port),
+                address,
+                port,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -67,14 +60,10 @@ class ExternalMonitor:
         except OSError as exc:
             return down(f"cannot run {spec.command[0]}: {describe(exc)}")
         try:
-            async with asyncio.timeout(timeout):
-                output, _ = await proc.communicate()
-        except TimeoutError:
+            output, _ = await proc.communicate()
+        except asyncio.CancelledError:  # the deadline (or the runner stopping)
             _kill_group(proc.pid)
             await proc.wait()
-            return down("timeout (killed)")
-        except asyncio.CancelledError:
-            _kill_group(proc.pid)
             raise
         if proc.returncode == 0:
             return up(_first_line(output) or "exit 0")

@@ -26,14 +26,15 @@ from pydantic import Field
 
 from gslb.model import IPAddress
 from gslb.monitors.base import (
+    BaseMonitor,
     CheckResult,
+    Endpoint,
     Settings,
     close_stream,
     down,
     matches,
     open_stream,
     read_some,
-    run_check,
     up,
 )
 
@@ -74,32 +75,19 @@ def parse_status(head: bytes) -> int | None:
     return int(parts[1])
 
 
-class HttpMonitor:
+class HttpMonitor(BaseMonitor[HttpSettings]):
     name: ClassVar[str] = "http"
     settings: ClassVar[type[Settings]] = HttpSettings
-
-    async def check(
-        self,
-        target: IPAddress,
-        port: int,
-        *,
-        source: IPAddress | None,
-        timeout: float,
-        spec: HttpSettings,
-    ) -> CheckResult:
-        return await run_check(self._check(target, port, source, spec), timeout)
 
     def tls(self, spec: HttpSettings) -> ssl.SSLContext | None:
         return None
 
-    async def _check(
-        self, target: IPAddress, port: int, source: IPAddress | None, spec: HttpSettings
-    ) -> CheckResult:
+    async def probe(self, at: Endpoint, spec: HttpSettings, timeout: float) -> CheckResult:
         tls = self.tls(spec)
-        hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(target)
-        reader, writer = await open_stream(target, port, source, tls, hostname)
+        hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(at.address)
+        reader, writer = await open_stream(at, tls, hostname)
         try:
-            writer.write(request(spec, target, port))
+            writer.write(request(spec, at.address, at.port))
             await writer.drain()
             data = await read_some(reader, None)
         finally:

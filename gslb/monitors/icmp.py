@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import aioping  # type: ignore[import-untyped]
 
 from gslb.model import IPAddress
-from gslb.monitors.base import CheckResult, Settings, run_check
+from gslb.monitors.base import BaseMonitor, CheckResult, Endpoint, Settings
 
 _PROTOCOL = {4: socket.getprotobyname("icmp"), 6: socket.getprotobyname("ipv6-icmp")}
 
@@ -40,27 +40,15 @@ def icmp_socket(target: IPAddress, source: IPAddress | None) -> socket.socket:
     return sock
 
 
-class IcmpMonitor:
+class IcmpMonitor(BaseMonitor[Settings]):
     name: ClassVar[str] = "icmp"
     settings: ClassVar[type[Settings]] = Settings
 
-    async def check(
-        self,
-        target: IPAddress,
-        port: int,
-        *,
-        source: IPAddress | None,
-        timeout: float,
-        spec: Any,
-    ) -> CheckResult:
-        return await run_check(self._check(target, source, timeout), timeout)
-
-    @staticmethod
-    async def _check(target: IPAddress, source: IPAddress | None, timeout: float) -> CheckResult:
-        sock = icmp_socket(target, source)
+    async def probe(self, at: Endpoint, spec: Settings, timeout: float) -> CheckResult:
+        sock = icmp_socket(at.address, at.source)
         try:
             ident = uuid.uuid4().int & 0xFFFF
-            address: tuple[Any, ...] = (str(target), 0)
+            address: tuple[Any, ...] = (str(at.address), 0)
             await aioping.send_one_ping(sock, address, ident, timeout, sock.family)
             delay = await aioping.receive_one_ping(sock, ident, timeout)
         finally:

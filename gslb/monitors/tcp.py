@@ -17,16 +17,16 @@ from __future__ import annotations
 from re import Pattern
 from typing import ClassVar
 
-from gslb.model import IPAddress
 from gslb.monitors.base import (
+    BaseMonitor,
     CheckResult,
+    Endpoint,
     Settings,
     close_stream,
     down,
     matches,
     open_stream,
     read_some,
-    run_check,
     up,
 )
 
@@ -36,26 +36,12 @@ class TcpSettings(Settings):
     expect: Pattern[str] | None = None
 
 
-class TcpMonitor:
+class TcpMonitor(BaseMonitor[TcpSettings]):
     name: ClassVar[str] = "tcp"
     settings: ClassVar[type[Settings]] = TcpSettings
 
-    async def check(
-        self,
-        target: IPAddress,
-        port: int,
-        *,
-        source: IPAddress | None,
-        timeout: float,
-        spec: TcpSettings,
-    ) -> CheckResult:
-        return await run_check(self._check(target, port, source, spec), timeout)
-
-    @staticmethod
-    async def _check(
-        target: IPAddress, port: int, source: IPAddress | None, spec: TcpSettings
-    ) -> CheckResult:
-        reader, writer = await open_stream(target, port, source)
+    async def probe(self, at: Endpoint, spec: TcpSettings, timeout: float) -> CheckResult:
+        reader, writer = await open_stream(at)
         try:
             if spec.send:
                 writer.write(spec.send.encode())

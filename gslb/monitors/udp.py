@@ -21,8 +21,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from gslb.model import IPAddress
-from gslb.monitors.base import CheckResult, Settings, matches, run_check, up
+from gslb.monitors.base import BaseMonitor, CheckResult, Endpoint, Settings, local_addr, matches, up
 
 
 class UdpSettings(Settings):
@@ -44,30 +43,16 @@ class _Exchange(asyncio.DatagramProtocol):
             self.done.set_exception(exc)
 
 
-class UdpMonitor:
+class UdpMonitor(BaseMonitor[UdpSettings]):
     name: ClassVar[str] = "udp"
     settings: ClassVar[type[Settings]] = UdpSettings
 
-    async def check(
-        self,
-        target: IPAddress,
-        port: int,
-        *,
-        source: IPAddress | None,
-        timeout: float,
-        spec: UdpSettings,
-    ) -> CheckResult:
-        return await run_check(self._check(target, port, source, spec), timeout)
-
-    @staticmethod
-    async def _check(
-        target: IPAddress, port: int, source: IPAddress | None, spec: UdpSettings
-    ) -> CheckResult:
+    async def probe(self, at: Endpoint, spec: UdpSettings, timeout: float) -> CheckResult:
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.create_datagram_endpoint(
             lambda: _Exchange(spec.expect),
-            remote_addr=(str(target), port),
-            local_addr=(str(source), 0) if source is not None else None,
+            remote_addr=(str(at.address), at.port),
+            local_addr=local_addr(at),
         )
         try:
             transport.sendto(spec.send.encode())
