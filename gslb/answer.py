@@ -26,6 +26,7 @@ from gslb.errors import FormError
 from gslb.model import AAAA, A, IPAddress, ServerSettings
 from gslb.persistence import PersistenceTable
 from gslb.pipeline import Cursors, Decision, decide
+from gslb.proximity import key_of
 from gslb.ratelimit import DROP, SLIP, RateLimiter
 from gslb.replycache import ReplyCache
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -77,8 +78,10 @@ class Responder:
         self.rng = rng or Random()
         self.on_probe = on_probe  # (LDNS or ECS subnet, the resolver that asked)
         # Who asked for a wide IP, drained every second by the probe scheduler
-        # (last seen, query count, re-probes): one append per query.
-        self.seen: deque[IPAddress] = deque(maxlen=SEEN_LIMIT)
+        # (last seen, query count, re-probes): one append per query, of the
+        # LDNS table's int key (`proximity.key_of`): ints hash in C, an
+        # IPv4Address in Python, and the drain hashes every entry.
+        self.seen: deque[int] = deque(maxlen=SEEN_LIMIT)
         self.cursors = Cursors()
         self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
         self.servfails = 0
@@ -92,7 +95,7 @@ class Responder:
         self._cache_for: Snapshot | None = None
         self.replies = ReplyCache(clock)
         self._front_kind = NOT_CACHED
-        self._front_ldns: IPAddress | None = None
+        self._front_ldns: int | None = None  # the LDNS key a cached wide IP reply reports
         self._settings: ServerSettings | None = None
         self._adopt(holder.current)
 
@@ -212,7 +215,8 @@ class Responder:
                 cursors=self.cursors,
                 persistence=self.persistence,
             )
-            self.seen.append(ldns)
+            self._front_ldns = seen_key = key_of(ldns)
+            self.seen.append(seen_key)
             if decision.probe and self.on_probe is not None:
                 self.on_probe(ldns, peer)
             if self.counting:
@@ -222,7 +226,7 @@ class Responder:
             if decision.action == "drop":
                 return None
             if snap.deterministic[res.wideip]:
-                self._front_kind, self._front_ldns = DYNAMIC, ldns
+                self._front_kind = DYNAMIC
         else:
             self._front_kind = STATIC
         if edns is not None and edns.ecs is not None:

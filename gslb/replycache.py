@@ -17,15 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gslb.model import IPAddress
-
 MAX_QUERY = 512  # bytes; a larger query is answered but never cached
 MAX_BYTES = 32 << 20  # keys and replies together; past it the cache starts afresh
 DYNAMIC_LIFETIME = 1.0  # seconds a cached wide IP reply may be reused
 _FOREVER = float("inf")
 
-# (reply bytes after the ID, counter cell to bump, LDNS to report as seen, expiry)
-Entry = tuple[bytes, list[int] | None, IPAddress | None, float]
+# (reply bytes after the ID, counter cell to bump, LDNS key to report as seen, expiry)
+Entry = tuple[bytes, list[int] | None, int | None, float]
 
 
 class ReplyCache:
@@ -64,9 +62,10 @@ class ReplyCache:
         peer: object,
         reply: bytes,
         cell: list[int] | None,
-        ldns: IPAddress | None,
+        ldns: int | None,
     ) -> None:
-        """Remember a reply: static when `ldns` is None, else a wide IP reply for `peer`."""
+        """Remember a reply: static when `ldns` (an LDNS table key) is None, else a
+        wide IP reply for `peer`."""
         if len(wire) > MAX_QUERY:
             return
         size = len(wire) + len(reply)

@@ -54,7 +54,7 @@ from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
 from gslb.probes.report import entry_dict
-from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, key_of, save
+from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, save
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ DOCUMENTATION = tuple(
 SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
 KEYS_PER_TARGET = 256  # table entries one probe target may create per interval
 
-Seen = deque[IPAddress]  # the LDNS (or ECS subnet) of each wide IP query
+Seen = deque[int]  # the LDNS (or ECS subnet) key (proximity.key_of) of each wide IP query
 
 
 class ProbeRefused(GslbError, ValueError):
@@ -142,7 +142,7 @@ class Scheduler:
         self._waiting: dict[IPAddress, list[IPAddress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
-        self._reported: Counter[IPAddress] = Counter()  # who queried other processes
+        self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -183,8 +183,9 @@ class Scheduler:
         self._pending.add(key)
         self._wake.set()
 
-    def queried(self, counts: Mapping[IPAddress, int]) -> None:
-        """Who queried, as counted by a worker process; folded in at the next tick."""
+    def queried(self, counts: Mapping[int, int]) -> None:
+        """Who queried (LDNS table keys), as counted by a worker process; folded in
+        at the next tick."""
         self._reported.update(counts)
 
     # -- the control plane ---------------------------------------------------
@@ -355,12 +356,13 @@ class Scheduler:
         now = self.clock()
         # Counted in C: tens of thousands of queries a second must not hold
         # the event loop (and the queries behind it) for milliseconds.
-        queried: Counter[IPAddress] = Counter(self.seen)
+        queried: Counter[int] = Counter(self.seen)
         self.seen.clear()
         if self._reported:
             queried.update(self._reported)
             self._reported.clear()
-        for ldns, count in queried.items():
+        for key, count in queried.items():
+            ldns = address_of(key)
             entry = self.table.seen(ldns, now, count)
             if entry is not None and now >= entry.next_probe:
                 self.offer(ldns, entry.target or ldns)

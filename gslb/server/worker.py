@@ -32,7 +32,7 @@ from collections import Counter
 
 from gslb.answer import Responder
 from gslb.model import IPAddress
-from gslb.proximity import EMPTY, FrozenView, key_of
+from gslb.proximity import EMPTY, FrozenView
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
 from gslb.server.listeners import bind
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -108,7 +108,7 @@ class Worker:
         self.offers.clear()
         counters = r.counters
         return Report(
-            seen={key_of(a): n for a, n in seen.items()},
+            seen=dict(seen),
             offers=offers,
             queries={k: cell[0] for k, cell in list(counters.queries.items())},
             duration=(list(counters.duration.counts), counters.duration.sum),

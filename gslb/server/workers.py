@@ -65,7 +65,7 @@ from typing import Any
 from gslb.counters import Labels, QueryCounters
 from gslb.errors import GslbError
 from gslb.probes.scheduler import Scheduler
-from gslb.proximity import EMPTY, FrozenView, address_of
+from gslb.proximity import EMPTY, FrozenView
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
 from gslb.snapshot import Snapshot, SnapshotHolder
 
@@ -325,7 +325,7 @@ class WorkerPool:
     def _take(self, slot: Slot, report: Report) -> None:
         slot.report = report
         if report.seen:
-            self.scheduler.queried({address_of(k): n for k, n in report.seen.items()})
+            self.scheduler.queried(report.seen)
         for ldns, peer in report.offers:
             self.scheduler.offer(ldns, peer)
 

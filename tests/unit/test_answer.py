@@ -12,6 +12,7 @@ import dns.rcode
 
 from gslb.answer import Responder
 from gslb.config import load
+from gslb.proximity import key_of
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[2] / "etc"
@@ -39,7 +40,7 @@ def test_an_ipv4_peer_on_an_ipv6_socket_is_the_ipv4_ldns():
     r, _ = responder()
     # 219.172.0.0/16 is region south -> TEL; as ::ffff:… no IPv4 record would match.
     assert answer_of(r.answer(www(), "::ffff:219.172.0.20", "udp")) == [VS_TEL]
-    assert list(r.seen) == [ip_address("219.172.0.20")]
+    assert list(r.seen) == [key_of(ip_address("219.172.0.20"))]
 
 
 def test_ecs_with_a_zero_prefix_leaves_the_resolver_as_the_ldns():
@@ -49,7 +50,7 @@ def test_ecs_with_a_zero_prefix_leaves_the_resolver_as_the_ldns():
     msg = dns.message.from_wire(reply or b"")
     (ecs,) = msg.options
     assert (ecs.srclen, ecs.scopelen) == (0, 0)
-    assert list(r.seen) == [ip_address("202.106.0.20")]
+    assert list(r.seen) == [key_of(ip_address("202.106.0.20"))]
 
 
 def test_rate_limiting_follows_a_reload():

@@ -11,7 +11,7 @@ import dns.message
 from gslb.algorithms.base import Path as ProbePath
 from gslb.answer import Responder
 from gslb.config import load
-from gslb.proximity import FrozenView
+from gslb.proximity import FrozenView, key_of
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[2] / "etc"
@@ -37,7 +37,7 @@ def test_a_wide_ip_query_is_recorded_and_an_unknown_ldns_offered():
     r, offers = responder()
     r.answer(query(), "127.0.0.53", "udp")
     r.answer(query("mail.gslb.example."), "127.0.0.54", "udp")  # static: not recorded
-    assert list(r.seen) == [LDNS]
+    assert list(r.seen) == [key_of(LDNS)]
     assert offers == [(LDNS, "127.0.0.53")]
 
 
@@ -45,7 +45,7 @@ def test_with_ecs_the_subnet_is_the_key_and_the_resolver_the_target():
     r, offers = responder()
     r.answer(query(ecs="198.51.100.77"), "127.0.0.53", "udp")
     subnet = ip_address("198.51.100.0")
-    assert (list(r.seen), offers) == ([subnet], [(subnet, "127.0.0.53")])
+    assert (list(r.seen), offers) == ([key_of(subnet)], [(subnet, "127.0.0.53")])
 
 
 def test_fresh_paths_decide_without_an_offer():
@@ -53,4 +53,4 @@ def test_fresh_paths_decide_without_an_offer():
     r, offers = responder(FrozenView.of({LDNS: paths}))
     reply = dns.message.from_wire(r.answer(query(), LDNS, "udp"))
     assert [str(rr) for rr in reply.answer[0]] == ["127.0.20.1"]  # TEL: the lower RTT
-    assert (offers, list(r.seen)) == ([], [LDNS])
+    assert (offers, list(r.seen)) == ([], [key_of(LDNS)])

@@ -14,7 +14,7 @@ import pytest
 from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
 from gslb.probes.base import ProbeResult
 from gslb.probes.scheduler import KEYS_PER_TARGET, ProbeRefused, Scheduler
-from gslb.proximity import LdnsTable, unpack
+from gslb.proximity import LdnsTable, key_of, unpack
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
 LDNS = ip_address("127.0.0.53")
@@ -264,14 +264,14 @@ async def test_the_tick_records_who_queried_and_reprobes_when_due():
     s.offer(LDNS, LDNS)
     await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
     other = ip_address("127.0.0.99")  # never probed: not in the table
-    seen.extend([LDNS, LDNS, other, LDNS])
+    seen.extend(map(key_of, [LDNS, LDNS, other, LDNS]))
     clock.now += 10
     await s.tick()
     entry = s.table.get(LDNS)
     assert (entry.queries, entry.last_seen, other in s.table, len(seen)) == (3, T0 + 10, False, 0)
     assert not s._queue  # not due yet
     clock.now = T0 + 600
-    seen.append(LDNS)
+    seen.append(key_of(LDNS))
     await s.tick()
     assert list(s._queue) == [(LDNS, LDNS)]
     assert len(published) == 1  # the first tick published, the second had nothing new
@@ -320,9 +320,9 @@ async def test_who_queried_in_a_worker_process_counts_at_the_next_tick():
     s, _ = scheduler([dot], clock=clock, seen=seen)
     s.offer(LDNS, LDNS)
     await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
-    seen.append(LDNS)
-    s.queried({LDNS: 5})
-    s.queried({LDNS: 2, ip_address("127.0.0.99"): 1})
+    seen.append(key_of(LDNS))
+    s.queried({key_of(LDNS): 5})
+    s.queried({key_of(LDNS): 2, key_of(ip_address("127.0.0.99")): 1})
     clock.now += 10
     await s.tick()
     entry = s.table.get(LDNS)

@@ -93,7 +93,7 @@ def test_counters_sum_the_workers_and_keep_what_exited_ones_counted():
     p._take(a, report(3, {key_of(LDNS): 3}))
     p._take(b, report(4, {key_of(LDNS): 4}))
     p._take(a, report(5))  # a's running totals replace its last report
-    assert p.scheduler._reported == {LDNS: 7}
+    assert p.scheduler._reported == {key_of(LDNS): 7}
     total = p.counters()
     assert [cell[0] for cell in total.queries.values()] == [9]
     assert (total.duration.counts[0], total.duration.sum) == (9, pytest.approx(9e-5))
