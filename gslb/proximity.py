@@ -132,11 +132,13 @@ class FrozenView:
             }
         )
 
-    def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
+    def _packed(self, ldns: IPAddress) -> bytes | None:
         key = key_of(ldns)
         packed = self._recent.get(key)
-        if packed is None:
-            packed = self._base.get(key)
+        return self._base.get(key) if packed is None else packed
+
+    def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
+        packed = self._packed(ldns)
         if not packed:
             return _NO_PATHS
         return {
@@ -148,10 +150,7 @@ class FrozenView:
     def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
         # What rtt, hops and completion_rate read on every query: straight
         # from the packed records, no Path objects.
-        key = key_of(ldns)
-        packed = self._recent.get(key)
-        if packed is None:
-            packed = self._base.get(key)
+        packed = self._packed(ldns)
         if not packed:
             return _NO_VALUES
         at = _FIELD_AT[field]

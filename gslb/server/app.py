@@ -34,6 +34,7 @@ from gslb.errors import ConfigError, Problem
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
+from gslb.server import runtime
 from gslb.server.listeners import bind
 from gslb.server.workers import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -214,16 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return asyncio.run(serve(args.config))
-    return uvloop.run(serve(args.config))
+    return runtime.run(serve(args.config), args.log_level)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ import logging
 import os
 import signal
 import socket
-import sys
 from collections import Counter
 
 from gslb.answer import Responder
 from gslb.model import IPAddress
 from gslb.proximity import EMPTY, FrozenView
+from gslb.server import runtime
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
 from gslb.server.listeners import bind
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -182,16 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=int, required=True)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return asyncio.run(serve(args.fd, args.index))
-    return uvloop.run(serve(args.fd, args.index))
+    return runtime.run(serve(args.fd, args.index), args.log_level)
 
 
 if __name__ == "__main__":
