@@ -43,6 +43,16 @@ class Gslbd:
     def tcp(self, query: dns.message.Message, timeout: float = 2.0) -> dns.message.Message:
         return dns.query.tcp(query, self.host, port=self.port, timeout=timeout)
 
+    def logged(self, text: str, timeout: float = 5.0) -> bool:
+        """Whether a log line contains `text`, waiting for the thread that reads
+        the server's stderr to catch up (bounded)."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.log):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -130,7 +130,7 @@ def test_a_dead_worker_is_restarted_and_sigterm_stops_all(make_gslbd: Callable[.
     wait_for(lambda: len(started(server)) == 3, what="the new worker's start")
     index = next(i for i, pid in started(server) if pid == victim)
     assert started(server)[-1][0] == index
-    assert any(f"worker: exited index={index} code=-9" in line for line in server.log)
+    assert server.logged(f"worker: exited index={index} code=-9")
 
     # What the dead worker had reported stays counted.
     assert answers(server, 10) == {TEL}
@@ -140,7 +140,7 @@ def test_a_dead_worker_is_restarted_and_sigterm_stops_all(make_gslbd: Callable[.
     assert server.stop() == 0
     for pid in workers:
         wait_for(lambda pid=pid: gone(pid), what=f"worker {pid} gone")
-    assert any("worker: stopped index=0" in line for line in server.log)
+    assert server.logged("worker: stopped index=0")
 
 
 def test_workers_exit_when_the_parent_dies(make_gslbd: Callable[..., Gslbd]):

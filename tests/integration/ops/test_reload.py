@@ -91,7 +91,7 @@ def test_reload_under_load_drops_nothing(gslbd: Gslbd):
 def test_sighup_reloads(gslbd: Gslbd):
     gslbd.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: ctl_json(gslbd, "status")["generation"] == 2, what="generation 2")
-    assert any("reload: ok generation=2" in line for line in gslbd.log)
+    assert gslbd.logged("reload: ok generation=2")
 
 
 def test_reload_keeps_persistence_and_monitor_state(gslbd: Gslbd):
@@ -129,4 +129,4 @@ def test_sigterm_stops_cleanly_and_saves_state(gslbd: Gslbd):
     assert not sock.exists()
     saved = json.loads((gslbd.config_dir.parent / "var" / "health.json").read_text())
     assert saved["disabled"] == ["vs_cnc6"]
-    assert any("stopping: reason=signal" in line for line in gslbd.log)
+    assert gslbd.logged("stopping: reason=signal")
