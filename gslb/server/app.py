@@ -36,6 +36,7 @@ from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
 from gslb.server import runtime
 from gslb.server.listeners import bind
+from gslb.server.udp import UdpListener
 from gslb.server.workers import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
@@ -49,7 +50,7 @@ class Server:
     config_dir: Path
     holder: SnapshotHolder
     responder: Responder
-    transports: list[asyncio.BaseTransport] = field(default_factory=list)
+    transports: list[UdpListener] = field(default_factory=list)
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
     # The LDNS table and its probes; also what the control socket asks for

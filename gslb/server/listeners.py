@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from gslb.model import ServerSettings
 from gslb.server.tcp import TcpConnection, TcpLimits
-from gslb.server.udp import Answer, UdpProtocol
+from gslb.server.udp import Answer, UdpListener
 
 
 @dataclass
 class Listeners:
-    transports: list[asyncio.BaseTransport] = field(default_factory=list)
+    transports: list[UdpListener] = field(default_factory=list)
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
 
@@ -41,14 +41,9 @@ async def bind(settings: ServerSettings, answer: Answer) -> Listeners:
     out = Listeners()
     for host, port in settings.listen:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: UdpProtocol(answer),
-            local_addr=(host, port),
-            family=family,
-            reuse_port=True,
-        )
-        out.transports.append(transport)
-        bound_port = transport.get_extra_info("sockname")[1]
+        udp = UdpListener.bind(host, port, answer)
+        out.transports.append(udp)
+        bound_port = udp.port
         server = await loop.create_server(
             lambda: TcpConnection(answer, limits),
             host,

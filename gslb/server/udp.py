@@ -1,28 +1,66 @@
-"""DNS over UDP: one datagram in, at most one datagram out."""
+"""DNS over UDP: one datagram in, at most one datagram out.
+
+The socket is read by our own loop rather than an asyncio datagram
+transport: when it is readable, datagrams are received, answered and sent
+back one after the other until it would block (at most `BATCH` at a time,
+so TCP and timers get their turn). That saves the transport's per-datagram
+callback machinery, and reads into a small buffer instead of a large one.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 
 from gslb.model import IPAddress
 
 Answer = Callable[[bytes, IPAddress | str, str], bytes | None]
+BATCH = 64  # datagrams answered per wake-up before yielding to the event loop
+MAX_DATAGRAM = 4096  # bytes read per datagram; a longer query is cut, then FORMERR
 
 
-class UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, answer: Answer) -> None:
+class UdpListener:
+    def __init__(self, sock: socket.socket, answer: Answer) -> None:
+        self.sock = sock
         self._answer = answer
-        self._transport: asyncio.DatagramTransport | None = None
+        self.send_failures = 0
+        sock.setblocking(False)
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+    @classmethod
+    def bind(cls, host: str, port: int, answer: Answer) -> UdpListener:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock, answer)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
-        reply = self._answer(data, addr[0], "udp")
-        if reply is not None and self._transport is not None:
-            self._transport.sendto(reply, addr)
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
 
-    def error_received(self, exc: Exception) -> None:
-        # ICMP errors for earlier replies (a client that went away): nothing to do.
-        pass
+    def _readable(self) -> None:
+        recvfrom, sendto, answer = self.sock.recvfrom, self.sock.sendto, self._answer
+        for _ in range(BATCH):
+            try:
+                data, addr = recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error for an earlier reply: nothing to do
+                continue
+            reply = answer(data, addr[0], "udp")
+            if reply is not None:
+                try:
+                    sendto(reply, addr)
+                except OSError:  # buffer full or the client went away: a lost reply
+                    self.send_failures += 1
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()

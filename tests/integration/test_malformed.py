@@ -254,3 +254,16 @@ def test_fuzz_tcp(shared_gslbd: Gslbd) -> None:
             pytest.fail("the good query was not answered")
     assert records(reply.answer) == WWW_ANSWER
     assert shared_gslbd.proc.poll() is None
+
+
+def test_an_oversized_datagram_is_cut_and_answered_formerr(shared_gslbd: Gslbd) -> None:
+    """UDP reads at most 4096 bytes: a longer query loses its tail, and the
+    rest (an OPT whose rdata runs past the end) is malformed."""
+    query = header(ar=1) + b"\x03www" + GSLB + QTAIL
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 6000) + struct.pack("!HH", 65001, 5996)
+    datagram = query + opt + b"\x00" * 5996
+    assert len(datagram) > 4096
+    reply = udp_exchange(shared_gslbd, datagram)
+    assert reply is not None
+    assert reply[3] & 0xF == 1  # FORMERR
+    assert_still_serving(shared_gslbd)
