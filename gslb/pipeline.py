@@ -183,21 +183,26 @@ def _run_chain(
     up = snap.members_up[pi]
     ctx.tier, ctx.scope, ctx.pool = "member", pi, pool
     last = len(pool.methods) - 1
-    for i, method in enumerate(pool.methods):
+    for i, (algorithm, label) in enumerate(snap.chains[pi]):
+        method = label[1]
         candidates = up if (up or i < last or pool.fail_closed) else snap.members[pi]
-        verdict = REGISTRY[method].select(candidates, ctx)
+        verdict = algorithm.select(candidates, ctx)
         if trace is not None:
             _record(trace, "member", pool.name, method, verdict)
         kind = verdict.kind
         if kind == "unsuccessful":
-            missed.append((pool.name, method))
+            missed.append(label)
             continue
         if kind == "none":
             continue
         fallthroughs = tuple(missed) if missed else ()
         probe = _wants_probe(missed) if missed else False
         if kind == "pick":
-            chosen = tuple([c.index for c in verdict.members[: pool.max_answers]])
+            members = verdict.members
+            if pool.max_answers == 1 and members:
+                chosen: tuple[int, ...] = (members[0].index,)
+            else:
+                chosen = tuple([c.index for c in members[: pool.max_answers]])
             return Decision("answer", pi, chosen, None, pool.ttl, method, probe, (), fallthroughs)
         if kind == "fallback_ip":
             return Decision(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from gslb.algorithms.base import Candidate, ProximityView
+from gslb.algorithms import REGISTRY
+from gslb.algorithms.base import Algorithm, Candidate, ProximityView
 from gslb.health import Health
 from gslb.model import AAAA, A, Config
 from gslb.proximity import EMPTY
@@ -33,6 +34,9 @@ class Snapshot:
     members_up: tuple[tuple[Candidate, ...], ...]  # per pool, available only
     pools: tuple[dict[int, tuple[Candidate, ...]], ...]  # per wide IP: rtype -> pools
     pools_up: tuple[dict[int, tuple[Candidate, ...]], ...]  # the same, with a member up
+    # Per pool: its methods as (algorithm, (pool name, method name)), the
+    # second being how a fall-through is counted; looked up once, not per query.
+    chains: tuple[tuple[tuple[Algorithm, tuple[str, str]], ...], ...]
     # Per wide IP: every method it can run gives the same answer to the same
     # LDNS under the same snapshot (no rotation, no chance), so replies may be
     # cached per LDNS.
@@ -86,6 +90,9 @@ class Snapshot:
             members_up=(),
             pools=pools,
             pools_up=(),
+            chains=tuple(
+                tuple((REGISTRY[m], (p.name, m)) for m in p.methods) for p in config.pools
+            ),
             deterministic=tuple(
                 all(
                     m not in ROTATING

@@ -48,12 +48,6 @@ class _Compiled:
     prefixes: frozenset[str]  # LDNS prefixes; empty for `any`
 
 
-def candidate_keys(c: Candidate) -> tuple[ServerKey, ...]:
-    if c.datacenter < 0:  # pool tier
-        return (("pool", c.index),)
-    return (("vs", c.index), ("pool", c.pool), ("dc", c.datacenter))
-
-
 class TopologyIndex:
     def __init__(self, config: Config) -> None:
         self._regions = {r.name: r for r in config.regions}
@@ -150,7 +144,7 @@ class TopologyIndex:
 def score(scores: Scores, candidate: Candidate) -> int:
     """Score of the most specific record matching the candidate (0 if none)."""
     best: Match | None = None
-    for key in candidate_keys(candidate):
+    for key in candidate.keys:
         m = scores.get(key)
         if m is not None and (best is None or m.rank > best.rank):
             best = m

@@ -11,7 +11,7 @@ inputs give the same verdict.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from random import Random
 from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple, Protocol
@@ -30,6 +30,16 @@ class Candidate:
     ratio: int
     datacenter: int  # -1 on the pool tier
     pool: int
+    # What topology records on the server side can name this candidate by,
+    # most specific first; made once here rather than on every query.
+    keys: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.datacenter < 0:  # pool tier
+            keys: tuple[tuple[str, int], ...] = (("pool", self.index),)
+        else:
+            keys = (("vs", self.index), ("pool", self.pool), ("dc", self.datacenter))
+        object.__setattr__(self, "keys", keys)
 
 
 NO_METRICS: Mapping[str, object] = MappingProxyType({})
