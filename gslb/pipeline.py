@@ -56,9 +56,6 @@ class Decision(NamedTuple):
     fallthroughs: tuple[tuple[str, str], ...] = ()
 
 
-NODATA = Decision("nodata")
-
-
 class Cursors:
     """Round-robin and ratio positions, kept per (method, tier, scope)."""
 

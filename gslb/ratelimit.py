@@ -4,7 +4,8 @@ Each client network (/24 for IPv4, /56 for IPv6) has a token bucket of
 `responses_per_second` tokens, refilled continuously. A UDP response with no
 token left is not sent, except every `slip`-th one, which goes out as an
 empty TC=1 reply so a real client retries over TCP (which is never limited:
-it cannot be spoofed). The table is bounded: past `max_networks` the oldest
+it cannot be spoofed). What was dropped shows in `gslb_queries_total` with
+rcode `no_reply`. The table is bounded: past `max_networks` the oldest
 entries go.
 """
 
@@ -22,7 +23,6 @@ class RateLimiter:
         self.rate = float(responses_per_second)
         self.slip = slip
         self.max_networks = max_networks
-        self.limited = 0
         self._buckets: dict[str, list[float]] = {}  # network -> [tokens, last update, misses]
 
     @staticmethod
@@ -45,7 +45,6 @@ class RateLimiter:
             bucket[0] = tokens - 1.0
             return SEND
         bucket[0] = tokens
-        self.limited += 1
         bucket[2] += 1
         if self.slip > 0 and bucket[2] % self.slip == 0:
             return SLIP

@@ -126,7 +126,6 @@ class MonitorRunner:
         self.counters = MonitorCounters()
         self.concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None
-        self._config: Config | None = None
 
     # -- configuration ---------------------------------------------------------
 
@@ -139,7 +138,6 @@ class MonitorRunner:
         for key, target in wanted.items():
             if key not in self.checks:
                 self.checks[key] = self._new_check(key, target)
-        self._config = config
         self._evaluate(config)
         return self.health(config)
 
