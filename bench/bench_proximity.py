@@ -51,7 +51,7 @@ def fill(size: int) -> LdnsTable:
     return table
 
 
-def decisions(snap: Snapshot, addresses: list[IPv4Address]) -> tuple[float, dict[str, int]]:
+def decisions(snap: Snapshot, addresses: list[int]) -> tuple[float, dict[str, int]]:
     """Microseconds per decision, and which method decided how often."""
     rng, cursors = Random(1), Cursors()
     methods: dict[str, int] = {}
@@ -105,8 +105,8 @@ def main() -> None:
         batch = time.perf_counter() - started
         snap = empty.with_proximity(view)
         rng = Random(size)
-        hits = [IPv4Address(FIRST + rng.randrange(size) * 7) for _ in range(QUERIES)]
-        misses = [IPv4Address(FIRST + rng.randrange(size) * 7 + 1) for _ in range(QUERIES)]
+        hits = [FIRST + rng.randrange(size) * 7 for _ in range(QUERIES)]
+        misses = [FIRST + rng.randrange(size) * 7 + 1 for _ in range(QUERIES)]
         hit_us, hit_methods = decisions(snap, hits)
         miss_us, miss_methods = decisions(snap, misses)
         assert set(hit_methods) == {"rtt"}
@@ -114,7 +114,7 @@ def main() -> None:
         memory = (view_bytes(table), table_bytes(size))
         rows.append((size, hit_us, miss_us, publish * 1e3, batch * 1e3, *memory))
         del table, view, snap
-    base_us, _ = decisions(empty, [IPv4Address(FIRST + i) for i in range(QUERIES)])
+    base_us, _ = decisions(empty, [FIRST + i for i in range(QUERIES)])
     print(f"decision with an empty table (global_availability decides): {base_us:.1f} µs")
     print(
         f"{'entries':>10} {'rtt hit µs':>11} {'miss µs':>8} {'first view ms':>14} "

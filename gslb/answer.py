@@ -17,16 +17,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from ipaddress import ip_address
 from random import Random
 from time import perf_counter
 
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
 from gslb.errors import FormError
-from gslb.model import AAAA, A, IPAddress, ServerSettings
+from gslb.model import AAAA, A, IPAddress, ServerSettings, address_of, key_of, key_of_text
 from gslb.persistence import PersistenceTable
 from gslb.pipeline import Cursors, Decision, decide
-from gslb.proximity import key_of
 from gslb.ratelimit import DROP, SLIP, RateLimiter
 from gslb.replycache import ReplyCache
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -79,7 +77,7 @@ class Responder:
         self.on_probe = on_probe  # (LDNS or ECS subnet, the resolver that asked)
         # Who asked for a wide IP, drained every second by the probe scheduler
         # (last seen, query count, re-probes): one append per query, of the
-        # LDNS table's int key (`proximity.key_of`): ints hash in C, an
+        # LDNS table's int key (`gslb.model.key_of`): ints hash in C, an
         # IPv4Address in Python, and the drain hashes every entry.
         self.seen: deque[int] = deque(maxlen=SEEN_LIMIT)
         self.cursors = Cursors()
@@ -200,10 +198,10 @@ class Responder:
             wip = snap.config.wideips[res.wideip]
             ecs = edns.ecs if edns is not None and wip.ecs else None
             if ecs is not None and ecs.source > 0:  # /0 says nothing about the client
-                ldns: IPAddress = ecs.address
+                ldns = key_of(ecs.address)
                 scope = ecs.source
             else:
-                ldns = peer if not isinstance(peer, str) else ip_address(peer)
+                ldns = key_of_text(peer) if isinstance(peer, str) else key_of(peer)
             rtype = q.qtype if q.qtype != ANY else (A if snap.pools[res.wideip][A] else AAAA)
             decision = decide(
                 snap,
@@ -215,10 +213,10 @@ class Responder:
                 cursors=self.cursors,
                 persistence=self.persistence,
             )
-            self._front_ldns = seen_key = key_of(ldns)
-            self.seen.append(seen_key)
+            self._front_ldns = ldns
+            self.seen.append(ldns)
             if decision.probe and self.on_probe is not None:
-                self.on_probe(ldns, peer)
+                self.on_probe(address_of(ldns), peer)
             if self.counting:
                 pool = snap.config.pools[decision.pool].name if decision.pool >= 0 else ""
                 method = decision.method or decision.action

@@ -7,11 +7,37 @@ indices into the tuples of `Config`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from socket import AF_INET, AF_INET6, inet_pton
 from typing import Literal
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
+
+# An LDNS (or ECS subnet) on the query path is an int key, not an address
+# object: an IPv4 address is its int, an IPv6 address its int with bit 128 set
+# (so ::a and 0.0.0.10 differ). Making an IPv4Address from text costs as much
+# as a whole decision; ints hash and compare in C.
+V6 = 1 << 128
+
+
+def key_of(address: IPAddress) -> int:
+    return int(address) | V6 if address.version == 6 else int(address)
+
+
+def address_of(key: int) -> IPAddress:
+    return IPv6Address(key ^ V6) if key & V6 else IPv4Address(key)
+
+
+def key_of_text(text: str) -> int:
+    """The key of an address as a socket reports it ("192.0.2.1", "2001:db8::1")."""
+    try:
+        if ":" in text:
+            return int.from_bytes(inet_pton(AF_INET6, text), "big") | V6
+        return int.from_bytes(inet_pton(AF_INET, text), "big")
+    except OSError:  # a scoped address (fe80::1%eth0); anything else raises ValueError
+        return key_of(ip_address(text))
+
 
 A = 1
 AAAA = 28

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gslb.model import IPAddress, Persistence
+from gslb.model import V6, Persistence
 
 Key = tuple[object, ...]
 
@@ -29,14 +29,15 @@ class PersistenceTable:
         self._records: dict[Key, Sticky] = {}
 
     @staticmethod
-    def key(wideip: str, rtype: int, ldns: IPAddress, p: Persistence) -> Key:
-        """(wide IP, type, IP version, network address as an int, prefix length)."""
-        if ldns.version == 4:
-            cidr, bits = p.cidr_v4, 32
+    def key(wideip: str, rtype: int, ldns: int, p: Persistence) -> Key:
+        """(wide IP, type, IP version, network address as an int, prefix length)
+        for the LDNS with this key (`gslb.model.key_of`)."""
+        if ldns & V6:
+            version, cidr, bits, address = 6, p.cidr_v6, 128, ldns ^ V6
         else:
-            cidr, bits = p.cidr_v6, 128
+            version, cidr, bits, address = 4, p.cidr_v4, 32, ldns
         shift = bits - cidr
-        return (wideip, rtype, ldns.version, (int(ldns) >> shift) << shift, cidr)
+        return (wideip, rtype, version, (address >> shift) << shift, cidr)
 
     def get(self, key: Key, now: float) -> Sticky | None:
         s = self._records.get(key)

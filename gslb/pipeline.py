@@ -15,45 +15,19 @@ and records a trace only when asked, so `gslbctl explain` runs this code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from random import Random
-from typing import Literal, NamedTuple
+from typing import Literal
 
-from gslb.algorithms import DYNAMIC, REGISTRY
+from gslb.algorithms import REGISTRY
 from gslb.algorithms.base import Candidate, Context, Verdict
-from gslb.model import IPAddress
+from gslb.decision import Action, Decision, Step, decision_of, wants_probe
+from gslb.model import address_of
 from gslb.persistence import PersistenceTable, Sticky
+from gslb.plan import Plan, compile_plan, constant_context
 from gslb.snapshot import Snapshot
 from gslb.topology import Scores, score
 
-Action = Literal["answer", "drop", "return_to_dns", "nodata"]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One method tried, as `gslbctl explain` prints it."""
-
-    tier: Literal["pool", "member", "persistence"]
-    scope: str  # wide IP or pool name
-    method: str
-    outcome: str  # pick | unsuccessful | drop | return_to_dns | fallback_ip | none
-    reason: str = ""
-    chosen: tuple[str, ...] = ()
-    metrics: dict[str, object] = field(default_factory=dict)
-
-
-class Decision(NamedTuple):
-    # A named tuple: one or two are built per query (see Verdict).
-    action: Action
-    pool: int = -1
-    members: tuple[int, ...] = ()  # virtual-server indices, best first
-    fallback: IPAddress | None = None
-    ttl: int = 0
-    method: str = ""  # the deciding method
-    probe: bool = False  # a dynamic method lacked data: probe this LDNS
-    trace: tuple[Step, ...] = ()
-    # (pool name, method) of each method that was unsuccessful on the way
-    fallthroughs: tuple[tuple[str, str], ...] = ()
+__all__ = ["Action", "Cursors", "Decision", "Step", "decide"]
 
 
 class Cursors:
@@ -80,7 +54,7 @@ def decide(
     snap: Snapshot,
     wideip: int,
     rtype: int,
-    ldns: IPAddress,
+    ldns: int,
     *,
     now: float,
     rng: Random,
@@ -88,6 +62,8 @@ def decide(
     persistence: PersistenceTable | None = None,
     explain: bool = False,
 ) -> Decision:
+    """Decide a query for this wide IP and record type from the LDNS (or ECS
+    subnet) with this key (`gslb.model.key_of`)."""
     cfg = snap.config
     wip = cfg.wideips[wideip]
     trace: list[Step] | None = [] if explain else None
@@ -107,32 +83,65 @@ def decide(
                 "answer", hit[0], hit[1], ttl=pool.ttl, method="persistence", trace=_t(trace)
             )
 
+    plan = None if explain else _plan(snap, wideip, rtype)
+    if plan is not None:
+        decision = plan(ldns, now, snap.proximity)
+    else:
+        decision = _general(snap, wideip, rtype, ldns, now, rng, cursors, trace)
+    if sticky_key is not None and decision.members and persistence is not None:
+        ttl = wip.persistence.ttl if wip.persistence is not None else 0
+        members = _names(snap, decision.members)
+        persistence.put(sticky_key, Sticky(cfg.pools[decision.pool].name, members, now + ttl))
+    return decision
+
+
+def _plan(snap: Snapshot, wideip: int, rtype: int) -> Plan | None:
+    """The wide IP's compiled plan, made on its first query under this
+    snapshot; None when it needs the general path."""
+    try:
+        return snap.plans[wideip, rtype]
+    except KeyError:
+        pass
+    plan = None
+    up = snap.pools_up[wideip][rtype]
+    method = REGISTRY[snap.config.wideips[wideip].pool_method]
+    if len(up) <= 1 or getattr(method, "constant", False):
+        ctx = constant_context()
+        pools = _pool_order(snap, wideip, rtype, snap.pools[wideip][rtype], ctx, None)
+        plan = compile_plan(snap, pools)
+    snap.plans[wideip, rtype] = plan
+    return plan
+
+
+def _general(
+    snap: Snapshot,
+    wideip: int,
+    rtype: int,
+    key: int,
+    now: float,
+    rng: Random,
+    cursors: Cursors,
+    trace: list[Step] | None,
+) -> Decision:
+    """Each method's select() in turn, recording a trace when asked."""
+    ldns = address_of(key)
     scores: list[Scores] = []
 
     def topology(c: Candidate) -> int:
         if not scores:
-            scores.append(snap.topology.match(ldns))
+            scores.append(snap.topology.match(key))
         return score(scores[0], c)
 
-    ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl, detail=explain)
+    ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl)
+    ctx.detail = trace is not None
     missed: list[tuple[str, str]] = []
-    for pi in _pool_order(snap, wideip, rtype, pools, ctx, trace):
+    for pi in _pool_order(snap, wideip, rtype, snap.pools[wideip][rtype], ctx, trace):
         decision = _run_chain(snap, pi, ctx, trace, missed)
-        if decision is None:
-            continue
-        if persistence is not None and sticky_key is not None and decision.members:
-            ttl = wip.persistence.ttl if wip.persistence is not None else 0
-            members = _names(snap, decision.members)
-            persistence.put(sticky_key, Sticky(cfg.pools[pi].name, members, now + ttl))
-        return decision if trace is None else decision._replace(trace=tuple(trace))
+        if decision is not None:
+            return decision if trace is None else decision._replace(trace=tuple(trace))
     return Decision(
-        "nodata", probe=_wants_probe(missed), trace=_t(trace), fallthroughs=tuple(missed)
+        "nodata", probe=wants_probe(missed), trace=_t(trace), fallthroughs=tuple(missed)
     )
-
-
-def _wants_probe(missed: list[tuple[str, str]]) -> bool:
-    """A dynamic method lacked path data: the LDNS should be probed."""
-    return any(method in DYNAMIC for _, method in missed)
 
 
 def _pool_order(
@@ -181,33 +190,14 @@ def _run_chain(
     ctx.tier, ctx.scope, ctx.pool = "member", pi, pool
     last = len(pool.methods) - 1
     for i, (algorithm, label) in enumerate(snap.chains[pi]):
-        method = label[1]
         candidates = up if (up or i < last or pool.fail_closed) else snap.members[pi]
         verdict = algorithm.select(candidates, ctx)
         if trace is not None:
-            _record(trace, "member", pool.name, method, verdict)
-        kind = verdict.kind
-        if kind == "unsuccessful":
+            _record(trace, "member", pool.name, label[1], verdict)
+        if verdict.kind == "unsuccessful":
             missed.append(label)
-            continue
-        if kind == "none":
-            continue
-        fallthroughs = tuple(missed) if missed else ()
-        probe = _wants_probe(missed) if missed else False
-        if kind == "pick":
-            members = verdict.members
-            if pool.max_answers == 1 and members:
-                chosen: tuple[int, ...] = (members[0].index,)
-            else:
-                chosen = tuple([c.index for c in members[: pool.max_answers]])
-            return Decision("answer", pi, chosen, None, pool.ttl, method, probe, (), fallthroughs)
-        if kind == "fallback_ip":
-            return Decision(
-                "answer", pi, (), pool.fallback_ip, pool.ttl, method, probe, (), fallthroughs
-            )
-        return Decision(
-            kind, pi, (), None, 0, method, probe, (), fallthroughs
-        )  # drop, return_to_dns
+        elif verdict.kind != "none":
+            return decision_of(verdict.kind, verdict.members, pi, pool, label[1], missed)
     return None
 
 

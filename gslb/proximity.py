@@ -35,16 +35,16 @@ import struct
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import ip_address
 from pathlib import Path as FilePath
 from types import MappingProxyType
 
 from gslb.algorithms.base import Path
-from gslb.model import PROBE_PROTOCOLS, IPAddress
+from gslb.model import PROBE_PROTOCOLS, IPAddress, address_of, key_of
 
+__all__ = ["EMPTY", "PATH", "FrozenView", "LdnsEntry", "LdnsTable", "address_of", "key_of", "save"]
 log = logging.getLogger(__name__)
 
-V6 = 1 << 128  # set in the key of an IPv6 address, so ::a and 0.0.0.10 differ
 # datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol
 PATH = struct.Struct("<HIHIIHBB")
 SMOOTHING = 3  # a new RTT sample moves the smoothed RTT a third of the way
@@ -56,17 +56,9 @@ _FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH
 _PROTOCOLS = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
 
 
-def key_of(address: IPAddress) -> int:
-    return int(address) | V6 if address.version == 6 else int(address)
-
-
 def _third(value: int) -> int:
     """A third of `value`, rounded up so that a rate reaches 0 and FULL."""
     return -(-value // SMOOTHING)
-
-
-def address_of(key: int) -> IPAddress:
-    return IPv6Address(key ^ V6) if key & V6 else IPv4Address(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +124,12 @@ class FrozenView:
             }
         )
 
-    def _packed(self, ldns: IPAddress) -> bytes | None:
-        key = key_of(ldns)
+    def _packed(self, key: int) -> bytes | None:
         packed = self._recent.get(key)
         return self._base.get(key) if packed is None else packed
 
-    def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
-        packed = self._packed(ldns)
+    def paths(self, key: int) -> Mapping[int, Path]:
+        packed = self._packed(key)
         if not packed:
             return _NO_PATHS
         return {
@@ -147,14 +138,37 @@ class FrozenView:
             if measured
         }
 
-    def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
+    def fresh(self, key: int, since: float, field: str) -> Mapping[int, float]:
         # What rtt, hops and completion_rate read on every query: straight
         # from the packed records, no Path objects.
-        packed = self._packed(ldns)
+        packed = self._packed(key)
         if not packed:
             return _NO_VALUES
         at = _FIELD_AT[field]
         return {r[0]: r[at] for r in PATH.iter_unpack(packed) if r[3] and r[3] >= since}
+
+    def best(
+        self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
+    ) -> int | None:
+        # What rtt, hops and completion_rate read on every query when the pool
+        # gives one answer: one pass over the packed records, no dict.
+        packed = self._recent.get(key)
+        if packed is None:
+            packed = self._base.get(key)
+        if not packed:
+            return None
+        at = _FIELD_AT[field]
+        sign = -1 if highest_first else 1
+        best = None
+        for record in PATH.iter_unpack(packed):
+            measured = record[3]
+            if measured and measured >= since:
+                position = first.get(record[0])
+                if position is not None:
+                    value = (sign * record[at], position)
+                    if best is None or value < best:
+                        best = value
+        return None if best is None else best[1]
 
     def changes_since(self, older: FrozenView) -> dict[int, bytes]:
         """Key -> packed paths (b"": removed) that differ from `older`: what a

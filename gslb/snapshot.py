@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gslb.algorithms import REGISTRY
 from gslb.algorithms.base import Algorithm, Candidate, ProximityView
@@ -19,6 +20,9 @@ from gslb.model import AAAA, A, Config
 from gslb.proximity import EMPTY
 from gslb.topology import TopologyIndex
 from gslb.zone import ZoneIndex
+
+if TYPE_CHECKING:
+    from gslb.plan import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,11 @@ class Snapshot:
     deterministic: tuple[bool, ...]
     address_rdata: tuple[bytes, ...]  # per virtual server, packed address
     path_ttl: float = 2400.0
+    # (wide IP, record type) -> its compiled plan (gslb.plan), or None for the
+    # general path: filled by the pipeline on the first query, the one part of
+    # a snapshot that is written after it is published. A plan depends on the
+    # config and the health, not on the proximity view it is handed per query.
+    plans: dict[tuple[int, int], Plan | None] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def build(
@@ -127,7 +136,12 @@ class Snapshot:
             for by_type in self.pools
         )
         return dataclasses.replace(
-            self, health=health, available=available, members_up=members_up, pools_up=pools_up
+            self,
+            health=health,
+            available=available,
+            members_up=members_up,
+            pools_up=pools_up,
+            plans={},
         )
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:

@@ -15,14 +15,14 @@ specific server side (vs > pool > dc > region), then the earlier record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import ip_network
 
 import pytricia
 
 from gslb.algorithms.base import Candidate
-from gslb.model import Config, IPAddress, IPNetwork, TopologyRecord
+from gslb.model import V6, Config, IPNetwork, TopologyRecord
 
 ServerKey = tuple[str, int]  # ("vs" | "pool" | "dc", index)
 _SERVER_RANK = {"vs": 3, "pool": 2, "dc": 1, "region": 0}
@@ -59,7 +59,7 @@ class TopologyIndex:
         self._trees = {4: pytricia.PyTricia(32), 6: pytricia.PyTricia(128)}
         self._by_prefix: dict[str, list[_Compiled]] = {}
         self._unanchored: list[_Compiled] = []  # `any` and negated records
-        self._memo: dict[str | None, Scores] = {}
+        self._memo: dict[tuple[int, str | None], Scores] = {}
         self.records = config.topology
         for position, rec in enumerate(config.topology):
             servers = tuple(self._server_keys(rec, index))
@@ -108,12 +108,28 @@ class TopologyIndex:
             return [ip_network(rec.ldns)]
         return [net for region in self._expand(rec.ldns) for net in region.subnets]
 
-    def match(self, address: IPAddress) -> Scores:
-        """Best matching record per server-side object for this LDNS."""
-        node: str | None = self._trees[address.version].get(address)
+    def node(self, key: int) -> tuple[int, str | None]:
+        """The most specific prefix holding this LDNS key (`gslb.model.key_of`),
+        with its IP version: everything that matches the LDNS depends on it
+        alone, so it is what results are memoised by."""
+        if key & V6:
+            return 6, self._trees[6].get((key ^ V6).to_bytes(16, "big"))
+        return 4, self._trees[4].get(key)
+
+    def match(self, key: int) -> Scores:
+        """Best matching record per server-side object for this LDNS key."""
+        return self.at(self.node(key))
+
+    def scorer(self, node: tuple[int, str | None]) -> Callable[[Candidate], int]:
+        """The topology score of a candidate for an LDNS at this node."""
+        scores = self.at(node)
+        return lambda c: score(scores, c)
+
+    def at(self, node: tuple[int, str | None]) -> Scores:
+        """Best matching record per server-side object at this node."""
         scores = self._memo.get(node)
         if scores is None:
-            scores = self._memo[node] = self._compute(node, address.version)
+            scores = self._memo[node] = self._compute(node[1], node[0])
         return scores
 
     def _compute(self, node: str | None, version: int) -> Scores:

@@ -14,9 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from random import Random
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol
 
-from gslb.model import IPAddress, Pool
+from gslb.model import IPAddress, Pool, key_of
+
+if TYPE_CHECKING:
+    from gslb.topology import TopologyIndex
 
 Kind = Literal["pick", "unsuccessful", "drop", "return_to_dns", "fallback_ip", "none"]
 
@@ -80,12 +83,23 @@ class Path(NamedTuple):
 
 
 class ProximityView(Protocol):
-    def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
+    """Paths by LDNS key (`gslb.model.key_of`)."""
+
+    def paths(self, key: int) -> Mapping[int, Path]:
         """Fresh and stale paths for this LDNS, keyed by data-center index."""
         ...
 
-    def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
+    def fresh(self, key: int, since: float, field: str) -> Mapping[int, float]:
         """One metric (a `Path` field) of the paths measured at or after `since`."""
+        ...
+
+    def best(
+        self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
+    ) -> int | None:
+        """Of the data centers in `first` (data center -> a position), the
+        position of the one whose path measured at or after `since` has the
+        lowest (highest) `field`; ties go to the lower position. None when no
+        such path."""
         ...
 
 
@@ -118,7 +132,8 @@ class Context:
 def fresh_paths(ctx: Context) -> Mapping[int, Path]:
     """The LDNS's paths that are younger than the path TTL, by data center."""
     oldest = ctx.now - ctx.path_ttl
-    return {dc: p for dc, p in ctx.proximity.paths(ctx.ldns).items() if p.measured_at >= oldest}
+    paths = ctx.proximity.paths(key_of(ctx.ldns))
+    return {dc: p for dc, p in paths.items() if p.measured_at >= oldest}
 
 
 def no_path_data(ctx: Context) -> Verdict:
@@ -129,13 +144,60 @@ def by_path(
     candidates: tuple[Candidate, ...], ctx: Context, field: str, *, highest_first: bool = False
 ) -> Verdict:
     """Rank candidates by one metric of their data center's fresh path to the LDNS."""
-    values = ctx.proximity.fresh(ctx.ldns, ctx.now - ctx.path_ttl, field)
+    values = ctx.proximity.fresh(key_of(ctx.ldns), ctx.now - ctx.path_ttl, field)
     if not values:
         return no_path_data(ctx)
     get = values.get
     return ranked(
         candidates, [get(c.datacenter) for c in candidates], ctx, highest_first=highest_first
     )
+
+
+def compile_by_path(
+    candidates: tuple[Candidate, ...],
+    path_ttl: float,
+    limit: int,
+    field: str,
+    *,
+    highest_first: bool = False,
+) -> Ranker:
+    """`by_path` for these candidates, as the hot path runs it (see `Ranker`)."""
+    datacenters = [c.datacenter for c in candidates]
+    if limit == 1:
+        first: dict[int, int] = {}
+        for position, dc in enumerate(datacenters):
+            first.setdefault(dc, position)  # of equals, the first in configured order
+
+        def rank_one(key: int, now: float, proximity: ProximityView) -> list[int] | None:
+            best = proximity.best(key, now - path_ttl, field, first, highest_first)
+            return None if best is None else [best]
+
+        return rank_one
+
+    def rank(key: int, now: float, proximity: ProximityView) -> list[int] | None:
+        values = proximity.fresh(key, now - path_ttl, field)
+        if not values:
+            return None
+        get = values.get
+        return rank_order([get(dc) for dc in datacenters], highest_first)
+
+    return rank
+
+
+def rank_order(values: Sequence[float | None], highest_first: bool) -> list[int] | None:
+    """Positions of `values`, best first; those without one follow in
+    configured order. None when no position has a value. Ties keep configured
+    order (Python's sort is stable, also reversed), so the result is
+    deterministic."""
+    if None not in values:
+        if not values:
+            return None
+        return sorted(range(len(values)), key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
+    have = [i for i, v in enumerate(values) if v is not None]
+    if not have:
+        return None
+    have.sort(key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
+    return have + [i for i, v in enumerate(values) if v is None]
 
 
 def ranked(
@@ -150,24 +212,68 @@ def ranked(
     Unsuccessful (no path data) when no candidate has a value. Ties keep
     configured order, so the result is deterministic.
     """
-    if not values:
+    order = rank_order(values, highest_first)
+    if order is None:
         return no_path_data(ctx)
-    # Python's sort is stable, also reversed: ties keep configured order.
-    if None in values:
-        have = [i for i, v in enumerate(values) if v is not None]
-        if not have:
-            return no_path_data(ctx)
-        order = sorted(have, key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
-        order += [i for i, v in enumerate(values) if v is None]
-    else:
-        have = order = sorted(range(len(values)), key=values.__getitem__, reverse=highest_first)  # type: ignore[arg-type]
     members = tuple(map(candidates.__getitem__, order))
     if not ctx.detail:
         return pick(members)
-    return pick(members, "", {candidates[i].name: values[i] for i in order if i in have})
+    return pick(
+        members, "", {candidates[i].name: values[i] for i in order if values[i] is not None}
+    )
 
 
 class Algorithm(Protocol):
+    # A method whose verdict depends on the candidates alone (not on the
+    # LDNS, the time, chance or a cursor) also says `constant = True`: the hot
+    # path then takes its verdict once per snapshot (gslb/plan.py).
     name: ClassVar[str]
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
+
+
+# The hot path's form of a method (gslb/plan.py), made once per snapshot for
+# one pool's candidates and answer count (`limit`, the pool's max_answers):
+# given the LDNS key, the time and the proximity view, the candidates'
+# positions best first (at least the first `limit` of them), or None when the
+# method is unsuccessful. It orders exactly as select() does with `detail`
+# off; tests/unit/test_plan.py holds the two equal on random configurations.
+Ranker = Callable[[int, float, ProximityView], "list[int] | None"]
+
+
+class Compilable(Protocol):
+    """A method with a hot-path form: it can only pick or be unsuccessful."""
+
+    name: ClassVar[str]
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
+
+    def compile(
+        self,
+        candidates: tuple[Candidate, ...],
+        topology: TopologyIndex,
+        path_ttl: float,
+        limit: int,
+    ) -> Ranker: ...
+
+
+class ByPath:
+    """The methods that rank by one metric of the LDNS's fresh paths (`by_path`)."""
+
+    name: ClassVar[str]
+    field: ClassVar[str]  # a `Path` field
+    highest_first: ClassVar[bool] = False
+
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        return by_path(candidates, ctx, self.field, highest_first=self.highest_first)
+
+    def compile(
+        self,
+        candidates: tuple[Candidate, ...],
+        topology: TopologyIndex,
+        path_ttl: float,
+        limit: int,
+    ) -> Ranker:
+        return compile_by_path(
+            candidates, path_ttl, limit, self.field, highest_first=self.highest_first
+        )

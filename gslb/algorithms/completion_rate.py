@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, by_path
+from gslb.algorithms.base import ByPath
 
 
-class CompletionRate:
+class CompletionRate(ByPath):
     name: ClassVar[str] = "completion_rate"
-
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
-        return by_path(candidates, ctx, "completion_rate", highest_first=True)
+    field: ClassVar[str] = "completion_rate"
+    highest_first: ClassVar[bool] = True

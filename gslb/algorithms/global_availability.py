@@ -13,6 +13,7 @@ from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
 
 class GlobalAvailability:
     name: ClassVar[str] = "global_availability"
+    constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         if not candidates:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, by_path
+from gslb.algorithms.base import ByPath
 
 
-class Hops:
+class Hops(ByPath):
     name: ClassVar[str] = "hops"
-
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
-        return by_path(candidates, ctx, "hops")
+    field: ClassVar[str] = "hops"

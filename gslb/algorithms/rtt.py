@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, by_path
+from gslb.algorithms.base import ByPath
 
 
-class Rtt:
+class Rtt(ByPath):
     name: ClassVar[str] = "rtt"
-
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
-        return by_path(candidates, ctx, "rtt_us")
+    field: ClassVar[str] = "rtt_us"

@@ -25,6 +25,7 @@ from gslb.algorithms.base import (
 
 class ReturnToDns:
     name: ClassVar[str] = "return_to_dns"
+    constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         return RETURN_TO_DNS
@@ -32,6 +33,7 @@ class ReturnToDns:
 
 class DropPacket:
     name: ClassVar[str] = "drop_packet"
+    constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         return DROP
@@ -39,6 +41,7 @@ class DropPacket:
 
 class FallbackIp:
     name: ClassVar[str] = "fallback_ip"
+    constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         return FALLBACK_IP
@@ -46,6 +49,7 @@ class FallbackIp:
 
 class NoMethod:
     name: ClassVar[str] = "none"
+    constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         return NONE

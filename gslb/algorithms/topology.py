@@ -8,22 +8,65 @@ out; unsuccessful when nothing matches. Ties keep configured order. Config:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+from gslb.algorithms.base import (
+    Candidate,
+    Context,
+    ProximityView,
+    Ranker,
+    Verdict,
+    pick,
+    unsuccessful,
+)
+
+if TYPE_CHECKING:
+    from gslb.topology import TopologyIndex
+
+
+def _matched(
+    candidates: tuple[Candidate, ...], score: Callable[[Candidate], int]
+) -> list[tuple[int, int]]:
+    """(-score, position) of the candidates scoring above 0, best first."""
+    matched = [(-s, i) for i, c in enumerate(candidates) if (s := score(c)) > 0]
+    matched.sort()
+    return matched
 
 
 class Topology:
     name: ClassVar[str] = "topology"
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
-        topology = ctx.topology
-        matched = [(-s, i) for i, c in enumerate(candidates) if (s := topology(c)) > 0]
+        matched = _matched(candidates, ctx.topology)
         if not matched:
             why = f"no topology record matches {ctx.ldns}" if ctx.detail else "no record matches"
             return unsuccessful(why)
-        matched.sort()
         members = tuple(candidates[i] for _, i in matched)
         if not ctx.detail:
             return pick(members)
         return pick(members, "", {candidates[i].name: -s for s, i in matched})
+
+    def compile(
+        self,
+        candidates: tuple[Candidate, ...],
+        topology: TopologyIndex,
+        path_ttl: float,
+        limit: int,
+    ) -> Ranker:
+        # What matches an LDNS depends only on its most specific prefix in the
+        # index, so the order is worked out once per prefix and kept (at most
+        # one entry per prefix of the table, and one for no prefix).
+        orders: dict[tuple[int, str | None], list[int] | None] = {}
+        node_of = topology.node
+
+        def rank(key: int, now: float, proximity: ProximityView) -> list[int] | None:
+            node = node_of(key)
+            try:
+                return orders[node]
+            except KeyError:
+                matched = _matched(candidates, topology.scorer(node))
+                order = orders[node] = [i for _, i in matched] or None
+                return order
+
+        return rank

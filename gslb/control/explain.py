@@ -16,7 +16,7 @@ from typing import Any
 
 from gslb.answer import Responder
 from gslb.errors import GslbError
-from gslb.model import AAAA, A, IPAddress
+from gslb.model import AAAA, A, IPAddress, key_of
 from gslb.pipeline import Decision, Step, decide
 from gslb.snapshot import Snapshot
 from gslb.zone import to_wire
@@ -100,7 +100,7 @@ def explain(
         snap,
         res.wideip,
         rtype,
-        decided_for,
+        key_of(decided_for),
         now=responder.clock(),
         rng=Random(),
         cursors=responder.cursors.copy(),

@@ -26,6 +26,7 @@ from gslb.model import (
     TopologyRecord,
     VirtualServer,
     WideIP,
+    address_of,
 )
 
 NOW = 1_000_000.0
@@ -35,12 +36,21 @@ LDNS = ip_address("198.51.100.7")
 class FakeProximity(dict[IPAddress, dict[int, Path]]):
     """A `ProximityView`: LDNS address -> {data-center index: Path}."""
 
-    def paths(self, ldns: IPAddress) -> Mapping[int, Path]:
-        return self.get(ldns, {})
+    def paths(self, key: int) -> Mapping[int, Path]:
+        return self.get(address_of(key), {})
 
-    def fresh(self, ldns: IPAddress, since: float, field: str) -> Mapping[int, float]:
-        paths = self.get(ldns, {})
+    def fresh(self, key: int, since: float, field: str) -> Mapping[int, float]:
+        paths = self.paths(key)
         return {dc: getattr(p, field) for dc, p in paths.items() if p.measured_at >= since}
+
+    def best(
+        self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
+    ) -> int | None:
+        values = self.fresh(key, since, field)
+        ranked = sorted(
+            (-v if highest_first else v, first[dc]) for dc, v in values.items() if dc in first
+        )
+        return ranked[0][1] if ranked else None
 
 
 class FakeCursors:

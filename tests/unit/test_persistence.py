@@ -2,7 +2,7 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from gslb.model import AAAA, A, Persistence
+from gslb.model import AAAA, A, Persistence, key_of
 from gslb.persistence import PersistenceTable, Sticky
 
 P = Persistence(ttl=60, cidr_v4=24, cidr_v6=48)
@@ -27,7 +27,7 @@ def net(text: str) -> tuple[int, int, int]:
     ],
 )
 def test_key_masks_the_ldns(ldns, rtype, persistence, expected):
-    assert PersistenceTable.key(WIP, rtype, ip_address(ldns), persistence) == expected
+    assert PersistenceTable.key(WIP, rtype, key_of(ip_address(ldns)), persistence) == expected
 
 
 def sticky(member: str, expires: float = 160.0) -> Sticky:

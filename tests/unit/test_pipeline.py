@@ -6,7 +6,7 @@ import pytest
 
 from gslb.algorithms.base import Path
 from gslb.health import Health
-from gslb.model import AAAA, A, Persistence
+from gslb.model import AAAA, A, Persistence, key_of
 from gslb.persistence import PersistenceTable
 from gslb.pipeline import Cursors, Decision, Step, decide
 from gslb.snapshot import Snapshot
@@ -63,7 +63,7 @@ def run(
         snap,
         0,
         rtype,
-        ip_address(ldns),
+        key_of(ip_address(ldns)),
         now=now,
         rng=Random(1),
         cursors=cursors if cursors is not None else Cursors(),

@@ -68,7 +68,7 @@ def test_a_path_that_never_answered_is_not_in_the_view():
     t.record(A, 0, rtt_us=None, now=T0)
     t.record(A, 1, rtt_us=70_000, hops=1, protocol="icmp", now=T0)
     assert paths_of(t, A)[0] == PathRecord(0, 0, 0, 0, T0, 1, 0, "")
-    assert t.view().paths(A) == {1: Path(70_000, 1, 10_000, T0)}
+    assert t.view().paths(key_of(A)) == {1: Path(70_000, 1, 10_000, T0)}
 
 
 def test_the_view_carries_the_measurement_time_so_methods_see_staleness():
@@ -96,9 +96,9 @@ def test_views_are_frozen_and_published_in_batches():
     t.add(B, B, T0)
     t.record(B, 1, rtt_us=5_000, now=T0 + 1)
     second = t.view()
-    assert first.paths(A)[0].rtt_us == 10_000  # published views never change
-    assert (second.paths(A)[0].rtt_us, second.paths(B)[1].rtt_us) == (20_000, 5_000)
-    assert first.paths(B) == {}
+    assert first.paths(key_of(A))[0].rtt_us == 10_000  # published views never change
+    assert (second.paths(key_of(A))[0].rtt_us, second.paths(key_of(B))[1].rtt_us) == (20_000, 5_000)
+    assert first.paths(key_of(B)) == {}
 
 
 def test_recent_changes_fold_into_a_new_base():
@@ -110,8 +110,8 @@ def test_recent_changes_fold_into_a_new_base():
         if i in (10, 1029):
             view = t.view()
     assert view._recent == {} and len(view._base) == 1000  # folded past 1024 changes
-    assert view.paths(ip_address("10.0.0.40"))[0].rtt_us == 1040
-    assert view.paths(ip_address("10.0.0.7")) == {}  # evicted, also from the base
+    assert view.paths(key_of(ip_address("10.0.0.40")))[0].rtt_us == 1040
+    assert view.paths(key_of(ip_address("10.0.0.7"))) == {}  # evicted, also from the base
 
 
 def test_least_recently_seen_is_evicted():
@@ -123,7 +123,7 @@ def test_least_recently_seen_is_evicted():
     t.seen(A, T0 + 5)  # A is now more recent than B
     t.add(C, C, T0 + 6)
     assert (A in t, B in t, C in t, t.evicted) == (True, False, True, 1)
-    assert t.view().paths(B) == {}
+    assert t.view().paths(key_of(B)) == {}
 
 
 def test_seen_counts_queries_of_known_ldns_only():
@@ -145,7 +145,7 @@ def test_inactive_ldns_expire():
     assert t.expire(T0 + 100) == 0  # exactly ldns_ttl: kept
     assert t.expire(T0 + 101) == 1
     assert (A in t, B in t) == (False, True)
-    assert t.view().paths(A) == {}
+    assert t.view().paths(key_of(A)) == {}
 
 
 def test_the_target_is_kept_only_when_it_is_not_the_key():
@@ -157,9 +157,9 @@ def test_the_target_is_kept_only_when_it_is_not_the_key():
 
 def test_frozen_view_of_paths():
     view = FrozenView.of({A: {0: Path(10, 1, 9000, T0)}, C: {1: Path(20, 2, 10_000, T0)}})
-    assert view.paths(A) == {0: Path(10, 1, 9000, T0)}
-    assert view.paths(C) == {1: Path(20, 2, 10_000, T0)}
-    assert view.paths(B) == {} and len(view) == 2
+    assert view.paths(key_of(A)) == {0: Path(10, 1, 9000, T0)}
+    assert view.paths(key_of(C)) == {1: Path(20, 2, 10_000, T0)}
+    assert view.paths(key_of(B)) == {} and len(view) == 2
 
 
 @pytest.mark.parametrize(
@@ -174,8 +174,8 @@ def test_frozen_view_of_paths():
 )
 def test_fresh_reads_one_metric_of_the_paths_measured_since(field, since, expected):
     view = FrozenView.of({A: {0: Path(10, 1, 9000, T0), 1: Path(20, 2, 10_000, T0 + 5)}})
-    assert view.fresh(A, since, field) == expected
-    assert view.fresh(B, since, field) == {}
+    assert view.fresh(key_of(A), since, field) == expected
+    assert view.fresh(key_of(B), since, field) == {}
 
 
 def filled() -> LdnsTable:
@@ -200,7 +200,7 @@ def test_save_then_load_keeps_every_entry(tmp_path):
     assert after.load(path, DCS, T0 + 20) == 3
     assert before.rows(DCS) == after.rows(DCS)
     assert [str(a) for a, _ in after.items()] == ["203.0.113.0", "2001:db8::7", "198.51.100.7"]
-    assert after.view().paths(A) == {0: Path(150_000, 3, 10_000, T0)}
+    assert after.view().paths(key_of(A)) == {0: Path(150_000, 3, 10_000, T0)}
     assert os.listdir(path.parent) == ["ldns.json"]  # no temporary file left
 
 
@@ -211,12 +211,14 @@ def test_load_maps_data_centers_by_name_and_skips_expired(tmp_path):
     # The data centers swapped places; the subnet (last seen T0+1) has expired.
     assert swapped.load(path, ("TEL", "CNC"), T0 + 3602) == 2
     assert ip_address("203.0.113.0") not in swapped
-    assert swapped.view().paths(A) == {1: Path(150_000, 3, 10_000, T0)}
+    assert swapped.view().paths(key_of(A)) == {1: Path(150_000, 3, 10_000, T0)}
     assert [p.datacenter for p in paths_of(swapped, A)] == [0, 1]  # TEL's failure kept too
     only_tel = table()
     only_tel.load(path, ("TEL",), T0)  # CNC is gone from the config: its paths too
-    assert only_tel.view().paths(A) == {} and only_tel.view().paths(C) == {}
-    assert only_tel.view().paths(ip_address("203.0.113.0")) == {0: Path(60_000, 0, 10_000, T0 + 1)}
+    assert only_tel.view().paths(key_of(A)) == {} and only_tel.view().paths(key_of(C)) == {}
+    assert only_tel.view().paths(key_of(ip_address("203.0.113.0"))) == {
+        0: Path(60_000, 0, 10_000, T0 + 1)
+    }
 
 
 @pytest.mark.parametrize("text", ["{", '{"version": 9, "entries": []}', '{"version": 1}', "[]"])
@@ -251,11 +253,11 @@ def test_a_reload_that_moves_data_centers_moves_their_paths():
     t = filled()
     t.view()
     t.remap(("CNC", "TEL"), ("TEL", "HK", "CNC"))  # reordered, one added
-    assert t.view().paths(A) == {2: Path(150_000, 3, 10_000, T0)}
+    assert t.view().paths(key_of(A)) == {2: Path(150_000, 3, 10_000, T0)}
     assert [p.datacenter for p in paths_of(t, A)] == [0, 2]
     t.remap(("TEL", "HK", "CNC"), ("HK", "CNC"))  # TEL removed
     assert [p.datacenter for p in paths_of(t, A)] == [1]
-    assert t.view().paths(ip_address("203.0.113.0")) == {}
+    assert t.view().paths(key_of(ip_address("203.0.113.0"))) == {}
     unchanged = t.view()
     t.remap(("HK", "CNC"), ("HK", "CNC"))
     assert t.view() is unchanged

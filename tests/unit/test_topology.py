@@ -2,7 +2,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from gslb.model import Config
+from gslb.model import Config, key_of
 from gslb.topology import TopologyIndex, score
 from tests.unit.factories import ConfigBuilder, member, pool_candidate
 
@@ -34,7 +34,7 @@ def score_of(records: tuple[str, ...], ldns: str, who: str) -> int:
     cfg = config(*records)
     pool, _, vs = who.partition("/")
     candidate = member(cfg, pool, vs) if vs else pool_candidate(cfg, pool)
-    return score(TopologyIndex(cfg).match(ip_address(ldns)), candidate)
+    return score(TopologyIndex(cfg).match(key_of(ip_address(ldns))), candidate)
 
 
 NESTED = ("dc:CNC,10.0.0.0/8,10", "dc:CNC,10.1.0.0/16,20", "dc:CNC,10.1.2.0/24,30")
@@ -122,11 +122,11 @@ def test_one_index_answers_many_addresses_in_any_order():
     index = TopologyIndex(cfg)
     cands = [member(cfg, "web", v) for v in ("cnc1", "tel1", "cmc1")]
     queries = ["10.0.0.1", "2001:db8::1", "11.0.0.1", "10.0.0.2", "2001:db8::2", "11.0.0.2"]
-    got = [tuple(score(index.match(ip_address(q)), c) for c in cands) for q in queries]
+    got = [tuple(score(index.match(key_of(ip_address(q))), c) for c in cands) for q in queries]
     assert got == [(10, 0, 0), (0, 20, 30), (0, 20, 0), (10, 0, 0), (0, 20, 30), (0, 20, 0)]
 
 
 def test_match_reports_the_deciding_record_line():
     cfg = config("dc:CNC,10.0.0.0/8,10", "dc:CNC,10.1.0.0/16,20")
-    match = TopologyIndex(cfg).match(ip_address("10.1.0.1"))[("dc", 0)]
+    match = TopologyIndex(cfg).match(key_of(ip_address("10.1.0.1")))[("dc", 0)]
     assert (match.score, match.rank, match.line) == (20, (16, 1, -1), 3)

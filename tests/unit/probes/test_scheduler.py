@@ -108,7 +108,7 @@ async def test_a_new_ldns_is_probed_once_from_every_probe_source():
     assert paths(s) == [(0, 150_000, "dns_dot", 0), (1, 60_000, "dns_dot", 0)]
     assert published == []  # views are published by the tick, in batches
     await s.tick()
-    assert published[-1].paths(LDNS)[1].rtt_us == 60_000
+    assert published[-1].paths(key_of(LDNS))[1].rtt_us == 60_000
     assert s.table.get(LDNS).next_probe == T0 + 600
     assert s.probe_results == {("dns_dot", "CNC", "ok"): 1, ("dns_dot", "TEL", "ok"): 1}
     assert s.probe_rtt["dns_dot", "TEL"].sum == 0.06
@@ -285,14 +285,14 @@ async def test_the_tick_expires_inactive_ldns():
     await s.tick()
     clock.now += 101
     await s.tick()
-    assert (len(s.table), s.counts["expired"], published[-1].paths(LDNS)) == (0, 1, {})
+    assert (len(s.table), s.counts["expired"], published[-1].paths(key_of(LDNS))) == (0, 1, {})
 
 
 async def test_probe_now_and_entries():
     clock = Clock()
     s, published = scheduler([FakeProber("dns_dot")], clock=clock)
     (entry,) = await s.probe_now("127.0.0.53")
-    assert published[-1].paths(LDNS)[0].rtt_us == 150_000
+    assert published[-1].paths(key_of(LDNS))[0].rtt_us == 150_000
     assert entry["address"] == "127.0.0.53" and entry["ttl"] == 2_419_200
     assert [(p["datacenter"], p["cur_rtt"], p["fresh"]) for p in entry["paths"]] == [
         ("CNC", 150_000, True),

@@ -1,0 +1,120 @@
+"""The hot path's form of a wide IP decision: a plan per (wide IP, record type).
+
+`pipeline.decide()` can run a chain method by method: a Context, then each
+method's `select()` and a Verdict, then a Decision, with a trace for
+`gslbctl explain`. Most of that work does not depend on the query, only on
+the snapshot: the order the pools are tried in (when the pool method does not
+read the LDNS), the candidates each method sees (the available members, or
+all of them for a last method failing open), the verdict of a method that
+depends on the candidates alone (`global_availability` and the terminal
+methods), and which methods were unsuccessful before any given one (a
+Decision's fall-throughs). A plan works all that out once per snapshot and
+keeps, per query, only the rankers of the methods that read the LDNS (`rtt`,
+`hops`, `completion_rate`, `topology`: `Compilable`), each followed by the
+Decisions it can end in, made in advance.
+
+A wide IP gets a plan when its pool order is fixed for the snapshot and every
+method it can reach has a hot-path form or is constant; otherwise (rotating
+or random methods, `static_persist`, `qos`, a topology pool method with
+several pools up) `decide()` takes the general path, which is always the one
+`gslbctl explain` takes. tests/unit/test_plan.py holds the two equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address
+from random import Random
+from typing import NamedTuple
+
+from gslb.algorithms.base import Candidate, Context, ProximityView, Ranker
+from gslb.decision import Decision, decision_of, wants_probe
+from gslb.proximity import EMPTY
+from gslb.snapshot import Snapshot
+
+
+class _Cursors:
+    def advance(self, key: tuple[object, ...]) -> int:
+        raise AssertionError("a constant method moved a cursor")
+
+
+def constant_context() -> Context:
+    """What a constant method is given: it reads nothing of it."""
+    return Context(IPv4Address(0), lambda c: 0, EMPTY, 0.0, Random(0), _Cursors(), detail=False)
+
+
+class _Step(NamedTuple):
+    rank: Ranker
+    # Per candidate position: the decision when it ranks first and the pool
+    # gives one answer; None when the pool gives more (made per query).
+    firsts: tuple[Decision, ...] | None
+    many: Callable[[Sequence[int]], Decision]
+
+
+class Plan:
+    """Run the steps in order; the first ranker that is not unsuccessful decides,
+    else `end` (a constant method's decision, or no answer)."""
+
+    __slots__ = ("end", "steps")
+
+    def __init__(self, steps: tuple[_Step, ...], end: Decision) -> None:
+        self.steps = steps
+        self.end = end
+
+    def __call__(self, key: int, now: float, proximity: ProximityView) -> Decision:
+        for rank, firsts, many in self.steps:
+            order = rank(key, now, proximity)
+            if order is not None:
+                return firsts[order[0]] if firsts is not None else many(order)
+        return self.end
+
+
+def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:
+    """The plan that tries `pools` in this order; None when some method on the
+    way has no hot-path form."""
+    ctx = constant_context()
+    missed: list[tuple[str, str]] = []
+    steps: list[_Step] = []
+    for pi in pools:
+        pool = snap.config.pools[pi]
+        up = snap.members_up[pi]
+        last = len(pool.methods) - 1
+        ctx.pool = pool
+        for i, (algorithm, label) in enumerate(snap.chains[pi]):
+            candidates = up if (up or i < last or pool.fail_closed) else snap.members[pi]
+            if getattr(algorithm, "constant", False):
+                verdict = algorithm.select(candidates, ctx)
+                if verdict.kind == "unsuccessful":
+                    missed.append(label)
+                elif verdict.kind != "none":
+                    end = decision_of(verdict.kind, verdict.members, pi, pool, label[1], missed)
+                    return Plan(tuple(steps), end)
+                continue
+            compile_ = getattr(algorithm, "compile", None)
+            if compile_ is None:
+                return None
+            rank = compile_(candidates, snap.topology, snap.path_ttl, pool.max_answers)
+            steps.append(_step(rank, candidates, pi, label[1], list(missed), snap))
+            missed.append(label)
+    nodata = Decision("nodata", probe=wants_probe(missed), fallthroughs=tuple(missed))
+    return Plan(tuple(steps), nodata)
+
+
+def _step(
+    rank: Ranker,
+    candidates: tuple[Candidate, ...],
+    pi: int,
+    method: str,
+    missed: list[tuple[str, str]],
+    snap: Snapshot,
+) -> _Step:
+    pool = snap.config.pools[pi]
+
+    def many(order: Sequence[int]) -> Decision:
+        members = tuple([candidates[i] for i in order])
+        return decision_of("pick", members, pi, pool, method, missed)
+
+    firsts = None
+    if pool.max_answers == 1:
+        firsts = tuple(many([i]) for i in range(len(candidates)))
+    return _Step(rank, firsts, many)
