@@ -267,7 +267,7 @@ class Responder:
                     return None
                 if verdict == SLIP:
                     return self._truncated(snap, q, wire, opt_options)
-            if len(reply) > self._udp_limit(snap, q):
+            if len(reply) > 512 and len(reply) > self._udp_limit(snap, q):  # the limit is >= 512
                 self._front_kind = NOT_CACHED
                 return self._truncated(snap, q, wire, opt_options)
         return reply

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
+from typing import NamedTuple
 
 from gslb.errors import FormError, GslbError
 from gslb.model import IPAddress
@@ -47,8 +48,9 @@ class ClientSubnet:
         return struct.pack("!HH", OPT_ECS, len(body)) + body
 
 
-@dataclass(frozen=True, slots=True)
-class Edns:
+class Edns(NamedTuple):
+    # Named tuples, not frozen dataclasses: one of each is built per query,
+    # and a frozen dataclass's __init__ costs several times more.
     udp_size: int
     version: int
     do: bool
@@ -56,8 +58,7 @@ class Edns:
     ecs: ClientSubnet | None
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
     id: int
     flags: int
     qname: bytes  # as received, case preserved
@@ -79,17 +80,36 @@ def parse(wire: bytes) -> Query:
     opcode = (flags >> 11) & 0xF
     if qd != 1:
         raise _formerr(qid, flags, f"qdcount {qd}")
-    end, qname = _read_name(wire, 12, qid, flags, allow_pointer=False)
+    # The question's name, read here rather than by _skip_name: every query
+    # has one, and a call with keywords costs as much as the loop.
+    end = 12
+    try:
+        length = wire[end]
+        while length:
+            if length > 63:  # also a compression pointer: none in a question
+                raise _formerr(qid, flags, "bad label")
+            end += length + 1
+            length = wire[end]
+    except IndexError:
+        raise _formerr(qid, flags, "truncated name") from None
+    end += 1
+    if end - 12 > 255:
+        raise _formerr(qid, flags, "name longer than 255 octets")
+    qname = wire[12:end]
     if end + 4 > len(wire):
         raise _formerr(qid, flags, "truncated question")
     qtype, qclass = _QTAIL.unpack_from(wire, end)
     question_end = end + 4
     off = question_end
-    for _ in range(an + ns):
-        off = _skip_rr(wire, off, qid, flags)
+    if an or ns:
+        for _ in range(an + ns):
+            off = _skip_rr(wire, off, qid, flags)
     edns: Edns | None = None
-    for _ in range(ar):
-        name_end, _name = _read_name(wire, off, qid, flags, allow_pointer=True)
+    for _ in range(ar) if ar else ():
+        if off < len(wire) and wire[off] == 0:  # the root name, as an OPT's is
+            name_end = off + 1
+        else:
+            name_end = _skip_name(wire, off, qid, flags)
         if name_end + 10 > len(wire):
             raise _formerr(qid, flags, "truncated additional record")
         rtype, rclass, ttl, rdlen = _RR_TAIL.unpack_from(wire, name_end)
@@ -99,7 +119,7 @@ def parse(wire: bytes) -> Query:
         if rtype == OPT:
             if edns is not None or wire[off] != 0:
                 raise _formerr(qid, flags, "bad or second OPT")
-            edns = _read_opt(wire[rdata_at : rdata_at + rdlen], rclass, ttl, qid, flags)
+            edns = _read_opt(wire, rdata_at, rdlen, rclass, ttl, qid, flags)
         off = rdata_at + rdlen
     if off != len(wire):
         # Bytes after the last record: malformed (as BIND says), and a client
@@ -112,10 +132,9 @@ def _formerr(qid: int, flags: int, why: str) -> FormError:
     return FormError(why, qid, flags)
 
 
-def _read_name(
-    wire: bytes, off: int, qid: int, flags: int, *, allow_pointer: bool
-) -> tuple[int, bytes]:
-    """Offset after the name, and the name's bytes (only meaningful without pointers)."""
+def _skip_name(wire: bytes, off: int, qid: int, flags: int) -> int:
+    """The offset after a record's owner name (a pointer ends it: where it
+    points is never read)."""
     start = off
     n = len(wire)
     while True:
@@ -125,20 +144,20 @@ def _read_name(
         if length == 0:
             off += 1
             break
-        if length & 0xC0 == 0xC0 and allow_pointer:
+        if length & 0xC0 == 0xC0:
             if off + 2 > n:
                 raise _formerr(qid, flags, "truncated pointer")
-            return off + 2, b""  # skipping only: where it points is never read
+            return off + 2
         if length > 63:
             raise _formerr(qid, flags, "bad label")
         off += length + 1
     if off - start > 255:
         raise _formerr(qid, flags, "name longer than 255 octets")
-    return off, wire[start:off]
+    return off
 
 
 def _skip_rr(wire: bytes, off: int, qid: int, flags: int) -> int:
-    off, _ = _read_name(wire, off, qid, flags, allow_pointer=True)
+    off = _skip_name(wire, off, qid, flags)
     if off + 10 > len(wire):
         raise _formerr(qid, flags, "truncated record")
     rdlen = struct.unpack_from("!H", wire, off + 8)[0]
@@ -147,9 +166,15 @@ def _skip_rr(wire: bytes, off: int, qid: int, flags: int) -> int:
     return off + 10 + rdlen
 
 
-def _read_opt(rdata: bytes, udp_size: int, ttl: int, qid: int, flags: int) -> Edns:
+def _read_opt(
+    wire: bytes, at: int, rdlen: int, udp_size: int, ttl: int, qid: int, flags: int
+) -> Edns:
+    udp_size = udp_size if udp_size > 512 else 512
     version = (ttl >> 16) & 0xFF
     do = bool(ttl & 0x8000)
+    if not rdlen:  # no options, the usual case
+        return Edns(udp_size, version, do, False, None)
+    rdata = wire[at : at + rdlen]
     nsid = False
     ecs: ClientSubnet | None = None
     off = 0
@@ -167,7 +192,7 @@ def _read_opt(rdata: bytes, udp_size: int, ttl: int, qid: int, flags: int) -> Ed
                 raise _formerr(qid, flags, "two client subnet options")
             ecs = _read_ecs(body, qid, flags)
         off += 4 + length
-    return Edns(max(udp_size, 512), version, do, nsid, ecs)
+    return Edns(udp_size, version, do, nsid, ecs)
 
 
 def _read_ecs(body: bytes, qid: int, flags: int) -> ClientSubnet:

@@ -126,7 +126,7 @@ def test_a_failure_is_never_replayed(monkeypatch):
         calls.append(args)
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(Responder, "_udp_limit", staticmethod(broken))
+    monkeypatch.setattr("gslb.answer.parse", broken)
     assert dns.message.from_wire(r.answer(mail, "127.0.0.1", "udp") or b"").rcode() == 2
     monkeypatch.undo()
     assert ask(r, mail) == ["127.0.0.25"]  # answered afresh, not the cached SERVFAIL
