@@ -27,7 +27,7 @@ from gslb.plan import Plan, compile_plan, constant_context
 from gslb.snapshot import Snapshot
 from gslb.topology import Scores, score
 
-__all__ = ["Action", "Cursors", "Decision", "Step", "decide"]
+__all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for"]
 
 
 class Cursors:
@@ -83,7 +83,7 @@ def decide(
                 "answer", hit[0], hit[1], ttl=pool.ttl, method="persistence", trace=_t(trace)
             )
 
-    plan = None if explain else _plan(snap, wideip, rtype)
+    plan = None if explain else plan_for(snap, wideip, rtype)
     if plan is not None:
         decision = plan(ldns, now, snap.proximity)
     else:
@@ -95,7 +95,7 @@ def decide(
     return decision
 
 
-def _plan(snap: Snapshot, wideip: int, rtype: int) -> Plan | None:
+def plan_for(snap: Snapshot, wideip: int, rtype: int) -> Plan | None:
     """The wide IP's compiled plan, made on its first query under this
     snapshot; None when it needs the general path."""
     try:

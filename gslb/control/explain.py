@@ -3,9 +3,12 @@
 The name resolves through the served zones exactly as a query would (so an
 alias, a wildcard or a CNAME to a wide IP explain too), then the decision is
 made by `pipeline.decide(..., explain=True)` on the current snapshot — the
-code every query runs. It is given a copy of the round-robin cursors and of
-the persistence table: explaining never moves a rotation nor records a
-persistence, so it never changes what real clients get.
+general path, each method's select() with a trace. It is given a copy of the
+round-robin cursors and of the persistence table: explaining never moves a
+rotation nor records a persistence, so it never changes what real clients
+get. Queries for most wide IPs take the wide IP's compiled plan
+(gslb/plan.py) instead; the plan is then run too and the result says
+whether it agrees (it must: a disagreement is a bug to report).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from gslb.answer import Responder
 from gslb.errors import GslbError
 from gslb.model import AAAA, A, IPAddress, key_of
-from gslb.pipeline import Decision, Step, decide
+from gslb.pipeline import Decision, Step, decide, plan_for
 from gslb.snapshot import Snapshot
 from gslb.zone import to_wire
 
@@ -96,12 +99,13 @@ def explain(
     wip = snap.config.wideips[res.wideip]
     # As the responder does: with ECS allowed, the client subnet stands for the LDNS.
     decided_for = subnet.network_address if subnet is not None and wip.ecs else resolver
+    key, now = key_of(decided_for), responder.clock()
     decision = decide(
         snap,
         res.wideip,
         rtype,
-        key_of(decided_for),
-        now=responder.clock(),
+        key,
+        now=now,
         rng=Random(),
         cursors=responder.cursors.copy(),
         persistence=responder.persistence.copy(),
@@ -118,4 +122,20 @@ def explain(
         "generation": snap.generation,
         "steps": [_step(s) for s in decision.trace],
         "decision": _decision(snap, fqdn, decision),
+        **_hot_path(snap, res.wideip, rtype, key, now, decision),
     }
+
+
+def _hot_path(
+    snap: Snapshot, wideip: int, rtype: int, key: int, now: float, decision: Decision
+) -> dict[str, Any]:
+    """Which path real queries take, and whether the plan decides the same."""
+    plan = plan_for(snap, wideip, rtype)
+    if plan is None or decision.method == "persistence":
+        return {"hot_path": "general", "plan_agrees": None}
+    planned = plan(key, now, snap.proximity)
+    agrees = planned == decision._replace(trace=())
+    out: dict[str, Any] = {"hot_path": "plan", "plan_agrees": agrees}
+    if not agrees:
+        out["plan_decision"] = _decision(snap, snap.config.wideips[wideip].name, planned)
+    return out

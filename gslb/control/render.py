@@ -79,4 +79,13 @@ def explanation(result: Mapping[str, Any]) -> str:
         tail = f"answer: none ({d['action']})"
     if d.get("probe"):
         tail += "\n  (this LDNS is queued for probing: a dynamic method had no path data)"
+    if result.get("hot_path") == "plan":
+        if result.get("plan_agrees"):
+            tail += "\n  (queries take the compiled plan; it decides the same)"
+        else:
+            planned = result.get("plan_decision") or {}
+            tail += (
+                "\n  (queries take the compiled plan, and it DISAGREES: it answers"
+                f" {planned.get('answer') or planned.get('action')}; please report this bug)"
+            )
     return f"{head}\n{table(rows)}\n{tail}"

@@ -9,6 +9,10 @@ import pytest
 from gslb.answer import Responder
 from gslb.config import load
 from gslb.control.explain import ExplainError, explain
+from gslb.control.render import explanation
+from gslb.decision import Decision
+from gslb.model import A
+from gslb.plan import Plan
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[3] / "etc"
@@ -72,3 +76,34 @@ def test_explaining_a_rotating_pool_moves_no_real_cursor():
         explain(responder.holder.current, responder, "www.gslb.example", "198.51.100.1")
     assert served() == "127.0.20.1"  # the rotation real clients see is unchanged
     assert served() == "127.0.10.1"
+
+
+def test_the_plan_queries_take_is_run_and_agrees(responder: Responder):
+    result = explain(responder.holder.current, responder, "www.gslb.example", "219.172.1.1")
+    assert (result["hot_path"], result["plan_agrees"]) == ("plan", True)
+    assert "plan_decision" not in result
+    assert explanation(result).splitlines()[-1] == (
+        "  (queries take the compiled plan; it decides the same)"
+    )
+
+
+def test_a_plan_that_disagrees_is_reported():
+    snap = Snapshot.build(load(ETC))
+    responder = Responder(SnapshotHolder(snap), clock=lambda: 1000.0)
+    broken = Plan((), Decision("nodata"))  # decides nothing whatever the LDNS
+    snap.plans[0, A] = broken
+    result = explain(snap, responder, "www.gslb.example", "219.172.1.1")
+    assert (result["hot_path"], result["plan_agrees"]) == ("plan", False)
+    assert result["plan_decision"]["action"] == "nodata"
+    assert result["decision"]["members"] == [{"name": "vs_tel", "address": "127.0.20.1"}]
+    assert "it DISAGREES: it answers nodata" in explanation(result)
+
+
+def test_a_rotating_pool_takes_the_general_path():
+    base = load(ETC)
+    pools = (replace(base.pools[0], methods=("round_robin",)), *base.pools[1:])
+    config = replace(base, pools=pools)
+    responder = Responder(SnapshotHolder(Snapshot.build(config)), clock=lambda: 1000.0)
+    result = explain(responder.holder.current, responder, "www.gslb.example", "198.51.100.1")
+    assert (result["hot_path"], result["plan_agrees"]) == ("general", None)
+    assert "compiled plan" not in explanation(result)
