@@ -75,13 +75,13 @@ def decide(
     sticky_key = None
     if persistence is not None and wip.persistence is not None:
         sticky_key = persistence.key(wip.name, rtype, ldns, wip.persistence)
-        hit = _persisted(snap, wideip, rtype, persistence.get(sticky_key, now))
-        if hit is not None:
-            _note(trace, "persistence", wip.name, "persistence", "pick", "", _names(snap, hit[1]))
-            pool = cfg.pools[hit[0]]
-            return Decision(
-                "answer", hit[0], hit[1], ttl=pool.ttl, method="persistence", trace=_t(trace)
-            )
+        sticky = persistence.get(sticky_key, now)
+        hit = None if sticky is None else _persisted(snap, wideip, rtype, sticky)
+        if hit is not None and sticky is not None:
+            if trace is None:
+                return hit
+            _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
+            return hit._replace(trace=tuple(trace))
 
     plan = None if explain else plan_for(snap, wideip, rtype)
     if plan is not None:
@@ -201,25 +201,29 @@ def _run_chain(
     return None
 
 
-def _persisted(
-    snap: Snapshot, wideip: int, rtype: int, sticky: Sticky | None
-) -> tuple[int, tuple[int, ...]] | None:
-    """The persisted pool and members, if the wide IP still uses that pool and
-    the members are still in it and available."""
-    if sticky is None:
-        return None
+def _persisted(snap: Snapshot, wideip: int, rtype: int, sticky: Sticky) -> Decision | None:
+    """The decision of a persistence record, if the wide IP still uses its
+    pool and its members are still in it and available (once per snapshot)."""
+    memo = (wideip, rtype, sticky.pool, sticky.members)
+    try:
+        return snap.persisted[memo]
+    except KeyError:
+        pass
     pool = next((p.index for p in snap.pools[wideip].get(rtype, ()) if p.name == sticky.pool), None)
     wip = snap.config.wideips[wideip]
     if pool is None and wip.last_resort_pool is not None:
         last = snap.config.pools[wip.last_resort_pool]
         if last.name == sticky.pool and last.rtype == rtype:
             pool = wip.last_resort_pool
-    if pool is None:
-        return None
-    up = {c.name: c.index for c in snap.members_up[pool]}
-    if not all(n in up for n in sticky.members):
-        return None
-    return pool, tuple(up[n] for n in sticky.members)
+    decision = None
+    if pool is not None:
+        up = {c.name: c.index for c in snap.members_up[pool]}
+        if all(n in up for n in sticky.members):
+            members = tuple(up[n] for n in sticky.members)
+            ttl = snap.config.pools[pool].ttl
+            decision = Decision("answer", pool, members, ttl=ttl, method="persistence")
+    snap.persisted[memo] = decision
+    return decision
 
 
 def _names(snap: Snapshot, members: tuple[int, ...]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from gslb.topology import TopologyIndex
 from gslb.zone import ZoneIndex
 
 if TYPE_CHECKING:
+    from gslb.decision import Decision
     from gslb.plan import Plan
 
 
@@ -52,6 +53,12 @@ class Snapshot:
     # a snapshot that is written after it is published. A plan depends on the
     # config and the health, not on the proximity view it is handed per query.
     plans: dict[tuple[int, int], Plan | None] = dataclasses.field(default_factory=dict)
+    # (wide IP, record type, pool name, member names) -> the decision a
+    # persistence record of them makes, or None when it no longer holds (the
+    # pool left the wide IP, a member is down): filled by the pipeline too.
+    persisted: dict[tuple[int, int, str, tuple[str, ...]], Decision | None] = dataclasses.field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(
@@ -142,6 +149,7 @@ class Snapshot:
             members_up=members_up,
             pools_up=pools_up,
             plans={},
+            persisted={},
         )
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:
