@@ -1,10 +1,16 @@
 """DNS over UDP: one datagram in, at most one datagram out.
 
 The socket is read by our own loop rather than an asyncio datagram
-transport: when it is readable, datagrams are received, answered and sent
-back one after the other until it would block (at most `BATCH` at a time,
-so TCP and timers get their turn). That saves the transport's per-datagram
-callback machinery, and reads into a small buffer instead of a large one.
+transport: when it is readable, datagrams are received and answered until it
+would block (at most `BATCH` at a time, so TCP and timers get their turn),
+then the replies are sent. That saves the transport's per-datagram callback
+machinery, and reads into a small buffer instead of a large one.
+
+Sending after the batch rather than after each answer costs a reply at most
+the batch's other answers (about 2 us each) and saves about 1 us of kernel
+time per query under load: a client busy reading a burst of replies is not
+woken once per reply (measured with dnsperf on loopback, 7.1 -> 6.3 us of
+server CPU per query, bench/README.md).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from gslb.model import IPAddress
 
@@ -45,20 +52,24 @@ class UdpListener:
         return int(self.sock.getsockname()[1])
 
     def _readable(self) -> None:
-        recvfrom, sendto, answer = self.sock.recvfrom, self.sock.sendto, self._answer
+        recvfrom, answer = self.sock.recvfrom, self._answer
+        replies: list[tuple[bytes, tuple[Any, ...]]] = []  # (reply, address)
         for _ in range(BATCH):
             try:
                 data, addr = recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError:  # an ICMP error for an earlier reply: nothing to do
                 continue
             reply = answer(data, addr[0], "udp")
             if reply is not None:
-                try:
-                    sendto(reply, addr)
-                except OSError:  # buffer full or the client went away: a lost reply
-                    self.send_failures += 1
+                replies.append((reply, addr))
+        sendto = self.sock.sendto
+        for reply, addr in replies:
+            try:
+                sendto(reply, addr)
+            except OSError:  # buffer full or the client went away: a lost reply
+                self.send_failures += 1
 
     def close(self) -> None:
         if self.sock.fileno() >= 0:
