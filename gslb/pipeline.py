@@ -23,9 +23,9 @@ from gslb.algorithms.base import Candidate, Context, Verdict
 from gslb.decision import Action, Decision, Step, decision_of, wants_probe
 from gslb.model import address_of
 from gslb.persistence import PersistenceTable, Sticky
-from gslb.plan import Plan, compile_plan, constant_context
+from gslb.plan import Plan, PlanByNode, compile_plan, constant_context
 from gslb.snapshot import Snapshot
-from gslb.topology import Scores, score
+from gslb.topology import Node, Scores, score
 
 __all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for"]
 
@@ -95,22 +95,42 @@ def decide(
     return decision
 
 
-def plan_for(snap: Snapshot, wideip: int, rtype: int) -> Plan | None:
+def plan_for(snap: Snapshot, wideip: int, rtype: int) -> Plan | PlanByNode | None:
     """The wide IP's compiled plan, made on its first query under this
     snapshot; None when it needs the general path."""
     try:
         return snap.plans[wideip, rtype]
     except KeyError:
         pass
-    plan = None
-    up = snap.pools_up[wideip][rtype]
-    method = REGISTRY[snap.config.wideips[wideip].pool_method]
-    if len(up) <= 1 or getattr(method, "constant", False):
-        ctx = constant_context()
-        pools = _pool_order(snap, wideip, rtype, snap.pools[wideip][rtype], ctx, None)
-        plan = compile_plan(snap, pools)
+    plan: Plan | PlanByNode | None = None
+    pools = snap.pools[wideip][rtype]
+    method = snap.config.wideips[wideip].pool_method
+    if len(snap.pools_up[wideip][rtype]) <= 1 or getattr(REGISTRY[method], "constant", False):
+        plan = compile_plan(snap, _pool_order(snap, wideip, rtype, pools, constant_context(), None))
+    elif method == "topology" and all(
+        compile_plan(snap, [p]) for p in _reachable(snap, wideip, rtype)
+    ):
+
+        def make(node: Node) -> Plan:
+            ctx = constant_context()
+            ctx.topology = snap.topology.scorer(node)
+            order = _pool_order(snap, wideip, rtype, pools, ctx, None)
+            plan = compile_plan(snap, order)
+            assert plan is not None  # every pool compiles
+            return plan
+
+        plan = PlanByNode(snap.topology.node, make)
     snap.plans[wideip, rtype] = plan
     return plan
+
+
+def _reachable(snap: Snapshot, wideip: int, rtype: int) -> list[int]:
+    """Every pool a query for the wide IP and record type may try."""
+    reachable = [p.index for p in snap.pools[wideip][rtype]]
+    last = snap.config.wideips[wideip].last_resort_pool
+    if last is not None and snap.config.pools[last].rtype == rtype:
+        reachable.append(last)
+    return reachable
 
 
 def _general(

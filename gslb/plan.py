@@ -14,10 +14,13 @@ keeps, per query, only the rankers of the methods that read the LDNS (`rtt`,
 Decisions it can end in, made in advance.
 
 A wide IP gets a plan when its pool order is fixed for the snapshot and every
-method it can reach has a hot-path form or is constant; otherwise (rotating
-or random methods, `static_persist`, `qos`, a topology pool method with
-several pools up) `decide()` takes the general path, which is always the one
-`gslbctl explain` takes. tests/unit/test_plan.py holds the two equal.
+method it can reach has a hot-path form or is constant. With the `topology`
+pool method and several pools up, the pool order depends on the LDNS, but
+only through its most specific prefix in the topology index: such a wide IP
+gets a plan per prefix, made on first use (`PlanByNode`). Otherwise
+(rotating or random methods, `static_persist`, `qos`) `decide()` takes the
+general path, which is always the one `gslbctl explain` takes.
+tests/unit/test_plan.py holds the two equal.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from gslb.algorithms.base import Candidate, Context, ProximityView, Ranker
 from gslb.decision import Decision, decision_of, wants_probe
 from gslb.proximity import EMPTY
 from gslb.snapshot import Snapshot
+from gslb.topology import Node
 
 
 class _Cursors:
@@ -67,6 +71,25 @@ class Plan:
             if order is not None:
                 return firsts[order[0]] if firsts is not None else many(order)
         return self.end
+
+
+class PlanByNode:
+    """A plan per topology node (`TopologyIndex.node`) of the LDNS, made by
+    `make` on first use: at most one per prefix of the topology table."""
+
+    __slots__ = ("_make", "_node", "_plans")
+
+    def __init__(self, node: Callable[[int], Node], make: Callable[[Node], Plan]) -> None:
+        self._node = node
+        self._make = make
+        self._plans: dict[Node, Plan] = {}
+
+    def __call__(self, key: int, now: float, proximity: ProximityView) -> Decision:
+        node = self._node(key)
+        plan = self._plans.get(node)
+        if plan is None:
+            plan = self._plans[node] = self._make(node)
+        return plan(key, now, proximity)
 
 
 def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:

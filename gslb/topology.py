@@ -25,6 +25,7 @@ from gslb.algorithms.base import Candidate
 from gslb.model import V6, Config, IPNetwork, TopologyRecord
 
 ServerKey = tuple[str, int]  # ("vs" | "pool" | "dc", index)
+Node = tuple[int, str | None]  # (IP version, most specific prefix holding an LDNS)
 _SERVER_RANK = {"vs": 3, "pool": 2, "dc": 1, "region": 0}
 
 
@@ -59,7 +60,7 @@ class TopologyIndex:
         self._trees = {4: pytricia.PyTricia(32), 6: pytricia.PyTricia(128)}
         self._by_prefix: dict[str, list[_Compiled]] = {}
         self._unanchored: list[_Compiled] = []  # `any` and negated records
-        self._memo: dict[tuple[int, str | None], Scores] = {}
+        self._memo: dict[Node, Scores] = {}
         self.records = config.topology
         for position, rec in enumerate(config.topology):
             servers = tuple(self._server_keys(rec, index))
@@ -108,7 +109,7 @@ class TopologyIndex:
             return [ip_network(rec.ldns)]
         return [net for region in self._expand(rec.ldns) for net in region.subnets]
 
-    def node(self, key: int) -> tuple[int, str | None]:
+    def node(self, key: int) -> Node:
         """The most specific prefix holding this LDNS key (`gslb.model.key_of`),
         with its IP version: everything that matches the LDNS depends on it
         alone, so it is what results are memoised by."""
@@ -120,12 +121,12 @@ class TopologyIndex:
         """Best matching record per server-side object for this LDNS key."""
         return self.at(self.node(key))
 
-    def scorer(self, node: tuple[int, str | None]) -> Callable[[Candidate], int]:
+    def scorer(self, node: Node) -> Callable[[Candidate], int]:
         """The topology score of a candidate for an LDNS at this node."""
         scores = self.at(node)
         return lambda c: score(scores, c)
 
-    def at(self, node: tuple[int, str | None]) -> Scores:
+    def at(self, node: Node) -> Scores:
         """Best matching record per server-side object at this node."""
         scores = self._memo.get(node)
         if scores is None:

@@ -22,7 +22,7 @@ from gslb.algorithms.base import (
 )
 
 if TYPE_CHECKING:
-    from gslb.topology import TopologyIndex
+    from gslb.topology import Node, TopologyIndex
 
 
 def _matched(
@@ -57,7 +57,7 @@ class Topology:
         # What matches an LDNS depends only on its most specific prefix in the
         # index, so the order is worked out once per prefix and kept (at most
         # one entry per prefix of the table, and one for no prefix).
-        orders: dict[tuple[int, str | None], list[int] | None] = {}
+        orders: dict[Node, list[int] | None] = {}
         node_of = topology.node
 
         def rank(key: int, now: float, proximity: ProximityView) -> list[int] | None:
