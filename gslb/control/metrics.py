@@ -9,6 +9,7 @@ metric families when /metrics is scraped. Label values are object names
     gslb_decisions_total{wideip,pool,method}             the method that decided
     gslb_fallthroughs_total{pool,method,reason}          a method was unsuccessful
     gslb_query_duration_seconds                          one query in 16 is timed
+    gslb_transport_events_total{transport,event}         lost UDP replies, TCP limits
     gslb_member_state{member,datacenter,state}           1 for the current state
     gslb_member_available{member,datacenter}             may it be handed out
     gslb_datacenter_state{datacenter,state}              link state
@@ -113,7 +114,16 @@ class GslbCollector:
             [],
             {(): counters.duration},
         )
-        return (queries, decisions, fallthroughs, duration)
+        events = CounterMetricFamily(
+            "gslb_transport_events",
+            "UDP replies the kernel did not take (send_failed); TCP connections refused"
+            " at tcp_max_connections (refused), closed after tcp_idle_timeout"
+            " (idle_timeout), or aborted for too much unanswered input (input_overflow).",
+            labels=["transport", "event"],
+        )
+        for (transport, event), n in sorted(self.server.transport_events().items()):
+            events.add_metric([transport, event], n)
+        return (queries, decisions, fallthroughs, duration, events)
 
     def _health(self) -> Iterable[Metric]:
         snap = self.server.holder.current

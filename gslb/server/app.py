@@ -35,8 +35,7 @@ from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
 from gslb.server import runtime
-from gslb.server.listeners import bind
-from gslb.server.udp import UdpListener
+from gslb.server.listeners import Events, Listeners, bind
 from gslb.server.workers import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
@@ -50,8 +49,7 @@ class Server:
     config_dir: Path
     holder: SnapshotHolder
     responder: Responder
-    transports: list[UdpListener] = field(default_factory=list)
-    servers: list[asyncio.AbstractServer] = field(default_factory=list)
+    listeners: Listeners = field(default_factory=Listeners)  # in this process (workers = 1)
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
     # The LDNS table and its probes; also what the control socket asks for
     # `show ldns` (`entries`) and `probe IP` (`probe_now`).
@@ -110,10 +108,8 @@ class Server:
 
     async def start(self) -> None:
         if self.workers is None:
-            listeners = await bind(self.holder.current.config.server, self.responder.answer)
-            self.transports += listeners.transports
-            self.servers += listeners.servers
-            self.bound += listeners.bound
+            self.listeners = await bind(self.holder.current.config.server, self.responder.answer)
+            self.bound += self.listeners.bound
         else:
             self.bound += await self.workers.start()
         for proto, host, port in self.bound:
@@ -160,6 +156,10 @@ class Server:
         """What the hot path counted: this process's, or the sum over the workers."""
         return self.responder.counters if self.workers is None else self.workers.counters()
 
+    def transport_events(self) -> Events:
+        """What the listeners counted: this process's, or the sum over the workers."""
+        return self.listeners.events() if self.workers is None else self.workers.events()
+
     def persistence_records(self) -> int:
         if self.workers is None:
             return len(self.responder.persistence)
@@ -170,7 +170,7 @@ class Server:
 
     async def stop(self) -> None:
         self.ready = False
-        for t in self.transports:
+        for t in self.listeners.transports:
             t.close()
         if self.workers is not None:
             await self.workers.stop()
@@ -180,7 +180,7 @@ class Server:
         if self.probing is not None:
             self.probing.cancel()
         await self.proximity.stop()  # saves the LDNS table
-        for s in self.servers:
+        for s in self.listeners.servers:
             s.close()
             await s.wait_closed()
 

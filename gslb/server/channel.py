@@ -66,6 +66,7 @@ class Report:
     queries: dict[tuple[Labels, int, str], int]  # as QueryCounters.queries
     duration: tuple[list[int], float]  # query duration histogram: counts, sum
     persistence: int  # records held
+    events: dict[tuple[str, str], int]  # as Listeners.events(): running totals
 
 
 Message = Update | Ready | Ack | Report

@@ -15,12 +15,28 @@ from gslb.model import ServerSettings
 from gslb.server.tcp import TcpConnection, TcpLimits
 from gslb.server.udp import Answer, UdpListener
 
+# (transport, event): what the listeners count besides queries, exported as
+# gslb_transport_events_total (gslb/control/metrics.py).
+Events = dict[tuple[str, str], int]
+
 
 @dataclass
 class Listeners:
     transports: list[UdpListener] = field(default_factory=list)
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
+    limits: TcpLimits | None = None  # shared by every TCP connection
+
+    def events(self) -> Events:
+        """Running totals: UDP replies the kernel did not take, TCP connections
+        refused at the limit, closed idle, and aborted for oversized input."""
+        limits = self.limits
+        return {
+            ("udp", "send_failed"): sum(t.send_failures for t in self.transports),
+            ("tcp", "refused"): limits.refused if limits else 0,
+            ("tcp", "idle_timeout"): limits.timed_out if limits else 0,
+            ("tcp", "input_overflow"): limits.overflowed if limits else 0,
+        }
 
     def close(self) -> None:
         """Stop receiving; `wait_closed` finishes the TCP side."""
@@ -38,7 +54,7 @@ async def bind(settings: ServerSettings, answer: Answer) -> Listeners:
     """Listen on every address of `settings`, UDP then TCP on the same port."""
     loop = asyncio.get_running_loop()
     limits = TcpLimits(settings.tcp_idle_timeout, settings.tcp_max_connections)
-    out = Listeners()
+    out = Listeners(limits=limits)
     for host, port in settings.listen:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         udp = UdpListener.bind(host, port, answer)

@@ -34,7 +34,7 @@ from gslb.model import IPAddress
 from gslb.proximity import EMPTY, FrozenView
 from gslb.server import runtime
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
-from gslb.server.listeners import bind
+from gslb.server.listeners import Events, bind
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger("gslb.server")
@@ -100,7 +100,8 @@ class Worker:
                 snap = snap.with_proximity(view)
         self.holder.publish(snap)
 
-    def report(self) -> Report:
+    def report(self, events: Events) -> Report:
+        """What to send the parent; `events`: the listeners' counts."""
         r = self.responder
         seen = Counter(r.seen)  # in C, as the scheduler's tick does
         r.seen.clear()
@@ -113,6 +114,7 @@ class Worker:
             queries={k: cell[0] for k, cell in list(counters.queries.items())},
             duration=(list(counters.duration.counts), counters.duration.sum),
             persistence=len(r.persistence),
+            events=events,
         )
 
 
@@ -153,7 +155,7 @@ async def serve(fd: int, index: int) -> int:
         try:
             while True:
                 await asyncio.sleep(worker.holder.current.config.server.worker_report_interval)
-                send(writer, worker.report())
+                send(writer, worker.report(listeners.events()))
                 await writer.drain()
         finally:
             done.set()  # a worker that cannot report exits; the parent starts another

@@ -58,6 +58,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ from gslb.errors import GslbError
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import EMPTY, FrozenView
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
+from gslb.server.listeners import Events
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ class WorkerPool:
         self.slots: list[Slot] = []
         self.count = count
         self.retired = QueryCounters()  # what exited workers had counted
+        self.retired_events: Counter[tuple[str, str]] = Counter()
         self._last = holder.current  # what the workers have been sent
         self._seq = 0
         self._bound: list[tuple[str, str, int]] = []  # what the first worker listens on
@@ -265,9 +268,7 @@ class WorkerPool:
             except TimeoutError:
                 proc.kill()
                 code = await proc.wait()
-        if slot.report is not None:
-            _add(self.retired, slot.report)
-            slot.report = None
+        self._retire(slot)
         async with self._acks:
             self._acks.notify_all()  # `synced` waits no more for this one
         return code
@@ -329,6 +330,13 @@ class WorkerPool:
         for ldns, peer in report.offers:
             self.scheduler.offer(ldns, peer)
 
+    def _retire(self, slot: Slot) -> None:
+        """Keep what an exited worker counted: its successor starts from zero."""
+        if slot.report is not None:
+            _add(self.retired, slot.report)
+            self.retired_events.update(slot.report.events)
+            slot.report = None
+
     def counters(self) -> QueryCounters:
         """The query counters of all workers, exited ones included."""
         out = QueryCounters()
@@ -337,6 +345,14 @@ class WorkerPool:
             if slot.report is not None:
                 _add(out, slot.report)
         return out
+
+    def events(self) -> Events:
+        """The listeners' counts of all workers, exited ones included."""
+        out = Counter(self.retired_events)
+        for slot in self.slots:
+            if slot.report is not None:
+                out.update(slot.report.events)
+        return dict(out)
 
     def persistence_records(self) -> int:
         return sum(s.report.persistence for s in self.slots if s.report is not None)

@@ -26,6 +26,7 @@ from tests.integration.conftest import (
     recv_frame,
     tcp_connect,
 )
+from tests.integration.ops.helpers import metric
 from tests.integration.test_dns_udp import (
     ANY_CASES,
     BIG,
@@ -215,6 +216,9 @@ def wait_closed(sock: socket.socket, timeout: float) -> float | None:
     return time.monotonic() - start
 
 
+EVENTS = "gslb_transport_events_total"
+
+
 def test_idle_timeout(make_gslbd: Callable[..., Gslbd]) -> None:
     server = make_gslbd(toml=(("tcp_idle_timeout = 10", "tcp_idle_timeout = 1"),))
     with tcp_connect(server) as idle, tcp_connect(server) as busy:
@@ -230,6 +234,7 @@ def test_idle_timeout(make_gslbd: Callable[..., Gslbd]) -> None:
         # and the busy one goes too, about 1 s after its last query
         assert wait_closed(busy, timeout=3.0) is not None, "connection still open"
         assert 0.8 <= time.monotonic() - last_query <= 3.0
+    assert metric(server, EVENTS, transport="tcp", event="idle_timeout") == 2
 
 
 def test_connection_limit(make_gslbd: Callable[..., Gslbd]) -> None:
@@ -241,6 +246,7 @@ def test_connection_limit(make_gslbd: Callable[..., Gslbd]) -> None:
         with tcp_connect(server) as third:
             assert query_once(third, 3) is None, "a 3rd connection was served"
             assert wait_closed(third, timeout=2.0) is not None
+        assert metric(server, EVENTS, transport="tcp", event="refused") == 1
         # the first two still work
         for sock, qid in ((first, 4), (second, 5)):
             reply = query_once(sock, qid)

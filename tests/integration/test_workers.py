@@ -19,8 +19,9 @@ import dns.message
 import dns.rdatatype
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.conftest import Gslbd
-from tests.integration.ops.helpers import ctl, ctl_json, get, wait_for
+from tests.integration.conftest import Gslbd, tcp_connect
+from tests.integration.ops.helpers import ctl, ctl_json, get, metric, wait_for
+from tests.integration.test_dns_tcp import wait_closed
 
 TEL, CNC = "127.0.20.1", "127.0.10.1"
 WORKERS = (
@@ -77,6 +78,23 @@ def queries_total(server: Gslbd) -> float:
         for s in family.samples
         if s.name == "gslb_queries_total"
     )
+
+
+def test_the_workers_tcp_events_are_counted_together(make_gslbd: Callable[..., Gslbd]):
+    server = make_gslbd(toml=(WORKERS, ("tcp_idle_timeout = 10", "tcp_idle_timeout = 1")))
+    idle = [tcp_connect(server) for _ in range(4)]  # whichever worker each one reaches
+    try:
+        for sock in idle:
+            assert wait_closed(sock, timeout=3.0) is not None, "idle connection still open"
+        events = "gslb_transport_events_total"
+        wait_for(
+            lambda: metric(server, events, transport="tcp", event="idle_timeout") == 4,
+            what="4 idle timeouts counted",
+        )
+        assert metric(server, events, transport="tcp", event="refused") == 0
+    finally:
+        for sock in idle:
+            sock.close()
 
 
 def test_two_workers_answer_and_are_counted_together(make_gslbd: Callable[..., Gslbd]):

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.integration.conftest import Gslbd
 
 HTTP = re.compile(r"listening: proto=http address=(\S+) port=(\d+)")
@@ -57,6 +59,18 @@ def get(server: Gslbd, path: str) -> tuple[int, str]:
             return reply.status, reply.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode()
+
+
+def metric(server: Gslbd, name: str, **labels: str) -> float:
+    """The sum of /metrics samples named `name` whose labels include `labels`."""
+    status, text = get(server, "/metrics")
+    assert status == 200
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:

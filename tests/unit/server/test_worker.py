@@ -77,12 +77,13 @@ def test_a_report_hands_over_who_queried_and_what_to_probe_once():
     for wire in range(3):
         w.responder.answer(_query(wire), a, "udp")
     w.responder.answer(_query(9), b, "tcp")
-    report = w.report()
+    report = w.report({("tcp", "refused"): 2})
     assert report.seen == {key_of(a): 3, key_of(b): 1}
+    assert report.events == {("tcp", "refused"): 2}
     assert report.offers == [(a, a), (b, b)]  # rtt had no path: probe them, once each
     assert sum(report.queries.values()) == 4
     assert report.persistence == 2  # one record per /24
-    again = w.report()
+    again = w.report({})
     assert (again.seen, again.offers, again.queries) == ({}, [], report.queries)
 
 

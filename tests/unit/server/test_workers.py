@@ -12,7 +12,6 @@ from gslb.config import load
 from gslb.health import Health
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import LdnsTable, key_of
-from gslb.server import workers
 from gslb.server.channel import HEADER, Report, Update
 from gslb.server.workers import PublishingHolder, Slot, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -82,7 +81,8 @@ def test_the_pool_needs_a_publishing_holder():
 
 def report(n: int, seen: dict[int, int] | None = None) -> Report:
     key = (("", 1, 0, "", "", ()), 0, "udp")
-    return Report(seen or {}, [], {key: n}, ([n, 0] + [0] * 10, n * 1e-5), n)
+    events = {("tcp", "refused"): n, ("udp", "send_failed"): 2 * n}
+    return Report(seen or {}, [], {key: n}, ([n, 0] + [0] * 10, n * 1e-5), n, events)
 
 
 def test_counters_sum_the_workers_and_keep_what_exited_ones_counted():
@@ -98,8 +98,9 @@ def test_counters_sum_the_workers_and_keep_what_exited_ones_counted():
     assert [cell[0] for cell in total.queries.values()] == [9]
     assert (total.duration.counts[0], total.duration.sum) == (9, pytest.approx(9e-5))
     assert p.persistence_records() == 9
+    assert p.events() == {("tcp", "refused"): 9, ("udp", "send_failed"): 18}
 
-    workers._add(p.retired, a.report)  # what `_reap` does when a exits
-    a.report = None
+    p._retire(a)  # what `_reap` does when a exits
     p._take(a, report(1))  # its successor starts from zero
     assert [cell[0] for cell in p.counters().queries.values()] == [10]
+    assert p.events() == {("tcp", "refused"): 10, ("udp", "send_failed"): 20}
