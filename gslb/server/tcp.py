@@ -15,15 +15,18 @@ answering and stops reading (`pause_writing`), and starts again once the
 buffer has drained (`resume_writing`). So a client that pipelines queries and
 never reads costs at most WRITE_HIGH_WATER plus one reply of replies, and one
 read plus one incomplete frame of input (the input limit: INPUT_LIMIT); the
-kernel's socket buffers, then the client's own sends, hold the rest. Such a
-client answers nothing, so the idle timeout ends it, discarding the unsent
-replies rather than waiting for a reader that never comes.
+kernel's socket buffers, then the client's own sends, hold the rest. The
+kernel's send buffer of each connection is capped at SEND_BUFFER (which the
+kernel doubles), not left to grow to megabytes by autotuning: DNS replies are
+small. Such a client answers nothing, so the idle timeout ends it, discarding
+the unsent replies rather than waiting for a reader that never comes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import cast
 
 from gslb.server.udp import Answer
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_FRAME = 2 + 65535  # the length prefix and the largest message it can announce
 WRITE_HIGH_WATER = 64 * 1024
+SEND_BUFFER = 64 * 1024  # SO_SNDBUF of a connection; the kernel doubles it
 # One read (asyncio and uvloop read at most 256 KiB) held back while replies
 # wait, plus an incomplete frame. Reading is paused then, so more means the
 # transport ignored pause_reading(): the connection is aborted.
@@ -80,6 +84,9 @@ class TcpConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self._peer = peer[0] if peer else ""
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         loop = asyncio.get_running_loop()
         self._last_answer = loop.time()
         self._idle = loop.call_at(self._last_answer + self._limits.idle_timeout, self._check_idle)

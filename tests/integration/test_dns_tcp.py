@@ -6,7 +6,9 @@ control against clients that do not read or send one byte at a time.
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ import dns.rcode
 import dns.update
 import pytest
 
+from gslb.server.tcp import SEND_BUFFER
 from tests.integration.conftest import (
     BIG_TXT_ZONE,
     Gslbd,
@@ -418,3 +421,20 @@ def test_an_answered_query_restarts_the_idle_timer_but_half_a_frame_does_not(
         closed = dribble_closed(sock, query_blob(1), interval=0.3, limit=4.0)
     assert closed is not None, "one byte every 0.3 s held the connection open"
     assert 0.8 <= time.monotonic() - answered <= 2.5
+
+
+def test_a_connection_send_buffer_is_capped(shared_gslbd: Gslbd) -> None:
+    """The server side of a connection keeps SO_SNDBUF at SEND_BUFFER (the
+    kernel doubles it), as `ss` reports it, instead of autotuning it to MB."""
+    with tcp_connect(shared_gslbd) as sock:
+        assert query_once(sock, 7) is not None
+        client_port = sock.getsockname()[1]
+        out = subprocess.run(
+            ["ss", "-tmnH", "state", "established", f"( dport = :{client_port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    sndbuf = re.search(r"\btb(\d+)\b", out)
+    assert sndbuf is not None and f":{client_port}" in out, out
+    assert int(sndbuf.group(1)) == 2 * SEND_BUFFER, out
