@@ -188,6 +188,9 @@ class ProbeSettings:
     rate: float = 50.0  # probes (packets) per second, token bucket of one second's worth
     queue_size: int = 1024  # first-seen LDNS waiting to be probed; more are dropped
     backoff_max: float = 3600.0  # cap of the exponential back-off of an LDNS that fails
+    # LDNS table entries one probe target (a resolver, for ECS subnets) may
+    # create per `interval`; more are dropped, so it cannot evict the others
+    keys_per_target: int = 256
     allow: tuple[IPNetwork, ...] = LOOPBACK  # only these may be probed
     deny: tuple[IPNetwork, ...] = ()  # never these, even when allowed
     port: int = 53  # target port of every protocol (a resolver listens on 53)

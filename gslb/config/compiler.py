@@ -179,6 +179,7 @@ class Compiler:
             rate=p.rate,
             queue_size=p.queue_size,
             backoff_max=p.backoff_max,
+            keys_per_target=p.keys_per_target,
             allow=self.networks("allow", p.allow),
             deny=self.networks("deny", p.deny),
             port=p.port,

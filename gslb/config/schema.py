@@ -165,6 +165,7 @@ class Probes(Strict):
     rate: float = Field(default=50.0, gt=0)
     queue_size: int = Field(default=1024, ge=1)
     backoff_max: float = Field(default=3600.0, gt=0)
+    keys_per_target: int = Field(default=256, ge=1)
     allow: list[str] = ["127.0.0.0/8", "::1/128"]
     deny: list[str] = []
     port: Port = 53

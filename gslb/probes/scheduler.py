@@ -30,8 +30,9 @@ per target too: a target is measured at most once per `interval` (longer
 while it backs off), whatever the number of keys; a key offered while its
 target is being measured waits for that measurement, and one offered while
 the target is not due takes its latest result. One target may create at
-most KEYS_PER_TARGET table entries per `interval`; more are dropped and
-counted (`target_keys_full`), so it cannot evict the other LDNS.
+most `keys_per_target` table entries per `interval` (256 by default); more
+are dropped and counted (`target_keys_full`), so it cannot evict the other
+LDNS.
 
 Never probed, whatever the allow list says: unspecified, multicast,
 broadcast, reserved and link-local addresses; documentation ranges only when
@@ -62,7 +63,6 @@ DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
-KEYS_PER_TARGET = 256  # table entries one probe target may create per interval
 
 Seen = deque[int]  # the LDNS (or ECS subnet) key (proximity.key_of) of each wide IP query
 
@@ -102,11 +102,12 @@ class TargetState:
         self.window = float("-inf")  # when its current budget of new keys began
         self.keys = 0  # new keys in that window
 
-    def admit(self, now: float, interval: float) -> bool:
-        """One more table entry for this target, unless its budget is spent."""
+    def admit(self, now: float, interval: float, budget: int) -> bool:
+        """One more table entry for this target, unless its `budget` of them
+        per `interval` is spent."""
         if now - self.window >= interval:
             self.window, self.keys = now, 0
-        if self.keys >= KEYS_PER_TARGET:
+        if self.keys >= budget:
             return False
         self.keys += 1
         return True
@@ -242,7 +243,8 @@ class Scheduler:
         if entry is not None and now < entry.next_probe:
             return self._skip(key, "not_due")
         state = self._target(target, entry)
-        if entry is None and not state.admit(now, self.settings.interval):
+        settings = self.settings
+        if entry is None and not state.admit(now, settings.interval, settings.keys_per_target):
             return self._skip(key, "target_keys_full")
         self.table.add(ldns, target, now)
         waiting = self._waiting.get(target)

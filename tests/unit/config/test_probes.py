@@ -26,6 +26,7 @@ concurrency = 8
 rate = 20
 queue_size = 64
 backoff_max = 600
+keys_per_target = 16
 allow = ["127.0.0.0/8", "10.0.0.0/8", "2001:db8::/32"]
 deny = ["10.1.0.0/16"]
 port = 5353
@@ -57,6 +58,7 @@ def test_a_full_table(make_config: MakeConfig):
         rate=20.0,
         queue_size=64,
         backoff_max=600.0,
+        keys_per_target=16,
         allow=(ip_network("127.0.0.0/8"), ip_network("10.0.0.0/8"), ip_network("2001:db8::/32")),
         deny=(ip_network("10.1.0.0/16"),),
         port=5353,
@@ -105,6 +107,18 @@ KNOWN = "known: dns_dot, dns_rev, icmp, tcp, udp"
                     [],
                     "List should have at least 1 item after validation, not 0",
                 ),
+            ],
+        ),
+        (
+            "keys_per_target = 0",
+            [
+                (
+                    W,
+                    LINE + 1,
+                    "probes.keys_per_target",
+                    0,
+                    "Input should be greater than or equal to 1",
+                )
             ],
         ),
         ("colour = 1", [(W, LINE + 1, "probes.colour", 1, "Extra inputs are not permitted")]),

@@ -13,7 +13,7 @@ import pytest
 
 from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
 from gslb.probes.base import ProbeResult
-from gslb.probes.scheduler import KEYS_PER_TARGET, ProbeRefused, Scheduler
+from gslb.probes.scheduler import ProbeRefused, Scheduler
 from gslb.proximity import LdnsTable, key_of, unpack
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
@@ -334,6 +334,7 @@ async def test_who_queried_in_a_worker_process_counts_at_the_next_tick():
 # ECS: many table keys (client subnets), one probe target (the resolver).
 
 ANSWERED = [(0, 150_000, "dns_dot", 0), (1, 60_000, "dns_dot", 0)]
+KEYS_PER_TARGET = ProbeSettings().keys_per_target  # the default, 256
 
 
 def subnets(count: int, first: int = 0) -> list:
@@ -399,6 +400,16 @@ async def test_a_silent_resolver_backs_off_whatever_its_subnets():
     assert {(s.table.get(k).failures, s.table.get(k).next_probe) for k in (a, b, c)} == {
         (2, T0 + 30)
     }
+
+
+async def test_the_keys_a_resolver_may_create_are_a_setting():
+    s, _ = scheduler([FakeProber("dns_dot")], keys_per_target=3)
+    keys = subnets(5)
+    for key in keys:
+        s.offer(key, LDNS)
+    await settle(s, lambda: not s._queue and not s._pending)
+    assert [key in s.table for key in keys] == [True, True, True, False, False]
+    assert s.counts["target_keys_full"] == 2
 
 
 async def test_the_keys_a_resolver_may_create_start_again_each_interval():
