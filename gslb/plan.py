@@ -30,7 +30,7 @@ from ipaddress import IPv4Address
 from random import Random
 from typing import NamedTuple
 
-from gslb.algorithms.base import Candidate, Context, ProximityView, Ranker
+from gslb.algorithms.base import Candidate, Context, PlanContext, ProximityView, Ranker
 from gslb.decision import Decision, decision_of, wants_probe
 from gslb.proximity import EMPTY
 from gslb.snapshot import Snapshot
@@ -116,7 +116,7 @@ def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:
             compile_ = getattr(algorithm, "compile", None)
             if compile_ is None:
                 return None
-            rank = compile_(candidates, snap.topology, snap.path_ttl, pool.max_answers)
+            rank = compile_(candidates, PlanContext(snap.topology, snap.path_ttl, pool.max_answers))
             steps.append(_step(rank, candidates, pi, label[1], list(missed), snap))
             missed.append(label)
     nodata = Decision("nodata", probe=wants_probe(missed), fallthroughs=tuple(missed))

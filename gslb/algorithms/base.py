@@ -241,6 +241,15 @@ class Algorithm(Protocol):
 Ranker = Callable[[int, float, ProximityView], "list[int] | None"]
 
 
+class PlanContext(NamedTuple):
+    """What a method's hot-path form may read besides its candidates: fixed
+    for one snapshot and pool."""
+
+    topology: TopologyIndex
+    path_ttl: float
+    limit: int  # the pool's max_answers
+
+
 class Compilable(Protocol):
     """A method with a hot-path form: it can only pick or be unsuccessful."""
 
@@ -248,13 +257,7 @@ class Compilable(Protocol):
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
 
-    def compile(
-        self,
-        candidates: tuple[Candidate, ...],
-        topology: TopologyIndex,
-        path_ttl: float,
-        limit: int,
-    ) -> Ranker: ...
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker: ...
 
 
 class ByPath:
@@ -267,13 +270,7 @@ class ByPath:
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         return by_path(candidates, ctx, self.field, highest_first=self.highest_first)
 
-    def compile(
-        self,
-        candidates: tuple[Candidate, ...],
-        topology: TopologyIndex,
-        path_ttl: float,
-        limit: int,
-    ) -> Ranker:
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
         return compile_by_path(
-            candidates, path_ttl, limit, self.field, highest_first=self.highest_first
+            candidates, at.path_ttl, at.limit, self.field, highest_first=self.highest_first
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from gslb.algorithms.base import (
     Candidate,
     Context,
+    PlanContext,
     ProximityView,
     Ranker,
     Verdict,
@@ -22,7 +23,7 @@ from gslb.algorithms.base import (
 )
 
 if TYPE_CHECKING:
-    from gslb.topology import Node, TopologyIndex
+    from gslb.topology import Node
 
 
 def _matched(
@@ -47,16 +48,11 @@ class Topology:
             return pick(members)
         return pick(members, "", {candidates[i].name: -s for s, i in matched})
 
-    def compile(
-        self,
-        candidates: tuple[Candidate, ...],
-        topology: TopologyIndex,
-        path_ttl: float,
-        limit: int,
-    ) -> Ranker:
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
         # What matches an LDNS depends only on its most specific prefix in the
         # index, so the order is worked out once per prefix and kept (at most
         # one entry per prefix of the table, and one for no prefix).
+        topology = at.topology
         orders: dict[Node, list[int] | None] = {}
         node_of = topology.node
 

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import dns.message
 import dns.rdatatype
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import Gslbd, tcp_connect
-from tests.integration.ops.helpers import ctl, ctl_json, get, metric, wait_for
+from tests.integration.ops.helpers import ctl, ctl_json, metric, wait_for
 from tests.integration.test_dns_tcp import wait_closed
 
 TEL, CNC = "127.0.20.1", "127.0.10.1"
@@ -70,14 +69,7 @@ def answers(server: Gslbd, n: int, name: str = "www.gslb.example.") -> set[str]:
 
 
 def queries_total(server: Gslbd) -> float:
-    status, text = get(server, "/metrics")
-    assert status == 200
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "gslb_queries_total"
-    )
+    return metric(server, "gslb_queries_total")
 
 
 def test_the_workers_tcp_events_are_counted_together(make_gslbd: Callable[..., Gslbd]):
