@@ -9,8 +9,10 @@ see only available members, except the last one, which sees all members when
 none is available unless the pool is `fail_closed`. A pool that fails hands
 over to the next pool.
 
-`decide()` is pure apart from the cursors and persistence table it is given,
-and records a trace only when asked, so `gslbctl explain` runs this code.
+`decide()` is pure apart from the cursors and persistence table it is given.
+Queries take the wide IP's compiled plan (gslb/plan.py) when it has one;
+`gslbctl explain` takes the general path here, method by method with a
+trace, and checks that the plan agrees.
 """
 
 from __future__ import annotations
