@@ -87,7 +87,7 @@ def decide(
 
     plan = None if explain else plan_for(snap, wideip, rtype)
     if plan is not None:
-        decision = plan(ldns, now, snap.proximity)
+        decision = plan(ldns, now, snap.proximity, cursors, rng)
     else:
         decision = _general(snap, wideip, rtype, ldns, now, rng, cursors, trace)
     if sticky_key is not None and decision.members and persistence is not None:

@@ -10,7 +10,8 @@ depends on the candidates alone (`global_availability` and the terminal
 methods), and which methods were unsuccessful before any given one (a
 Decision's fall-throughs). A plan works all that out once per snapshot and
 keeps, per query, only the rankers of the methods that read the LDNS (`rtt`,
-`hops`, `completion_rate`, `topology`: `Compilable`), each followed by the
+`hops`, `completion_rate`, `topology`), a cursor (`round_robin`, `ratio`) or
+the random generator (`random`) (`Compilable`), each followed by the
 Decisions it can end in, made in advance.
 
 A wide IP gets a plan when its pool order is fixed for the snapshot and every
@@ -18,8 +19,9 @@ method it can reach has a hot-path form or is constant. With the `topology`
 pool method and several pools up, the pool order depends on the LDNS, but
 only through its most specific prefix in the topology index: such a wide IP
 gets a plan per prefix, made on first use (`PlanByNode`). Otherwise
-(rotating or random methods, `static_persist`, `qos`) `decide()` takes the
-general path, which is always the one `gslbctl explain` takes.
+(`static_persist`, `qos`, a rotating or random pool method over several
+pools) `decide()` takes the general path, which is always the one
+`gslbctl explain` takes.
 tests/unit/test_plan.py holds the two equal.
 """
 
@@ -30,7 +32,14 @@ from ipaddress import IPv4Address
 from random import Random
 from typing import NamedTuple
 
-from gslb.algorithms.base import Candidate, Context, PlanContext, ProximityView, Ranker
+from gslb.algorithms.base import (
+    Candidate,
+    Context,
+    Cursors,
+    PlanContext,
+    ProximityView,
+    Ranker,
+)
 from gslb.decision import Decision, decision_of, wants_probe
 from gslb.proximity import EMPTY
 from gslb.snapshot import Snapshot
@@ -65,9 +74,11 @@ class Plan:
         self.steps = steps
         self.end = end
 
-    def __call__(self, key: int, now: float, proximity: ProximityView) -> Decision:
+    def __call__(
+        self, key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+    ) -> Decision:
         for rank, firsts, many in self.steps:
-            order = rank(key, now, proximity)
+            order = rank(key, now, proximity, cursors, rng)
             if order is not None:
                 return firsts[order[0]] if firsts is not None else many(order)
         return self.end
@@ -84,12 +95,14 @@ class PlanByNode:
         self._make = make
         self._plans: dict[Node, Plan] = {}
 
-    def __call__(self, key: int, now: float, proximity: ProximityView) -> Decision:
+    def __call__(
+        self, key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+    ) -> Decision:
         node = self._node(key)
         plan = self._plans.get(node)
         if plan is None:
             plan = self._plans[node] = self._make(node)
-        return plan(key, now, proximity)
+        return plan(key, now, proximity, cursors, rng)
 
 
 def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:
@@ -116,7 +129,8 @@ def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:
             compile_ = getattr(algorithm, "compile", None)
             if compile_ is None:
                 return None
-            rank = compile_(candidates, PlanContext(snap.topology, snap.path_ttl, pool.max_answers))
+            at = PlanContext(snap.topology, snap.path_ttl, pool.max_answers, pi)
+            rank = compile_(candidates, at)
             steps.append(_step(rank, candidates, pi, label[1], list(missed), snap))
             missed.append(label)
     nodata = Decision("nodata", probe=wants_probe(missed), fallthroughs=tuple(missed))

@@ -168,13 +168,17 @@ def compile_by_path(
         for position, dc in enumerate(datacenters):
             first.setdefault(dc, position)  # of equals, the first in configured order
 
-        def rank_one(key: int, now: float, proximity: ProximityView) -> list[int] | None:
+        def rank_one(
+            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+        ) -> list[int] | None:
             best = proximity.best(key, now - path_ttl, field, first, highest_first)
             return None if best is None else [best]
 
         return rank_one
 
-    def rank(key: int, now: float, proximity: ProximityView) -> list[int] | None:
+    def rank(
+        key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+    ) -> list[int] | None:
         values = proximity.fresh(key, now - path_ttl, field)
         if not values:
             return None
@@ -182,6 +186,13 @@ def compile_by_path(
         return rank_order([get(dc) for dc in datacenters], highest_first)
 
     return rank
+
+
+def never(
+    key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+) -> list[int] | None:
+    """The ranker of a method with no candidates: always unsuccessful."""
+    return None
 
 
 def rank_order(values: Sequence[float | None], highest_first: bool) -> list[int] | None:
@@ -233,12 +244,14 @@ class Algorithm(Protocol):
 
 
 # The hot path's form of a method (gslb/plan.py), made once per snapshot for
-# one pool's candidates and answer count (`limit`, the pool's max_answers):
-# given the LDNS key, the time and the proximity view, the candidates'
-# positions best first (at least the first `limit` of them), or None when the
-# method is unsuccessful. It orders exactly as select() does with `detail`
-# off; tests/unit/test_plan.py holds the two equal on random configurations.
-Ranker = Callable[[int, float, ProximityView], "list[int] | None"]
+# one pool's candidates (`PlanContext`): given the LDNS key, the time, the
+# proximity view, the round-robin cursors and the random generator, the
+# candidates' positions best first (at least the first `limit` of them), or
+# None when the method is unsuccessful. It orders exactly as select() does
+# with `detail` off, reading and moving the same cursors and drawing the same
+# numbers; tests/unit/test_plan.py holds the two equal on random
+# configurations.
+Ranker = Callable[[int, float, ProximityView, Cursors, Random], "list[int] | None"]
 
 
 class PlanContext(NamedTuple):
@@ -248,6 +261,7 @@ class PlanContext(NamedTuple):
     topology: TopologyIndex
     path_ttl: float
     limit: int  # the pool's max_answers
+    scope: int  # the pool's index: what its round-robin cursors are kept by
 
 
 class Compilable(Protocol):

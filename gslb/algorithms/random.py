@@ -6,9 +6,21 @@ The generator comes from the context, so tests seed it. Config:
 
 from __future__ import annotations
 
+from random import Random
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+from gslb.algorithms.base import (
+    Candidate,
+    Context,
+    Cursors,
+    PlanContext,
+    ProximityView,
+    Ranker,
+    Verdict,
+    never,
+    pick,
+    unsuccessful,
+)
 
 
 class RandomMethod:
@@ -20,3 +32,17 @@ class RandomMethod:
         order = list(candidates)
         ctx.rng.shuffle(order)
         return pick(tuple(order))
+
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
+        if not candidates:
+            return never
+        n = len(candidates)
+
+        def rank(
+            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+        ) -> list[int] | None:
+            order = list(range(n))
+            rng.shuffle(order)  # the same draws as select()'s shuffle of as many
+            return order
+
+        return rank

@@ -9,9 +9,21 @@ candidate comes first, the others follow in configured order. Config: member
 from __future__ import annotations
 
 from functools import lru_cache
+from random import Random
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+from gslb.algorithms.base import (
+    Candidate,
+    Context,
+    Cursors,
+    PlanContext,
+    ProximityView,
+    Ranker,
+    Verdict,
+    never,
+    pick,
+    unsuccessful,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -39,3 +51,19 @@ class Ratio:
         chosen = seq[ctx.cursors.advance((self.name, ctx.tier, ctx.scope)) % len(seq)]
         rest = candidates[:chosen] + candidates[chosen + 1 :]
         return pick((candidates[chosen], *rest), "", {"ratio": candidates[chosen].ratio})
+
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
+        if not candidates:
+            return never
+        seq = sequence(tuple(c.ratio for c in candidates))
+        cursor = (self.name, "member", at.scope)
+        n = len(candidates)
+        # the chosen one first, the others in configured order
+        orders = [[chosen, *range(chosen), *range(chosen + 1, n)] for chosen in seq]
+
+        def rank(
+            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+        ) -> list[int] | None:
+            return orders[cursors.advance(cursor) % len(orders)]
+
+        return rank

@@ -7,9 +7,21 @@ snapshot, so a reload does not reset it for unchanged pools. Config:
 
 from __future__ import annotations
 
+from random import Random
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+from gslb.algorithms.base import (
+    Candidate,
+    Context,
+    Cursors,
+    PlanContext,
+    ProximityView,
+    Ranker,
+    Verdict,
+    never,
+    pick,
+    unsuccessful,
+)
 
 
 class RoundRobin:
@@ -20,3 +32,17 @@ class RoundRobin:
             return unsuccessful("no available member")
         start = ctx.cursors.advance((self.name, ctx.tier, ctx.scope)) % len(candidates)
         return pick(candidates[start:] + candidates[:start], "", {"cursor": start})
+
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
+        n = len(candidates)
+        if not n:
+            return never
+        cursor = (self.name, "member", at.scope)
+        rotations = [[*range(start, n), *range(start)] for start in range(n)]
+
+        def rank(
+            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+        ) -> list[int] | None:
+            return rotations[cursors.advance(cursor) % n]
+
+        return rank

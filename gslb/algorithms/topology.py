@@ -9,11 +9,13 @@ out; unsuccessful when nothing matches. Ties keep configured order. Config:
 from __future__ import annotations
 
 from collections.abc import Callable
+from random import Random
 from typing import TYPE_CHECKING, ClassVar
 
 from gslb.algorithms.base import (
     Candidate,
     Context,
+    Cursors,
     PlanContext,
     ProximityView,
     Ranker,
@@ -56,7 +58,9 @@ class Topology:
         orders: dict[Node, list[int] | None] = {}
         node_of = topology.node
 
-        def rank(key: int, now: float, proximity: ProximityView) -> list[int] | None:
+        def rank(
+            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+        ) -> list[int] | None:
             node = node_of(key)
             try:
                 return orders[node]

@@ -20,7 +20,7 @@ from typing import Any
 from gslb.answer import Responder
 from gslb.errors import GslbError
 from gslb.model import AAAA, A, IPAddress, key_of
-from gslb.pipeline import Decision, Step, decide, plan_for
+from gslb.pipeline import Cursors, Decision, Step, decide, plan_for
 from gslb.snapshot import Snapshot
 from gslb.zone import to_wire
 
@@ -100,17 +100,20 @@ def explain(
     # As the responder does: with ECS allowed, the client subnet stands for the LDNS.
     decided_for = subnet.network_address if subnet is not None and wip.ecs else resolver
     key, now = key_of(decided_for), responder.clock()
+    # The trace and the plan start from the same cursors and the same draws.
+    seed = Random().getrandbits(64)
     decision = decide(
         snap,
         res.wideip,
         rtype,
         key,
         now=now,
-        rng=Random(),
+        rng=Random(seed),
         cursors=responder.cursors.copy(),
         persistence=responder.persistence.copy(),
         explain=True,
     )
+    same_start = (responder.cursors.copy(), Random(seed))
     fqdn = name if name.endswith(".") else name + "."
     return {
         "name": fqdn,
@@ -122,18 +125,25 @@ def explain(
         "generation": snap.generation,
         "steps": [_step(s) for s in decision.trace],
         "decision": _decision(snap, fqdn, decision),
-        **_hot_path(snap, res.wideip, rtype, key, now, decision),
+        **_hot_path(snap, res.wideip, rtype, key, now, same_start, decision),
     }
 
 
 def _hot_path(
-    snap: Snapshot, wideip: int, rtype: int, key: int, now: float, decision: Decision
+    snap: Snapshot,
+    wideip: int,
+    rtype: int,
+    key: int,
+    now: float,
+    start: tuple[Cursors, Random],
+    decision: Decision,
 ) -> dict[str, Any]:
-    """Which path real queries take, and whether the plan decides the same."""
+    """Which path real queries take, and whether the plan decides the same
+    (from the cursors and the generator the trace started from)."""
     plan = plan_for(snap, wideip, rtype)
     if plan is None or decision.method == "persistence":
         return {"hot_path": "general", "plan_agrees": None}
-    planned = plan(key, now, snap.proximity)
+    planned = plan(key, now, snap.proximity, *start)
     agrees = planned == decision._replace(trace=())
     out: dict[str, Any] = {"hot_path": "plan", "plan_agrees": agrees}
     if not agrees:

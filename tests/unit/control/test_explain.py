@@ -99,11 +99,27 @@ def test_a_plan_that_disagrees_is_reported():
     assert "it DISAGREES: it answers nodata" in explanation(result)
 
 
-def test_a_rotating_pool_takes_the_general_path():
+def test_a_qos_pool_takes_the_general_path():
     base = load(ETC)
-    pools = (replace(base.pools[0], methods=("round_robin",)), *base.pools[1:])
+    pools = (replace(base.pools[0], methods=("qos", "global_availability")), *base.pools[1:])
     config = replace(base, pools=pools)
     responder = Responder(SnapshotHolder(Snapshot.build(config)), clock=lambda: 1000.0)
     result = explain(responder.holder.current, responder, "www.gslb.example", "198.51.100.1")
     assert (result["hot_path"], result["plan_agrees"]) == ("general", None)
     assert "compiled plan" not in explanation(result)
+
+
+@pytest.mark.parametrize("method", ["round_robin", "ratio", "random"])
+def test_a_rotating_pool_plan_agrees_from_the_same_cursors_and_draws(method):
+    base = load(ETC)
+    pools = (replace(base.pools[0], methods=(method,)), *base.pools[1:])
+    config = replace(base, pools=pools, wideips=(replace(base.wideips[0], persistence=None),))
+    responder = Responder(SnapshotHolder(Snapshot.build(config)), clock=lambda: 1000.0)
+    www = dns.message.make_query("www.gslb.example.", "A").to_wire()
+    for _ in range(3):  # real queries move the real cursors
+        responder.answer(www, "198.51.100.1", "tcp")
+    moved = dict(responder.cursors._positions)
+    for _ in range(5):
+        result = explain(responder.holder.current, responder, "www.gslb.example", "198.51.100.1")
+        assert (result["hot_path"], result["plan_agrees"]) == ("plan", True), result
+    assert responder.cursors._positions == moved  # explaining moved nothing
