@@ -18,14 +18,14 @@ trace, and checks that the plan agrees.
 from __future__ import annotations
 
 from random import Random
-from typing import Literal
+from typing import Any, Literal
 
 from gslb.algorithms import REGISTRY
-from gslb.algorithms.base import Candidate, Context, Verdict
+from gslb.algorithms.base import Candidate, Context, PlanContext, Verdict
 from gslb.decision import Action, Decision, Step, decision_of, wants_probe
 from gslb.model import address_of
 from gslb.persistence import PersistenceTable, Sticky
-from gslb.plan import Plan, PlanByNode, compile_plan, constant_context
+from gslb.plan import Plan, PlanPerChoice, compile_plan, constant_context
 from gslb.snapshot import Snapshot
 from gslb.topology import Node, Scores, score
 
@@ -97,32 +97,57 @@ def decide(
     return decision
 
 
-def plan_for(snap: Snapshot, wideip: int, rtype: int) -> Plan | PlanByNode | None:
+def plan_for(snap: Snapshot, wideip: int, rtype: int) -> Plan | PlanPerChoice[Any] | None:
     """The wide IP's compiled plan, made on its first query under this
     snapshot; None when it needs the general path."""
     try:
         return snap.plans[wideip, rtype]
     except KeyError:
         pass
-    plan: Plan | PlanByNode | None = None
+    plan: Plan | PlanPerChoice[Any] | None = None
     pools = snap.pools[wideip][rtype]
     method = snap.config.wideips[wideip].pool_method
     if len(snap.pools_up[wideip][rtype]) <= 1 or getattr(REGISTRY[method], "constant", False):
         plan = compile_plan(snap, _pool_order(snap, wideip, rtype, pools, constant_context(), None))
-    elif method == "topology" and all(
-        compile_plan(snap, [p]) for p in _reachable(snap, wideip, rtype)
-    ):
+    elif all(compile_plan(snap, [p]) for p in _reachable(snap, wideip, rtype)):
+        plan = _per_choice(snap, wideip, rtype, method)
+    snap.plans[wideip, rtype] = plan
+    return plan
 
-        def make(node: Node) -> Plan:
+
+def _per_choice(snap: Snapshot, wideip: int, rtype: int, method: str) -> PlanPerChoice[Any] | None:
+    """Plans per pool order, for a pool method whose order depends on the query:
+    `topology` (chosen by the LDNS's topology node) or a rotation (the order
+    its ranker draws, from the same cursors as the general path)."""
+    up = snap.pools_up[wideip][rtype]
+    if method == "topology":
+
+        def by_node(key: int, *_: object) -> Node:
+            return snap.topology.node(key)
+
+        def make_for_node(node: Node) -> Plan:
             ctx = constant_context()
             ctx.topology = snap.topology.scorer(node)
-            order = _pool_order(snap, wideip, rtype, pools, ctx, None)
-            plan = compile_plan(snap, order)
-            assert plan is not None  # every pool compiles
-            return plan
+            return _compiled(snap, _pool_order(snap, wideip, rtype, up, ctx, None))
 
-        plan = PlanByNode(snap.topology.node, make)
-    snap.plans[wideip, rtype] = plan
+        return PlanPerChoice(by_node, make_for_node)
+    compile_ = getattr(REGISTRY[method], "compile", None)
+    if compile_ is None:
+        return None
+    rank = compile_(up, PlanContext(snap.topology, snap.path_ttl, len(up), wideip, "pool"))
+
+    def drawn(*query: Any) -> tuple[int, ...]:  # (key, now, proximity, cursors, rng)
+        return tuple(rank(*query) or range(len(up)))
+
+    def make_for_order(order: tuple[int, ...]) -> Plan:
+        return _compiled(snap, _tried(snap, wideip, rtype, [up[i].index for i in order], None))
+
+    return PlanPerChoice(drawn, make_for_order)
+
+
+def _compiled(snap: Snapshot, pools: list[int]) -> Plan:
+    plan = compile_plan(snap, pools)
+    assert plan is not None  # plan_for checked that every pool compiles
     return plan
 
 
@@ -176,18 +201,24 @@ def _pool_order(
 ) -> list[int]:
     wip = snap.config.wideips[wideip]
     up = snap.pools_up[wideip][rtype]
-    order: list[int] = []
-    if len(up) == 1 and trace is None:
-        order = [up[0].index]  # any pool method orders one pool the same way
-    elif up:
+    chosen: tuple[Candidate, ...] = up
+    if len(up) > 1 or (up and trace is not None):  # any method orders one pool alike
         ctx.tier, ctx.scope, ctx.pool = "pool", wideip, None
         verdict = REGISTRY[wip.pool_method].select(up, ctx)
         chosen = verdict.members if verdict.kind == "pick" else up
         _record(trace, "pool", wip.name, wip.pool_method, verdict)
-        order = [c.index for c in chosen]
-        # Pools the method left out (topology score 0) still follow, in
-        # configured order: better their answer than none if the others fail.
-        order += [c.index for c in up if c.index not in order]
+    return _tried(snap, wideip, rtype, [c.index for c in chosen], trace)
+
+
+def _tried(
+    snap: Snapshot, wideip: int, rtype: int, chosen: list[int], trace: list[Step] | None
+) -> list[int]:
+    """The pools to try, given those the pool method ordered (`chosen`)."""
+    wip = snap.config.wideips[wideip]
+    up = snap.pools_up[wideip][rtype]
+    # Pools the method left out (topology score 0) still follow, in
+    # configured order: better their answer than none if the others fail.
+    order = chosen + [c.index for c in up if c.index not in chosen]
     last = wip.last_resort_pool
     if last is not None and snap.config.pools[last].rtype != rtype:
         last = None  # an A pool must never answer an AAAA query, nor the reverse
@@ -195,7 +226,7 @@ def _pool_order(
         order.append(last)
     if not up and last is None:
         _note(trace, "pool", wip.name, "fail_open", "pick", "no pool has an available member")
-        order = [p.index for p in pools]
+        order = [p.index for p in snap.pools[wideip][rtype]]
     return order
 
 

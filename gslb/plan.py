@@ -14,23 +14,22 @@ keeps, per query, only the rankers of the methods that read the LDNS (`rtt`,
 the random generator (`random`) (`Compilable`), each followed by the
 Decisions it can end in, made in advance.
 
-A wide IP gets a plan when its pool order is fixed for the snapshot and every
-method it can reach has a hot-path form or is constant. With the `topology`
-pool method and several pools up, the pool order depends on the LDNS, but
-only through its most specific prefix in the topology index: such a wide IP
-gets a plan per prefix, made on first use (`PlanByNode`). Otherwise
-(`static_persist`, `qos`, a rotating or random pool method over several
-pools) `decide()` takes the general path, which is always the one
-`gslbctl explain` takes.
+A wide IP gets a plan when every method it can reach has a hot-path form or
+is constant. When its pool order depends on the query (several pools up and
+a `topology`, `round_robin`, `ratio` or `random` pool method), it is fixed by
+the LDNS's most specific prefix in the topology index, or by the order the
+rotation draws: the wide IP gets a plan per such choice, made on first use
+(`PlanPerChoice`). Otherwise (`static_persist`, `qos`) `decide()` takes the
+general path, which is always the one `gslbctl explain` takes.
 tests/unit/test_plan.py holds the two equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from ipaddress import IPv4Address
 from random import Random
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from gslb.algorithms.base import (
     Candidate,
@@ -43,7 +42,8 @@ from gslb.algorithms.base import (
 from gslb.decision import Decision, decision_of, wants_probe
 from gslb.proximity import EMPTY
 from gslb.snapshot import Snapshot
-from gslb.topology import Node
+
+MAX_CHOICES = 4096
 
 
 class _Cursors:
@@ -84,24 +84,36 @@ class Plan:
         return self.end
 
 
-class PlanByNode:
-    """A plan per topology node (`TopologyIndex.node`) of the LDNS, made by
-    `make` on first use: at most one per prefix of the topology table."""
+C = TypeVar("C", bound=Hashable)
 
-    __slots__ = ("_make", "_node", "_plans")
 
-    def __init__(self, node: Callable[[int], Node], make: Callable[[Node], Plan]) -> None:
-        self._node = node
+class PlanPerChoice(Generic[C]):
+    """Plans for a wide IP whose pool order depends on the query: `choose`
+    names what fixes the order (the LDNS's topology node, or the order a
+    rotating pool method draws), `make` compiles the plan for it on first use.
+    At most MAX_CHOICES are kept (a topology table's prefixes, a rotation's
+    steps; random orders of many pools could be more)."""
+
+    __slots__ = ("_choose", "_make", "_plans")
+
+    def __init__(
+        self,
+        choose: Callable[[int, float, ProximityView, Cursors, Random], C],
+        make: Callable[[C], Plan],
+    ) -> None:
+        self._choose = choose
         self._make = make
-        self._plans: dict[Node, Plan] = {}
+        self._plans: dict[C, Plan] = {}
 
     def __call__(
         self, key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
     ) -> Decision:
-        node = self._node(key)
-        plan = self._plans.get(node)
+        choice = self._choose(key, now, proximity, cursors, rng)
+        plan = self._plans.get(choice)
         if plan is None:
-            plan = self._plans[node] = self._make(node)
+            if len(self._plans) >= MAX_CHOICES:
+                self._plans.clear()
+            plan = self._plans[choice] = self._make(choice)
         return plan(key, now, proximity, cursors, rng)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gslb.algorithms import REGISTRY
 from gslb.algorithms.base import Algorithm, Candidate, ProximityView
@@ -23,7 +23,7 @@ from gslb.zone import ZoneIndex
 
 if TYPE_CHECKING:
     from gslb.decision import Decision
-    from gslb.plan import Plan, PlanByNode
+    from gslb.plan import Plan, PlanPerChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,9 @@ class Snapshot:
     # general path: filled by the pipeline on the first query, the one part of
     # a snapshot that is written after it is published. A plan depends on the
     # config and the health, not on the proximity view it is handed per query.
-    plans: dict[tuple[int, int], Plan | PlanByNode | None] = dataclasses.field(default_factory=dict)
+    plans: dict[tuple[int, int], Plan | PlanPerChoice[Any] | None] = dataclasses.field(
+        default_factory=dict
+    )
     # (wide IP, record type, pool name, member names) -> the decision a
     # persistence record of them makes, or None when it no longer holds (the
     # pool left the wide IP, a member is down): filled by the pipeline too.

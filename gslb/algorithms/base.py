@@ -261,7 +261,10 @@ class PlanContext(NamedTuple):
     topology: TopologyIndex
     path_ttl: float
     limit: int  # the pool's max_answers
-    scope: int  # the pool's index: what its round-robin cursors are kept by
+    # What round-robin cursors are kept by: the pool's index on the member
+    # tier, the wide IP's on the pool tier (as Context.tier and .scope).
+    scope: int
+    tier: Literal["pool", "member"] = "member"
 
 
 class Compilable(Protocol):

@@ -56,7 +56,7 @@ class Ratio:
         if not candidates:
             return never
         seq = sequence(tuple(c.ratio for c in candidates))
-        cursor = (self.name, "member", at.scope)
+        cursor = (self.name, at.tier, at.scope)
         n = len(candidates)
         # the chosen one first, the others in configured order
         orders = [[chosen, *range(chosen), *range(chosen + 1, n)] for chosen in seq]

@@ -37,7 +37,7 @@ class RoundRobin:
         n = len(candidates)
         if not n:
             return never
-        cursor = (self.name, "member", at.scope)
+        cursor = (self.name, at.tier, at.scope)
         rotations = [[*range(start, n), *range(start)] for start in range(n)]
 
         def rank(

@@ -23,7 +23,7 @@ from gslb.algorithms.base import Path, ProximityView
 from gslb.health import Health
 from gslb.model import AAAA, A, Config, ProbeSettings, key_of
 from gslb.pipeline import Cursors, Decision, decide
-from gslb.plan import PlanByNode
+from gslb.plan import PlanPerChoice
 from gslb.proximity import FrozenView
 from gslb.snapshot import Snapshot
 from tests.unit.factories import NOW, ConfigBuilder, FakeProximity
@@ -140,7 +140,7 @@ def make_case(seed: int) -> Case:
         last = pools[-1]
     elif rng.random() < 0.15:
         last = rng.choice(wide_pools)
-    pool_method = rng.choice(("global_availability",) * 3 + ("topology", "round_robin"))
+    pool_method = rng.choice(("global_availability",) * 3 + ("topology", *ROTATING))
     b.wideip(WIP, wide_pools, last_resort_pool=last, pool_method=pool_method)
 
     # Topology: dc, pool, vs and region records, subnets, regions, `any`, negations.
@@ -280,19 +280,18 @@ def expect_plan(snap: Snapshot, rtype: int) -> bool:
     """Whether the wide IP must be decided by a plan: its pool order is fixed
     (global_availability, or at most one pool up) and every method it can
     reach, in that order, has a hot-path form or a fixed verdict; or its pool
-    method is topology (a plan per topology node) and every method of every
-    pool it may try has one."""
+    method chooses the order per query (topology: a plan per topology node; a
+    rotation: a plan per order drawn) and every method of every pool it may
+    try has one."""
     cfg = snap.config
     wip = cfg.wideips[0]
     up = [c.index for c in snap.pools_up[0][rtype]]
-    if len(up) > 1 and wip.pool_method == "topology":
+    if len(up) > 1 and wip.pool_method in ("topology", *ROTATING):
         last = wip.last_resort_pool
         pools = [c.index for c in snap.pools[0][rtype]]
         if last is not None and cfg.pools[last].rtype == rtype:
             pools.append(last)
         return all(m in PLANNABLE for pi in pools for m in cfg.pools[pi].methods)
-    if len(up) > 1 and wip.pool_method != "global_availability":
-        return False
     last = wip.last_resort_pool
     if last is not None and cfg.pools[last].rtype != rtype:
         last = None
@@ -330,7 +329,7 @@ class Outcome(NamedTuple):
     probe: bool
     fallthroughs: int
     real_view: bool
-    by_node: bool  # the plan was one per topology node (pool method topology)
+    per_choice: bool  # a plan per pool order (a topology or rotating pool method)
 
 
 def run(
@@ -370,7 +369,7 @@ def outcomes(seed: int) -> tuple[Outcome, ...]:
                 fast.probe,
                 len(fast.fallthroughs),
                 case.real_view,
-                isinstance(plan, PlanByNode),
+                isinstance(plan, PlanPerChoice),
             )
         )
     return tuple(out)
@@ -406,9 +405,9 @@ def test_plans_decide_most_queries_and_every_kind_of_outcome() -> None:
     assert any(o.probe and o.fallthroughs for o in planned)
     assert any(o.fallthroughs and not o.probe for o in planned)  # only topology fell through
     assert {o.real_view for o in planned} == {True, False}
-    by_node = [o for o in planned if o.by_node]
-    assert len(by_node) >= 100, (len(by_node), len(planned))  # 115 of 2895 with these seeds
-    assert len({o.kind for o in by_node}) >= 4, {o.kind for o in by_node}
+    per_choice = [o for o in planned if o.per_choice]
+    assert len(per_choice) >= 300, (len(per_choice), len(planned))
+    assert len({o.kind for o in per_choice}) >= 6, {o.kind for o in per_choice}
     # The general path's own methods were reached too.
     assert {o.kind[1] for o in general} >= set(GENERAL_ONLY)
 
