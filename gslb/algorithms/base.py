@@ -195,6 +195,21 @@ def never(
     return None
 
 
+def cycling(cursor: tuple[object, ...], orders: Sequence[list[int]]) -> Ranker:
+    """The ranker of a rotation: each query takes the next of `orders`, at the
+    cursor `cursor` (the key select() advances); none when there are none."""
+    if not orders:
+        return never
+    n = len(orders)
+
+    def rank(
+        key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
+    ) -> list[int] | None:
+        return orders[cursors.advance(cursor) % n]
+
+    return rank
+
+
 def rank_order(values: Sequence[float | None], highest_first: bool) -> list[int] | None:
     """Positions of `values`, best first; those without one follow in
     configured order. None when no position has a value. Ties keep configured

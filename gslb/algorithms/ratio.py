@@ -9,18 +9,15 @@ candidate comes first, the others follow in configured order. Config: member
 from __future__ import annotations
 
 from functools import lru_cache
-from random import Random
 from typing import ClassVar
 
 from gslb.algorithms.base import (
     Candidate,
     Context,
-    Cursors,
     PlanContext,
-    ProximityView,
     Ranker,
     Verdict,
-    never,
+    cycling,
     pick,
     unsuccessful,
 )
@@ -53,17 +50,8 @@ class Ratio:
         return pick((candidates[chosen], *rest), "", {"ratio": candidates[chosen].ratio})
 
     def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
-        if not candidates:
-            return never
-        seq = sequence(tuple(c.ratio for c in candidates))
-        cursor = (self.name, at.tier, at.scope)
         n = len(candidates)
+        seq = sequence(tuple(c.ratio for c in candidates)) if n else ()
         # the chosen one first, the others in configured order
         orders = [[chosen, *range(chosen), *range(chosen + 1, n)] for chosen in seq]
-
-        def rank(
-            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
-        ) -> list[int] | None:
-            return orders[cursors.advance(cursor) % len(orders)]
-
-        return rank
+        return cycling((self.name, at.tier, at.scope), orders)

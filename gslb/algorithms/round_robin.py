@@ -7,18 +7,15 @@ snapshot, so a reload does not reset it for unchanged pools. Config:
 
 from __future__ import annotations
 
-from random import Random
 from typing import ClassVar
 
 from gslb.algorithms.base import (
     Candidate,
     Context,
-    Cursors,
     PlanContext,
-    ProximityView,
     Ranker,
     Verdict,
-    never,
+    cycling,
     pick,
     unsuccessful,
 )
@@ -35,14 +32,5 @@ class RoundRobin:
 
     def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker:
         n = len(candidates)
-        if not n:
-            return never
-        cursor = (self.name, at.tier, at.scope)
         rotations = [[*range(start, n), *range(start)] for start in range(n)]
-
-        def rank(
-            key: int, now: float, proximity: ProximityView, cursors: Cursors, rng: Random
-        ) -> list[int] | None:
-            return rotations[cursors.advance(cursor) % n]
-
-        return rank
+        return cycling((self.name, at.tier, at.scope), rotations)
