@@ -31,10 +31,10 @@ from random import Random
 
 from dns.message import from_wire, make_query
 
-from gslb.answer import Responder
 from gslb.config import load
+from gslb.decide.pipeline import Cursors, decide
+from gslb.dns.answer import Responder
 from gslb.model import A, address_of
-from gslb.pipeline import Cursors, decide
 from gslb.proximity import PATH, FrozenView, LdnsTable
 from gslb.snapshot import Snapshot, SnapshotHolder
 

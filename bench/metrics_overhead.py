@@ -20,8 +20,8 @@ from pathlib import Path
 
 from dnslib import DNSRecord
 
-from gslb.answer import Responder
 from gslb.config import load
+from gslb.dns.answer import Responder
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[1] / "etc"

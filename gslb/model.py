@@ -163,7 +163,7 @@ class ServerSettings:
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 256
     nsid: bytes | None = None
-    workers: int = 1  # > 1: worker processes share the listeners (gslb/server/workers.py)
+    workers: int = 1  # > 1: worker processes share the listeners (gslb/server/supervisor.py)
     worker_report_interval: float = 1.0  # seconds between a worker's counts to the parent
     persistence_max_entries: int = 100_000
     rrl_responses_per_second: int = 0  # 0 = response rate limiting off

@@ -172,7 +172,7 @@ class FrozenView:
 
     def changes_since(self, older: FrozenView) -> dict[int, bytes]:
         """Key -> packed paths (b"": removed) that differ from `older`: what a
-        copy of the view in another process needs (gslb/server/workers.py).
+        copy of the view in another process needs (gslb/server/supervisor.py).
         Proportional to the recent layer while both share a base; one pass
         over the table when the base was folded (every `size/8` changes)."""
         if self._base is older._base:

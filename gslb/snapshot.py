@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from gslb.algorithms import REGISTRY
 from gslb.algorithms.base import Algorithm, Candidate, ProximityView
+from gslb.decide.topology import TopologyIndex
+from gslb.dns.zone import ZoneIndex
 from gslb.health import Health
 from gslb.model import AAAA, A, Config
 from gslb.proximity import EMPTY
-from gslb.topology import TopologyIndex
-from gslb.zone import ZoneIndex
 
 if TYPE_CHECKING:
-    from gslb.decision import Decision
-    from gslb.plan import Plan, PlanPerChoice
+    from gslb.decide.decision import Decision
+    from gslb.decide.plan import Plan, PlanPerChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class Snapshot:
     deterministic: tuple[bool, ...]
     address_rdata: tuple[bytes, ...]  # per virtual server, packed address
     path_ttl: float = 2400.0
-    # (wide IP, record type) -> its compiled plan (gslb.plan), or None for the
+    # (wide IP, record type) -> its compiled plan (gslb.decide.plan), or None for the
     # general path: filled by the pipeline on the first query, the one part of
     # a snapshot that is written after it is published. A plan depends on the
     # config and the health, not on the proximity view it is handed per query.

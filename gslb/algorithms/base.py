@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol
 from gslb.model import IPAddress, Pool, key_of
 
 if TYPE_CHECKING:
-    from gslb.topology import TopologyIndex
+    from gslb.decide.topology import TopologyIndex
 
 Kind = Literal["pick", "unsuccessful", "drop", "return_to_dns", "fallback_ip", "none"]
 
@@ -252,19 +252,19 @@ def ranked(
 class Algorithm(Protocol):
     # A method whose verdict depends on the candidates alone (not on the
     # LDNS, the time, chance or a cursor) also says `constant = True`: the hot
-    # path then takes its verdict once per snapshot (gslb/plan.py).
+    # path then takes its verdict once per snapshot (gslb/decide/plan.py).
     name: ClassVar[str]
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
 
 
-# The hot path's form of a method (gslb/plan.py), made once per snapshot for
+# The hot path's form of a method (gslb/decide/plan.py), made once per snapshot for
 # one pool's candidates (`PlanContext`): given the LDNS key, the time, the
 # proximity view, the round-robin cursors and the random generator, the
 # candidates' positions best first (at least the first `limit` of them), or
 # None when the method is unsuccessful. It orders exactly as select() does
 # with `detail` off, reading and moving the same cursors and drawing the same
-# numbers; tests/unit/test_plan.py holds the two equal on random
+# numbers; tests/unit/decide/test_plan.py holds the two equal on random
 # configurations.
 Ranker = Callable[[int, float, ProximityView, Cursors, Random], "list[int] | None"]
 

@@ -25,7 +25,7 @@ from gslb.algorithms.base import (
 )
 
 if TYPE_CHECKING:
-    from gslb.topology import Node
+    from gslb.decide.topology import Node
 
 
 def _matched(

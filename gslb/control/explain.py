@@ -7,7 +7,7 @@ general path, each method's select() with a trace. It is given a copy of the
 round-robin cursors and of the persistence table: explaining never moves a
 rotation nor records a persistence, so it never changes what real clients
 get. Queries for most wide IPs take the wide IP's compiled plan
-(gslb/plan.py) instead; the plan is then run too and the result says
+(gslb/decide/plan.py) instead; the plan is then run too and the result says
 whether it agrees (it must: a disagreement is a bug to report).
 """
 
@@ -17,12 +17,12 @@ from ipaddress import ip_address, ip_network
 from random import Random
 from typing import Any
 
-from gslb.answer import Responder
+from gslb.decide.pipeline import Cursors, Decision, Step, decide, plan_for
+from gslb.dns.answer import Responder
+from gslb.dns.zone import to_wire
 from gslb.errors import GslbError
 from gslb.model import AAAA, A, IPAddress, key_of
-from gslb.pipeline import Cursors, Decision, Step, decide, plan_for
 from gslb.snapshot import Snapshot
-from gslb.zone import to_wire
 
 QTYPES = {"A": A, "AAAA": AAAA}
 

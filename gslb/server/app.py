@@ -8,7 +8,7 @@ their state), admin overrides, persistence records and the LDNS table carry
 over. SIGTERM/SIGINT: stop listening, stop the checks, save the health and
 admin state (`[control] state_dir`) and the LDNS table, exit 0. With
 `[server] workers` > 1 this process keeps all of that and worker processes
-answer the queries (gslb/server/workers.py).
+answer the queries (gslb/server/supervisor.py).
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gslb import __version__
-from gslb.answer import Responder
 from gslb.config import load
 from gslb.control.plane import ControlPlane
 from gslb.counters import QueryCounters
+from gslb.dns.answer import Responder
 from gslb.errors import ConfigError, Problem
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
 from gslb.server import runtime
 from gslb.server.listeners import Events, Listeners, bind
-from gslb.server.workers import PublishingHolder, WorkerPool
+from gslb.server.supervisor import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
 

@@ -1,7 +1,7 @@
 """The DNS listeners: UDP and TCP on every `[server] listen` address.
 
 Every socket sets SO_REUSEPORT, so the worker processes of one gslbd
-(gslb/server/workers.py) bind the same addresses and the kernel spreads
+(gslb/server/supervisor.py) bind the same addresses and the kernel spreads
 datagrams and connections over them by a hash of the 4-tuple.
 """
 
@@ -12,8 +12,8 @@ import socket
 from dataclasses import dataclass, field
 
 from gslb.model import ServerSettings
-from gslb.server.tcp import TcpConnection, TcpLimits
-from gslb.server.udp import Answer, UdpListener
+from gslb.server.tcp_listener import TcpConnection, TcpLimits
+from gslb.server.udp_listener import Answer, UdpListener
 
 # (transport, event): what the listeners count besides queries, exported as
 # gslb_transport_events_total (gslb/control/metrics.py).

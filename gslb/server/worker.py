@@ -1,6 +1,6 @@
 """One worker process of gslbd (`[server] workers` > 1): it answers DNS, nothing else.
 
-Started by the parent (gslb/server/workers.py) as
+Started by the parent (gslb/server/supervisor.py) as
 
     python -m gslb.server.worker --fd=N --index=I --log-level=INFO
 
@@ -29,7 +29,7 @@ import signal
 import socket
 from collections import Counter
 
-from gslb.answer import Responder
+from gslb.dns.answer import Responder
 from gslb.model import IPAddress
 from gslb.proximity import EMPTY, FrozenView
 from gslb.server import runtime

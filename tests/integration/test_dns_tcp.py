@@ -20,7 +20,7 @@ import dns.rcode
 import dns.update
 import pytest
 
-from gslb.server.tcp import SEND_BUFFER
+from gslb.server.tcp_listener import SEND_BUFFER
 from tests.integration.conftest import (
     BIG_TXT_ZONE,
     Gslbd,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from gslb.server.udp import BATCH, SEND_BATCH, UdpListener
+from gslb.server.udp_listener import BATCH, SEND_BATCH, UdpListener
 
 BURST = 2 * BATCH + SEND_BATCH + 3  # more than one wake-up, a group not full at the end
 

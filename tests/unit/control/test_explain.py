@@ -6,13 +6,13 @@ from pathlib import Path
 import dns.message
 import pytest
 
-from gslb.answer import Responder
 from gslb.config import load
 from gslb.control.explain import ExplainError, explain
 from gslb.control.render import explanation
-from gslb.decision import Decision
+from gslb.decide.decision import Decision
+from gslb.decide.plan import Plan
+from gslb.dns.answer import Responder
 from gslb.model import A
-from gslb.plan import Plan
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[3] / "etc"

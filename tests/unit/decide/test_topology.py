@@ -2,8 +2,8 @@ from ipaddress import ip_address
 
 import pytest
 
+from gslb.decide.topology import TopologyIndex, score
 from gslb.model import Config, key_of
-from gslb.topology import TopologyIndex, score
 from tests.unit.factories import ConfigBuilder, member, pool_candidate
 
 

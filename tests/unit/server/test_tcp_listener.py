@@ -9,7 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from gslb.server.tcp import INPUT_LIMIT, TURN_QUERIES, WRITE_HIGH_WATER, TcpConnection, TcpLimits
+from gslb.server.tcp_listener import (
+    INPUT_LIMIT,
+    TURN_QUERIES,
+    WRITE_HIGH_WATER,
+    TcpConnection,
+    TcpLimits,
+)
 
 REPLY = b"r" * 98
 FRAMED_REPLY = 2 + len(REPLY)

@@ -10,12 +10,12 @@ import dns.edns
 import dns.message
 import dns.rcode
 
-from gslb.answer import Responder
 from gslb.config import load
+from gslb.dns.answer import Responder
 from gslb.proximity import key_of
 from gslb.snapshot import Snapshot, SnapshotHolder
 
-ETC = Path(__file__).resolve().parents[2] / "etc"
+ETC = Path(__file__).resolve().parents[3] / "etc"
 VS_CNC, VS_TEL = "127.0.10.1", "127.0.20.1"
 
 

@@ -1,8 +1,8 @@
 """A decision for one wide IP query: what to answer, and why.
 
-Made by `gslb.pipeline.decide()`, either on the general path (each method's
+Made by `gslb.decide.pipeline.decide()`, either on the general path (each method's
 `select()`, with a trace for `gslbctl explain`) or by the wide IP's compiled
-plan (`gslb.plan`); both build it with `decision_of()`.
+plan (`gslb.decide.plan`); both build it with `decision_of()`.
 """
 
 from __future__ import annotations

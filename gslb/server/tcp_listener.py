@@ -29,7 +29,7 @@ import logging
 import socket
 from typing import cast
 
-from gslb.server.udp import Answer
+from gslb.server.udp_listener import Answer
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from gslb.health import Health
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import LdnsTable, key_of
 from gslb.server.channel import HEADER, Report, Update
-from gslb.server.workers import PublishingHolder, Slot, WorkerPool
+from gslb.server.supervisor import PublishingHolder, Slot, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[3] / "etc"

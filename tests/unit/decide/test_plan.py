@@ -1,4 +1,4 @@
-"""The compiled plan (gslb/plan.py) decides exactly as the general path.
+"""The compiled plan (gslb/decide/plan.py) decides exactly as the general path.
 
 `decide(explain=False)` runs a wide IP's plan when it has one (memoised in
 `snap.plans`); `decide(explain=True)` always runs each method's `select()`.
@@ -20,10 +20,10 @@ from typing import NamedTuple
 import pytest
 
 from gslb.algorithms.base import Path, ProximityView
+from gslb.decide.pipeline import Cursors, Decision, decide
+from gslb.decide.plan import PlanPerChoice
 from gslb.health import Health
 from gslb.model import AAAA, A, Config, ProbeSettings, key_of
-from gslb.pipeline import Cursors, Decision, decide
-from gslb.plan import PlanPerChoice
 from gslb.proximity import FrozenView
 from gslb.snapshot import Snapshot
 from tests.unit.factories import NOW, ConfigBuilder, FakeProximity

@@ -13,9 +13,9 @@ import dns.rdata
 import dns.rdatatype
 import pytest
 
+from gslb.dns.wire import header
+from gslb.dns.zone import ZoneIndex, to_wire
 from gslb.model import Config, Record, ServerSettings, WideIP, Zone
-from gslb.wire import header
-from gslb.zone import ZoneIndex, to_wire
 
 ORIGIN = dns.name.from_text("gslb.example.")
 RECORDS = [

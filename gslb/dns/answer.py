@@ -6,7 +6,7 @@ decided per query by the pipeline. The assembled reply after the question is
 cached per distinct decision, so a repeated decision costs a dictionary look
 up and three slices: the query's ID and question (with its letter case) are
 copied in front of the cached bytes. In front of all that, the reply
-cache (gslb.replycache) answers a repeated UDP query with one look-up.
+cache (gslb.dns.replycache) answers a repeated UDP query with one look-up.
 The one `except Exception` of the hot path is here: a bug answers
 SERVFAIL and is counted, it never kills a transport.
 """
@@ -21,14 +21,11 @@ from random import Random
 from time import perf_counter
 
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
-from gslb.errors import FormError
-from gslb.model import AAAA, A, IPAddress, ServerSettings, address_of, key_of, key_of_text
-from gslb.persistence import PersistenceTable
-from gslb.pipeline import Cursors, Decision, decide
-from gslb.ratelimit import DROP, SLIP, RateLimiter
-from gslb.replycache import ReplyCache
-from gslb.snapshot import Snapshot, SnapshotHolder
-from gslb.wire import (
+from gslb.decide.persistence import PersistenceTable
+from gslb.decide.pipeline import Cursors, Decision, decide
+from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
+from gslb.dns.replycache import ReplyCache
+from gslb.dns.wire import (
     BADVERS,
     FLAG_TC,
     Drop,
@@ -39,7 +36,7 @@ from gslb.wire import (
     parse,
     response_flags,
 )
-from gslb.zone import (
+from gslb.dns.zone import (
     ANY,
     FORMERR,
     NOTIMP,
@@ -49,6 +46,9 @@ from gslb.zone import (
     Resolution,
     rr,
 )
+from gslb.errors import FormError
+from gslb.model import AAAA, A, IPAddress, ServerSettings, address_of, key_of, key_of_text
+from gslb.snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ import dns.edns
 import dns.message
 
 from gslb.algorithms.base import Path as ProbePath
-from gslb.answer import Responder
 from gslb.config import load
+from gslb.dns.answer import Responder
 from gslb.proximity import FrozenView, key_of
 from gslb.snapshot import Snapshot, SnapshotHolder
 
-ETC = Path(__file__).resolve().parents[2] / "etc"
+ETC = Path(__file__).resolve().parents[3] / "etc"
 NOW = 1_000_000.0
 LDNS = ip_address("127.0.0.53")
 

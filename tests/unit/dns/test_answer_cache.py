@@ -8,14 +8,14 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 
-from gslb.answer import Responder
 from gslb.config import load
+from gslb.dns.answer import Responder
+from gslb.dns.replycache import DYNAMIC_LIFETIME, MAX_QUERY
 from gslb.health import Health
 from gslb.model import Config
-from gslb.replycache import DYNAMIC_LIFETIME, MAX_QUERY
 from gslb.snapshot import Snapshot, SnapshotHolder
 
-ETC = Path(__file__).resolve().parents[2] / "etc"
+ETC = Path(__file__).resolve().parents[3] / "etc"
 VS_CNC, VS_TEL = "127.0.10.1", "127.0.20.1"
 
 
@@ -126,7 +126,7 @@ def test_a_failure_is_never_replayed(monkeypatch):
         calls.append(args)
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("gslb.answer.parse", broken)
+    monkeypatch.setattr("gslb.dns.answer.parse", broken)
     assert dns.message.from_wire(r.answer(mail, "127.0.0.1", "udp") or b"").rcode() == 2
     monkeypatch.undo()
     assert ask(r, mail) == ["127.0.0.25"]  # answered afresh, not the cached SERVFAIL

@@ -21,7 +21,7 @@ the LDNS's most specific prefix in the topology index, or by the order the
 rotation draws: the wide IP gets a plan per such choice, made on first use
 (`PlanPerChoice`). Otherwise (`static_persist`, `qos`) `decide()` takes the
 general path, which is always the one `gslbctl explain` takes.
-tests/unit/test_plan.py holds the two equal.
+tests/unit/decide/test_plan.py holds the two equal.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from gslb.algorithms.base import (
     ProximityView,
     Ranker,
 )
-from gslb.decision import Decision, decision_of, wants_probe
+from gslb.decide.decision import Decision, decision_of, wants_probe
 from gslb.proximity import EMPTY
 from gslb.snapshot import Snapshot
 

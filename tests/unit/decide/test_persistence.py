@@ -2,8 +2,8 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
+from gslb.decide.persistence import PersistenceTable, Sticky
 from gslb.model import AAAA, A, Persistence, key_of
-from gslb.persistence import PersistenceTable, Sticky
 
 P = Persistence(ttl=60, cidr_v4=24, cidr_v6=48)
 WIP = "www.gslb.example."

@@ -10,7 +10,7 @@ none is available unless the pool is `fail_closed`. A pool that fails hands
 over to the next pool.
 
 `decide()` is pure apart from the cursors and persistence table it is given.
-Queries take the wide IP's compiled plan (gslb/plan.py) when it has one;
+Queries take the wide IP's compiled plan (gslb/decide/plan.py) when it has one;
 `gslbctl explain` takes the general path here, method by method with a
 trace, and checks that the plan agrees.
 """
@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 from gslb.algorithms import REGISTRY
 from gslb.algorithms.base import Candidate, Context, PlanContext, Verdict
-from gslb.decision import Action, Decision, Step, decision_of, wants_probe
+from gslb.decide.decision import Action, Decision, Step, decision_of, wants_probe
+from gslb.decide.persistence import PersistenceTable, Sticky
+from gslb.decide.plan import Plan, PlanPerChoice, compile_plan, constant_context
+from gslb.decide.topology import Node, Scores, score
 from gslb.model import address_of
-from gslb.persistence import PersistenceTable, Sticky
-from gslb.plan import Plan, PlanPerChoice, compile_plan, constant_context
 from gslb.snapshot import Snapshot
-from gslb.topology import Node, Scores, score
 
 __all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for"]
 

@@ -1,0 +1,1 @@
+"""The decision: pool and member choice, compiled plans, persistence, topology."""

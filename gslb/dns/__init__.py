@@ -1,0 +1,1 @@
+"""The DNS side: wire format, the static zone, the responder, reply cache and rate limit."""
