@@ -3,16 +3,19 @@
     .venv/bin/python bench/peers.py                 # what `make bench` runs
     .venv/bin/python bench/peers.py --servers gslbd,knot --runs 1 --duration 5
     .venv/bin/python bench/peers.py --servers gslbd --workers 2 --clients 16
+    .venv/bin/python bench/peers.py --workloads cold,warm --runs 2 --duration 5
 
-All servers run at once, pinned to core 0, dnsperf pinned to core 1, all on
-127.0.0.1 (`--no-pin`, or gslbd `--workers` N > 1: nothing is pinned, every
-process shares every core); one server is loaded at a time, in interleaved rounds: a short
-warm-up, `--runs` full-load runs (q/s, server CPU time per answered query),
-then `--runs` runs at each fixed `--rates` (latency percentiles). The query
-mix is bench/queries.txt: half the wide IP, 30 % static names, 20 % NXDOMAIN.
-Every run is bounded by dnsperf's -l and a timeout; the whole benchmark by
---max-minutes. Prints one table (see bench/README.md) and writes the raw
-figures to bench/results/peers-*.json.
+Each workload (bench/peerbench/workloads.py: `mix`, bench/queries.txt from
+one address; `cold` and `warm`, the wide IP with a distinct EDNS Client Subnet
+per query) is measured on its own: all servers started afresh, measured, then
+stopped. All servers run at once, pinned to core 0, dnsperf pinned to core 1,
+all on 127.0.0.1 (`--no-pin`, or gslbd `--workers` N > 1: nothing is pinned,
+every process shares every core); one server is loaded at a time, in
+interleaved rounds: a warm-up, `--runs` full-load runs (q/s, server CPU time
+per answered query), then `--runs` runs at each fixed `--rates` (latency
+percentiles). Every run is bounded by dnsperf's -l and a timeout; the whole
+benchmark by --max-minutes. Prints a table per workload (see bench/README.md)
+and writes the raw figures to bench/results/peers-*.json.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dns.exception
-from peerbench import dnsperf, install, procstat, report, servers
+from peerbench import dnsperf, ecsload, install, procstat, report, servers, workloads
 
 BENCH = Path(__file__).resolve().parent
 QUERIES = BENCH / "queries.txt"
@@ -47,6 +51,18 @@ class OutOfTime(Exception):
 def _args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/peers.py", description=__doc__.splitlines()[0])
     p.add_argument("--servers", default=",".join(servers.SPECS), help="comma-separated")
+    p.add_argument(
+        "--workloads", default=",".join(workloads.NAMES), help="comma-separated: mix,cold,warm"
+    )
+    p.add_argument(
+        "--subnets", type=int, default=ecsload.SUBNETS, help="client subnets of cold and warm"
+    )
+    p.add_argument(
+        "--ecs-warmup",
+        type=float,
+        default=30.0,
+        help="cold/warm: the warm-up is one pass over the subnets, at most this many seconds",
+    )
     p.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     p.add_argument("--rates", default="2000,20000", help="fixed rates for latency, q/s")
@@ -85,6 +101,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(servers.SPECS)}")
     args.rate_list = [int(r) for r in args.rates.split(",") if r]
+    args.workload_names = [w for w in args.workloads.split(",") if w]
+    odd = [w for w in args.workload_names if w not in workloads.NAMES]
+    if odd:
+        p.error(f"unknown workload(s) {', '.join(odd)}; known: {', '.join(workloads.NAMES)}")
     if args.runs < 1 or args.duration <= 0 or args.workers < 1:
         p.error("--runs, --duration and --workers must be positive")
     args.pin = not args.no_pin and args.workers == 1
@@ -97,20 +117,23 @@ class Bench:
         self.tmp = tmp
         self.deadline = time.monotonic() + args.max_minutes * 60
         self.count = 0
+        self.workload = workloads.Workload("mix", QUERIES, nxdomain_share=NX_EXPECTED)
 
     def measure(
-        self, server: servers.Running, rate: int | None, duration: float
+        self, server: servers.Running, rate: int | None, duration: float, passes: int | None = None
     ) -> report.Measured:
         if time.monotonic() + duration + 5 > self.deadline:
             raise OutOfTime(f"--max-minutes {self.args.max_minutes:g} spent")
         load = dnsperf.Load(
             server.port,
-            QUERIES,
+            self.workload.queries,
             duration,
             rate=rate,
             clients=self.args.clients,
             core=CLIENT_CORE if self.args.pin else None,
             nice=self.args.nice,
+            binary=self.workload.binary,
+            passes=passes,
         )
         self.count += 1
         log = self.tmp / f"dnsperf-{server.spec.name}-{self.count:03d}.log"
@@ -152,11 +175,13 @@ class Bench:
             s.name: report.ServerResult(s.name, s.record, notes=list(s.notes)) for s in specs
         }
         running: dict[str, servers.Running] = {}
+        root = self.tmp / self.workload.name
+        root.mkdir(exist_ok=True)
         try:
             for spec in specs:
                 result = results[spec.name]
                 try:
-                    server = servers.start(spec, self.tmp, nice=self.args.nice, pin=self.args.pin)
+                    server = servers.start(spec, root, nice=self.args.nice, pin=self.args.pin)
                     running[spec.name] = server
                     result.argv = server.argv
                     result.check = servers.check(server)
@@ -164,7 +189,10 @@ class Bench:
                     self._fail(result, running.pop(spec.name, None), err)
                     continue
                 _say(f"{spec.name}: pid={server.pid} port={server.port} answers {result.check}")
-            self._round(running, results, None, self.args.warmup, None)
+            if self.workload.binary:  # one pass: every subnet seen once (warm: re-probe offers)
+                self._round(running, results, None, self.args.ecs_warmup, None, passes=1)
+            else:
+                self._round(running, results, None, self.args.warmup, None)
             for i in range(self.args.runs):
                 self._round(running, results, None, self.args.duration, f"full load run {i + 1}")
             for rate in self.args.rate_list:
@@ -175,9 +203,10 @@ class Bench:
         finally:
             for name, server in running.items():
                 _say(f"{name}: stopped, exit {server.stop()}")
+        expected = self.workload.nxdomain_share
         for result in results.values():
-            if any(abs(m.nxdomain_share - NX_EXPECTED) > 0.02 for m in result.all_runs()):
-                result.notes.append("NXDOMAIN share off the expected 20 % in some run")
+            if any(abs(m.nxdomain_share - expected) > 0.02 for m in result.all_runs()):
+                result.notes.append(f"NXDOMAIN share off the expected {expected:.0%} in some run")
         return [results[s.name] for s in specs]
 
     def _round(
@@ -187,11 +216,12 @@ class Bench:
         rate: int | None,
         duration: float,
         label: str | None,  # None: warm-up, not kept
+        passes: int | None = None,
     ) -> None:
         for name, server in list(running.items()):
             result = results[name]
             try:
-                m = self.measure(server, rate, duration)
+                m = self.measure(server, rate, duration, passes)
             except (servers.ServerError, dnsperf.DnsperfError, OutOfTime, OSError) as err:
                 self._fail(result, running.pop(name), err)
                 continue
@@ -240,23 +270,50 @@ def _package_version(package: str) -> str:
     return out.stdout.strip() or "?"
 
 
+def _specs(args: argparse.Namespace, subnets: Sequence[int]) -> list[servers.Spec]:
+    """The servers to run; gslbd's LDNS table pre-filled with `subnets` too."""
+    specs = [servers.SPECS[n] for n in args.names]
+    gslbd = servers.SPECS["gslbd"]
+    if subnets:
+        prepare = functools.partial(servers.gslbd_config, subnets=subnets)
+        specs = [dataclasses.replace(s, prepare=prepare) if s is gslbd else s for s in specs]
+    if args.workers > 1:
+        # Beside the single process, measured in the same interleaved rounds.
+        specs.append(
+            dataclasses.replace(
+                gslbd,
+                name=f"gslbd-w{args.workers}",
+                prepare=functools.partial(
+                    servers.gslbd_config, workers=args.workers, subnets=subnets
+                ),
+                record=f"gslbd with {args.workers} worker processes",
+            )
+        )
+    return specs
+
+
+def _workloads(args: argparse.Namespace, tmp: Path) -> Iterator[workloads.Workload]:
+    """The chosen workloads, in order; the ECS stream is written once, when first needed."""
+    stream = tmp / "ecs-subnets.bin"
+    nets: list[int] = []
+    for name in args.workload_names:
+        if name == "mix":
+            yield workloads.Workload(name, QUERIES, nxdomain_share=NX_EXPECTED)
+            continue
+        if not nets:
+            nets = ecsload.subnets(args.subnets)
+            ecsload.write_stream(stream, nets)
+        yield workloads.Workload(
+            name, stream, binary=True, warm_subnets=nets if name == "warm" else ()
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     if (os.cpu_count() or 1) >= 2 and args.pin:
         # The harness itself stays off the server's core.
         os.sched_setaffinity(0, {CLIENT_CORE})
-    specs = [servers.SPECS[n] for n in args.names]
-    if args.workers > 1:
-        # Beside the single process, measured in the same interleaved rounds.
-        gslbd = servers.SPECS["gslbd"]
-        specs.append(
-            dataclasses.replace(
-                gslbd,
-                name=f"gslbd-w{args.workers}",
-                prepare=functools.partial(servers.gslbd_config, workers=args.workers),
-                record=f"gslbd with {args.workers} worker processes",
-            )
-        )
+    specs = _specs(args, ())
     needed = [install.DNSPERF, install.TASKSET] + [s.package for s in specs if s.package]
     if args.no_install:
         absent = install.missing(needed)
@@ -289,10 +346,16 @@ def main(argv: list[str] | None = None) -> int:
             **{p: _package_version(p) for p in ("dnsperf", "gdnsd", "pdns-server", "knot")},
         },
     }
+    meta["workloads"] = args.workload_names
+    meta["subnets"] = args.subnets
     tmp = Path(tempfile.mkdtemp(prefix="gslb-bench-"))
     bench = Bench(args, tmp)
+    done: dict[str, list[report.ServerResult]] = {}
     try:
-        results = bench.run(specs)
+        for workload in _workloads(args, tmp):
+            _say(f"workload {workload.name}: {workload.queries.name}")
+            bench.workload = workload
+            done[workload.name] = bench.run(_specs(args, workload.warm_subnets))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -301,17 +364,19 @@ def main(argv: list[str] | None = None) -> int:
     meta["loadavg_after"] = procstat.loadavg()
     meta["elapsed_s"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds())
     out = args.results / f"peers-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    report.write_json(out, meta, results)
+    report.write_json(out, meta, done)
+    for name, results in done.items():
+        print(f"\n{name}:")
+        print(report.table(results, args.rate_list))
     print()
-    print(report.table(results, args.rate_list))
-    print()
-    for r in results:
+    for r in next(iter(done.values()), []):
         print(f"  {r.name}: {r.record}" + "".join(f"; {n}" for n in r.notes))
     print(
         f"\n  ÷ = gslbd ÷ peer. Medians of {args.runs} × {args.duration:g} s runs; "
-        f"latency pooled over the runs at each rate.\n  Raw results: {out}"
+        f"latency pooled over the runs at each rate. Load average "
+        f"{meta['loadavg_before']} before, {meta['loadavg_after']} after.\n  Raw results: {out}"
     )
-    return 1 if any(r.error for r in results) else 0
+    return 1 if any(r.error for results in done.values() for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ class Load:
     timeout: float = 1.0
     core: int | None = 1  # None: not pinned
     nice: int = 0
+    binary: bool = False  # -B: `queries` is a pre-built stream (peerbench.ecsload)
+    passes: int | None = None  # -n: stop after this many passes over `queries`
 
     def argv(self) -> list[str]:
         cmd = ["nice", "-n", str(self.nice)] if self.nice else []
@@ -56,6 +58,10 @@ class Load:
         cmd += ["-s", "127.0.0.1", "-p", str(self.port), "-d", str(self.queries)]
         cmd += ["-l", f"{self.duration:g}", "-c", str(self.clients), "-q", str(self.outstanding)]
         cmd += ["-t", f"{self.timeout:g}", "-T", "1"]
+        if self.binary:
+            cmd += ["-B"]
+        if self.passes is not None:
+            cmd += ["-n", str(self.passes)]
         if self.rate is not None:
             cmd += ["-Q", str(self.rate), "-v"]
         return cmd

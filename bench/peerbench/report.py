@@ -183,7 +183,11 @@ def table(results: list[ServerResult], rates: list[int]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, meta: dict[str, Any], results: list[ServerResult]) -> None:
+def write_json(path: Path, meta: dict[str, Any], results: dict[str, list[ServerResult]]) -> None:
+    """`results` per workload."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"meta": meta, "servers": [r.to_json() for r in results]}
+    doc = {
+        "meta": meta,
+        "workloads": {w: [r.to_json() for r in servers] for w, servers in results.items()},
+    }
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")

@@ -16,9 +16,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from ipaddress import ip_address
+from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 from string import Template
 
@@ -97,18 +97,23 @@ RTT_US = {"CNC": 900, "TEL": 5_000}
 RTT_ANSWER = "127.0.10.1"  # vs_cnc
 
 
-def prefill_proximity(config: Path, workdir: Path) -> None:
+def prefill_proximity(config: Path, workdir: Path, subnets: Sequence[int] = ()) -> None:
+    """The state file: 127.0.0.1, and each of `subnets` (ECS /24s, as ints) with
+    127.0.0.1 as its probe target, the same fresh paths for all."""
     compiled = load(config)
     table = LdnsTable(max_entries=compiled.probes.max_entries, ldns_ttl=compiled.probes.ldns_ttl)
     now = time.time()
-    table.add(LDNS, None, now)
     names = [dc.name for dc in compiled.datacenters]
-    for index, name in enumerate(names):
-        table.record(LDNS, index, rtt_us=RTT_US[name], protocol="dns_dot", now=now)
+    for ldns in (*(IPv4Address(n) for n in subnets), LDNS):
+        table.add(ldns, LDNS, now)
+        for index, name in enumerate(names):
+            table.record(ldns, index, rtt_us=RTT_US[name], protocol="dns_dot", now=now)
     save(workdir / compiled.probes.state_file, table.rows(names), now)
 
 
-def gslbd_config(workdir: Path, port: int, workers: int = 1) -> list[str]:
+def gslbd_config(
+    workdir: Path, port: int, workers: int = 1, subnets: Sequence[int] = ()
+) -> list[str]:
     config = workdir / "config"
     shutil.copytree(GSLBD_CONFIG, config)
     toml = config / "wideips.toml"
@@ -117,7 +122,7 @@ def gslbd_config(workdir: Path, port: int, workers: int = 1) -> list[str]:
     if n != 1:
         raise ServerError(f"{toml}: no single listen line to rewrite")
     toml.write_text(text)
-    prefill_proximity(config, workdir)
+    prefill_proximity(config, workdir, subnets)
     return [sys.executable, "-m", "gslb", "--config", str(config), "--log-level", "WARNING"]
 
 
@@ -158,7 +163,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             "pdns",
-            "LUA A pickrandom() of the two addresses, bind backend",
+            "LUA A view() of the gdnsd nets map, ECS processing on, bind backend",
             _pdns,
             Package(
                 "pdns_server", ("pdns-server", "pdns-backend-bind"), "pdns", ("/run/pdns/pdns.pid",)
@@ -166,6 +171,7 @@ SPECS: dict[str, Spec] = {
             notes=(
                 "enable-lua-records is yes/no in 4.7; the shared Lua state mode of later"
                 " releases is not available",
+                "view() rather than pickclosest(): pickclosest needs a GeoIP city database",
             ),
         ),
         Spec(
