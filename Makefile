@@ -5,7 +5,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test lint check bench clean
 
-$(STAMP): pyproject.toml
+# setup.py builds gslb/server/_batchio.c (optional: without a compiler the
+# UDP loop stays pure Python); a changed C file rebuilds it.
+$(STAMP): pyproject.toml setup.py gslb/server/_batchio.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

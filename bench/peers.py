@@ -50,7 +50,11 @@ class OutOfTime(Exception):
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/peers.py", description=__doc__.splitlines()[0])
-    p.add_argument("--servers", default=",".join(servers.SPECS), help="comma-separated")
+    p.add_argument(
+        "--servers",
+        default=",".join(servers.DEFAULT),
+        help=f"comma-separated, of {', '.join(servers.SPECS)}",
+    )
     p.add_argument(
         "--workloads", default=",".join(workloads.NAMES), help="comma-separated: mix,cold,warm"
     )
@@ -276,7 +280,10 @@ def _specs(args: argparse.Namespace, subnets: Sequence[int]) -> list[servers.Spe
     gslbd = servers.SPECS["gslbd"]
     if subnets:
         prepare = functools.partial(servers.gslbd_config, subnets=subnets)
-        specs = [dataclasses.replace(s, prepare=prepare) if s is gslbd else s for s in specs]
+        specs = [
+            dataclasses.replace(s, prepare=prepare) if s.prepare is servers.gslbd_config else s
+            for s in specs
+        ]
     if args.workers > 1:
         # Beside the single process, measured in the same interleaved rounds.
         specs.append(

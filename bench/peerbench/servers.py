@@ -10,6 +10,7 @@ stopped by its PID.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -56,6 +57,7 @@ class Spec:
     prepare: Callable[[Path, int], list[str]]  # (own dir, port) -> argv
     package: Package | None = None  # None: comes with the venv
     notes: tuple[str, ...] = ()  # caveats printed under the table
+    env: tuple[tuple[str, str], ...] = ()  # set in the server's environment
 
 
 def free_port() -> int:
@@ -156,6 +158,13 @@ SPECS: dict[str, Spec] = {
             notes=("LDNS table pre-filled: rtt decides",),
         ),
         Spec(
+            "gslbd-pure",
+            "gslbd as above, its UDP loop in pure Python (GSLB_PURE=1: recvfrom/sendto)",
+            gslbd_config,
+            notes=("LDNS table pre-filled: rtt decides",),
+            env=(("GSLB_PURE", "1"),),
+        ),
+        Spec(
             "gdnsd",
             "DYNA geoip!www: static nets map, DCs in order, first up answers",
             _gdnsd,
@@ -184,6 +193,10 @@ SPECS: dict[str, Spec] = {
 }
 
 
+# What `make bench` runs; gslbd-pure (the UDP loop without its C part) on request.
+DEFAULT = ("gslbd", "gdnsd", "pdns", "knot")
+
+
 @dataclass
 class Running:
     spec: Spec
@@ -209,7 +222,7 @@ class Running:
 
 
 def start(
-    spec: Spec, root: Path, nice: int = 0, ready_timeout: float = 20.0, pin: bool = True
+    spec: Spec, root: Path, nice: int = 0, ready_timeout: float = 120.0, pin: bool = True
 ) -> Running:
     """Render the config, start the server (pinned to SERVER_CORE), wait for answers."""
     workdir = root / spec.name
@@ -224,7 +237,12 @@ def start(
     with log.open("wb") as out:
         # nice and taskset exec the server, so this PID is the server's own.
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env={**os.environ, **dict(spec.env)} if spec.env else None,
         )
     running = Running(spec, port, workdir, argv, proc, log)
     deadline = time.monotonic() + ready_timeout

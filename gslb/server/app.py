@@ -34,7 +34,7 @@ from gslb.errors import ConfigError, Problem
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
-from gslb.server import runtime
+from gslb.server import batchio, runtime
 from gslb.server.listeners import Events, Listeners, bind
 from gslb.server.supervisor import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
@@ -114,6 +114,7 @@ class Server:
             self.bound += await self.workers.start()
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
+        log.info("udp_io: %s", batchio.describe())
         self.probing = asyncio.create_task(self.proximity.run())
         self.monitors.start()
         await self.control.start(self.holder.current.config.control)

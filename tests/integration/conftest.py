@@ -8,6 +8,7 @@ the port. Tests talk to it with dnspython, an independent client.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -24,6 +25,8 @@ import dns.message
 import dns.query
 import dns.rrset
 import pytest
+
+from gslb.server import batchio
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")
@@ -64,13 +67,43 @@ class Gslbd:
         return self.proc.returncode
 
 
-def start_gslbd(config_dir: Path, timeout: float = 15.0) -> Gslbd:
+# The two UDP loops of gslb.server.batchio: recvmmsg/sendmmsg through the C
+# extension, recvfrom/sendto in Python. A module runs its tests on both with
+#     pytestmark = pytest.mark.parametrize("udp_io", IO_PATHS, indirect=True, scope="module")
+IO_PATHS = ("compiled", "pure")
+IO_LOG = {"compiled": "udp_io: recvmmsg", "pure": "udp_io: recvfrom"}
+
+
+def io_env(path: str | None) -> dict[str, str] | None:
+    """The environment that makes gslbd use `path` (None: as it is)."""
+    if path is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "GSLB_PURE"}
+    if path == "pure":
+        env["GSLB_PURE"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def udp_io(request: pytest.FixtureRequest) -> str | None:
+    """The UDP loop asked for (a parameter), or None: whatever is built."""
+    path: str | None = getattr(request, "param", None)
+    if path == "compiled" and not batchio.built():
+        # CI installs a compiler (.ci/run), so there this fails rather than skips.
+        if shutil.which("cc") is None:
+            pytest.skip("no C compiler: gslb/server/_batchio.c is not built")
+        pytest.fail("gslb/server/_batchio.c is not built: run pip install -e . (make venv)")
+    return path
+
+
+def start_gslbd(config_dir: Path, timeout: float = 15.0, udp_io: str | None = None) -> Gslbd:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gslb", "--config", str(config_dir)],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
         cwd=config_dir.parent,
+        env=io_env(udp_io),
     )
     assert proc.stderr is not None
     log: list[str] = []
@@ -93,7 +126,11 @@ def start_gslbd(config_dir: Path, timeout: float = 15.0) -> Gslbd:
             log.append(line)
 
     threading.Thread(target=drain, daemon=True).start()
-    return Gslbd(proc, "127.0.0.1", port, config_dir, log)
+    server = Gslbd(proc, "127.0.0.1", port, config_dir, log)
+    if udp_io is not None and not server.logged(IO_LOG[udp_io]):
+        server.stop()
+        raise RuntimeError(f"gslbd did not log {IO_LOG[udp_io]!r}:\n" + "".join(log))
+    return server
 
 
 def free_port() -> int:
@@ -146,9 +183,9 @@ def gslbd(config_dir: Path) -> Iterator[Gslbd]:
 
 
 @pytest.fixture(scope="module")
-def shared_gslbd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gslbd]:
+def shared_gslbd(tmp_path_factory: pytest.TempPathFactory, udp_io: str | None) -> Iterator[Gslbd]:
     """One server for a whole module of read-only DNS tests."""
-    server = start_gslbd(copy_config(tmp_path_factory.mktemp("shared") / "etc"))
+    server = start_gslbd(copy_config(tmp_path_factory.mktemp("shared") / "etc"), udp_io=udp_io)
     try:
         yield server
     finally:
@@ -204,10 +241,10 @@ BIG_TXT_ZONE = "".join(f'mid IN TXT "{i:03d}{"m" * 97}"\n' for i in range(8)) + 
 
 
 @pytest.fixture(scope="module")
-def big_gslbd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gslbd]:
+def big_gslbd(tmp_path_factory: pytest.TempPathFactory, udp_io: str | None) -> Iterator[Gslbd]:
     """The default config plus the large TXT RRsets of BIG_TXT_ZONE."""
     directory = copy_config(tmp_path_factory.mktemp("big") / "etc")
-    server = start_gslbd(edit_config(directory, zone_append=BIG_TXT_ZONE))
+    server = start_gslbd(edit_config(directory, zone_append=BIG_TXT_ZONE), udp_io=udp_io)
     try:
         yield server
     finally:

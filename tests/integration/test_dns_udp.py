@@ -20,7 +20,10 @@ import dns.rdatatype
 import dns.update
 import pytest
 
-from tests.integration.conftest import Gslbd, records
+from tests.integration.conftest import IO_PATHS, Gslbd, records
+
+# Both UDP loops (gslb.server.batchio): the compiled one and the pure-Python one.
+pytestmark = pytest.mark.parametrize("udp_io", IO_PATHS, indirect=True, scope="module")
 
 NOERROR, NXDOMAIN, REFUSED = dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.REFUSED
 

@@ -14,6 +14,7 @@ import dns.message
 import pytest
 
 from tests.integration.conftest import (
+    IO_PATHS,
     Gslbd,
     frame,
     records,
@@ -21,6 +22,9 @@ from tests.integration.conftest import (
     tcp_connect,
     udp_exchange,
 )
+
+# Both UDP loops (gslb.server.batchio): the compiled one and the pure-Python one.
+pytestmark = pytest.mark.parametrize("udp_io", IO_PATHS, indirect=True, scope="module")
 
 QID = 0x1234
 WWW = b"\x03www\x04gslb\x07example\x00"
