@@ -259,7 +259,10 @@ class LdnsTable:
 
     def seen(self, address: IPAddress, now: float, count: int = 1) -> LdnsEntry | None:
         """A known LDNS queried `count` times: last seen, query count, recency."""
-        key = key_of(address)
+        return self.seen_key(key_of(address), now, count)
+
+    def seen_key(self, key: int, now: float, count: int = 1) -> LdnsEntry | None:
+        """`seen` by the table's int key (`key_of`), as the responder reports it."""
         entry = self._entries.get(key)
         if entry is not None:
             entry.last_seen = max(entry.last_seen, now)

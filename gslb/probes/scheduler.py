@@ -144,12 +144,17 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
         self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
+        # Per resolver as the hot path gives it: its address, or None when it
+        # may not be probed (allow/deny): one look-up, not an ip_address()
+        # and the allow list per offered key. Emptied when [probes] changes.
+        self._targets_of: dict[IPAddress | str, IPAddress | None] = {}
         self.configure(config)
 
     def configure(self, config: Config) -> None:
         """(Re)read `[probes]` and the data centers; queued LDNS stay queued."""
         s: ProbeSettings = config.probes
         self.settings = s
+        self._targets_of.clear()
         names = tuple(d.name for d in config.datacenters)
         old = getattr(self, "datacenters", names)
         self.table.remap(old, names)
@@ -233,12 +238,9 @@ class Scheduler:
         """Probe for `ldns`, or join or reuse its target's measurement; True: a job started."""
         now = self.clock()
         key = key_of(ldns)
-        try:
-            target = peer if not isinstance(peer, str) else ip_address(peer)
-        except ValueError:
-            target = None
+        target = self._probe_target(peer)
         entry = self.table.get(ldns)
-        if target is None or not self.allowed(target):
+        if target is None:
             return self._skip(key, "forbidden")
         if entry is not None and now < entry.next_probe:
             return self._skip(key, "not_due")
@@ -261,6 +263,23 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _probe_target(self, peer: IPAddress | str) -> IPAddress | None:
+        """`peer` as the address to probe, or None if it may not be probed."""
+        try:
+            return self._targets_of[peer]
+        except KeyError:
+            pass
+        try:
+            target: IPAddress | None = peer if not isinstance(peer, str) else ip_address(peer)
+        except ValueError:
+            target = None
+        if target is not None and not self.allowed(target):
+            target = None
+        if len(self._targets_of) >= max(1, self.settings.max_entries):
+            self._targets_of.clear()
+        self._targets_of[peer] = target
+        return target
 
     def _skip(self, key: int, reason: str) -> bool:
         """No job for this key (counted by `reason`); it may be offered again."""
@@ -363,10 +382,11 @@ class Scheduler:
         if self._reported:
             queried.update(self._reported)
             self._reported.clear()
-        for key, count in queried.items():
-            ldns = address_of(key)
-            entry = self.table.seen(ldns, now, count)
+        seen = self.table.seen_key
+        for key, count in queried.items():  # an address made only for a re-probe
+            entry = seen(key, now, count)
             if entry is not None and now >= entry.next_probe:
+                ldns = address_of(key)
                 self.offer(ldns, entry.target or ldns)
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:

@@ -195,6 +195,24 @@ async def test_forbidden_targets_are_counted_never_probed():
     assert (dot.calls, s.counts["forbidden"], len(s.table)) == ([], 4, 0)
 
 
+async def test_a_resolvers_verdict_is_remembered_until_probes_are_reconfigured():
+    """Many subnets from one resolver: its allow/deny verdict is worked out once
+    (not per offered key), and again after a reload changes [probes]."""
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot], keys_per_target=1000)
+    for i in range(3):
+        s.offer(ip_address(f"198.18.{i}.0"), "127.0.0.53")
+        await settle(s, lambda: not s._pending)
+    assert s._targets_of == {"127.0.0.53": LDNS}
+    assert (len(s.table), s.counts["forbidden"]) == (3, 0)
+    s.configure(config(allow=(ip_network("10.0.0.0/8"),), keys_per_target=1000))
+    assert s._targets_of == {}
+    s.offer(ip_address("198.18.9.0"), "127.0.0.53")
+    await settle(s, lambda: not s._pending)
+    assert s._targets_of == {"127.0.0.53": None}
+    assert (len(s.table), s.counts["forbidden"]) == (3, 1)
+
+
 def test_the_queue_is_bounded_and_drops_are_counted():
     s, _ = scheduler([FakeProber("dns_dot")], queue_size=3)
     for i in range(5):
