@@ -11,6 +11,15 @@ rate-limited reply, nor a wide IP whose methods rotate).
 
 Clients choose the keys, so the cache is bounded in bytes, and only queries
 of an ordinary size are cached.
+
+A wide IP reply is reused only if the same peer asks the same question
+within the second; under load from many resolvers or client subnets (ECS:
+the subnet is part of the key) that hardly happens, and every insert is
+work and memory for nothing. So the cache watches how many of the wide IP
+replies it keeps are reused: every `ADMIT_WINDOW` offered, if fewer than one
+in `SPARSE_BELOW` kept was hit, it keeps only one offer in `SPARSE_STRIDE`
+(enough to see the traffic change back), else every one. What is answered
+does not change: a reply not kept is decided again, the same way.
 """
 
 from __future__ import annotations
@@ -21,13 +30,26 @@ MAX_QUERY = 512  # bytes; a larger query is answered but never cached
 MAX_BYTES = 32 << 20  # keys and replies together; past it the cache starts afresh
 DYNAMIC_LIFETIME = 1.0  # seconds a cached wide IP reply may be reused
 _FOREVER = float("inf")
+ADMIT_WINDOW = 4096  # wide IP replies offered between two looks at how many were reused
+SPARSE_BELOW = 8  # fewer hits than kept / this: few are reused
+SPARSE_STRIDE = 16  # then one offer in this many is kept
 
 # (reply bytes after the ID, counter cell to bump, LDNS key to report as seen, expiry)
 Entry = tuple[bytes, list[int] | None, int | None, float]
 
 
 class ReplyCache:
-    __slots__ = ("_bytes", "_dynamic", "_for", "_static", "clock")
+    __slots__ = (
+        "_bytes",
+        "_dynamic",
+        "_for",
+        "_hits",
+        "_kept",
+        "_offered",
+        "_static",
+        "clock",
+        "stride",
+    )
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
@@ -35,6 +57,9 @@ class ReplyCache:
         self._dynamic: dict[tuple[bytes, object], Entry] = {}
         self._bytes = 0
         self._for: object = None
+        # Admission of wide IP replies, over the current window of offers.
+        self.stride = 1  # keep one offer in this many
+        self._offered = self._kept = self._hits = 0
 
     def follow(self, snapshot: object) -> None:
         """Forget everything when a new snapshot is published."""
@@ -52,8 +77,10 @@ class ReplyCache:
         hit = self._static.get(tail)
         if hit is None:
             hit = self._dynamic.get((tail, peer))
-            if hit is not None and hit[3] <= self.clock():
-                return None
+            if hit is not None:
+                if hit[3] <= self.clock():
+                    return None
+                self._hits += 1
         return hit
 
     def put(
@@ -68,6 +95,15 @@ class ReplyCache:
         wide IP reply for `peer`."""
         if len(wire) > MAX_QUERY:
             return
+        if ldns is not None:
+            self._offered += 1
+            if self._offered % self.stride:
+                return
+            self._kept += 1
+            if self._offered >= ADMIT_WINDOW:
+                few = self._hits * SPARSE_BELOW < self._kept
+                self.stride = SPARSE_STRIDE if few else 1
+                self._offered = self._kept = self._hits = 0
         size = len(wire) + len(reply)
         if self._bytes + size > MAX_BYTES:
             self.clear()
