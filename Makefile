@@ -30,10 +30,11 @@ test: $(STAMP) lint
 	$(BIN)/pytest -q
 
 # Peer benchmark (bench/README.md): installs dnsperf and the peer servers if
-# missing, runs about 7 minutes on loopback; not part of `make test`, never CI.
+# missing, runs about 25 minutes on loopback (three workloads); not part of
+# `make test`, never CI.
 # Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--runs 1 --duration 5".
 bench: $(STAMP)
 	$(BIN)/python bench/peers.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build gslb/server/_batchio*.so

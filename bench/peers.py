@@ -71,7 +71,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     p.add_argument("--rates", default="2000,20000", help="fixed rates for latency, q/s")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
-    p.add_argument("--max-minutes", type=float, default=30.0, help="stop the whole run after")
+    p.add_argument("--max-minutes", type=float, default=45.0, help="stop the whole run after")
     p.add_argument(
         "--nice",
         type=int,
@@ -95,6 +95,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=4,
         help="dnsperf client sockets (source ports: SO_REUSEPORT spreads by them)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree of gslb (e.g. `git archive main | tar -x -C DIR`): also run its"
+        " gslbd, as server gslbd-base, in the same rounds (before/after a change)",
     )
     p.add_argument("--no-install", action="store_true", help="never call apt-get")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
@@ -284,6 +290,16 @@ def _specs(args: argparse.Namespace, subnets: Sequence[int]) -> list[servers.Spe
             dataclasses.replace(s, prepare=prepare) if s.prepare is servers.gslbd_config else s
             for s in specs
         ]
+    if args.baseline is not None:
+        specs.append(
+            dataclasses.replace(
+                gslbd,
+                name="gslbd-base",
+                prepare=functools.partial(servers.gslbd_config, subnets=subnets),
+                record=f"gslbd from {args.baseline}",
+                env=(("PYTHONPATH", str(args.baseline.resolve())),),
+            )
+        )
     if args.workers > 1:
         # Beside the single process, measured in the same interleaved rounds.
         specs.append(
