@@ -10,7 +10,6 @@ but `FormError` and `Drop`.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
 
@@ -28,15 +27,16 @@ BADVERS = 16
 _HEADER = struct.Struct("!HHHHHH")
 _RR_TAIL = struct.Struct("!HHIH")
 _QTAIL = struct.Struct("!HH")
+_ECS_WIDTH = {1: 4, 2: 16}  # address bytes per ECS family
 
 
 class Drop(GslbError):
     """The packet cannot be answered (no readable header, or not a query)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ClientSubnet:
-    """An EDNS Client Subnet option (RFC 7871)."""
+class ClientSubnet(NamedTuple):
+    """An EDNS Client Subnet option (RFC 7871). A named tuple, as Edns and
+    Query are: one is built for every query that carries one."""
 
     family: int  # 1 = IPv4, 2 = IPv6
     source: int  # source prefix length
@@ -200,7 +200,7 @@ def _read_ecs(body: bytes, qid: int, flags: int) -> ClientSubnet:
         raise _formerr(qid, flags, "short client subnet option")
     family, source, scope = struct.unpack_from("!HBB", body)
     raw = body[4:]
-    width = {1: 4, 2: 16}.get(family)
+    width = _ECS_WIDTH.get(family)
     if width is None or source > width * 8 or scope != 0 or len(raw) != (source + 7) // 8:
         raise _formerr(qid, flags, "bad client subnet option")
     packed = int.from_bytes(raw.ljust(width, b"\0"), "big")
