@@ -27,7 +27,9 @@ BADVERS = 16
 _HEADER = struct.Struct("!HHHHHH")
 _RR_TAIL = struct.Struct("!HHIH")
 _QTAIL = struct.Struct("!HH")
-_ECS_WIDTH = {1: 4, 2: 16}  # address bytes per ECS family
+_OPTION = struct.Struct("!HH")
+_ECS_HEAD = struct.Struct("!HBB")
+_ECS_BITS = {1: 32, 2: 128}  # address bits per ECS family
 
 
 class Drop(GslbError):
@@ -181,7 +183,7 @@ def _read_opt(
     while off < len(rdata):
         if off + 4 > len(rdata):
             raise _formerr(qid, flags, "truncated EDNS option")
-        code, length = struct.unpack_from("!HH", rdata, off)
+        code, length = _OPTION.unpack_from(rdata, off)
         body = rdata[off + 4 : off + 4 + length]
         if len(body) != length:
             raise _formerr(qid, flags, "truncated EDNS option")
@@ -198,14 +200,13 @@ def _read_opt(
 def _read_ecs(body: bytes, qid: int, flags: int) -> ClientSubnet:
     if len(body) < 4:
         raise _formerr(qid, flags, "short client subnet option")
-    family, source, scope = struct.unpack_from("!HBB", body)
-    raw = body[4:]
-    width = _ECS_WIDTH.get(family)
-    if width is None or source > width * 8 or scope != 0 or len(raw) != (source + 7) // 8:
+    family, source, scope = _ECS_HEAD.unpack_from(body)
+    bits = _ECS_BITS.get(family, 0)
+    if not bits or source > bits or scope != 0 or len(body) - 4 != (source + 7) >> 3:
         raise _formerr(qid, flags, "bad client subnet option")
-    packed = int.from_bytes(raw.ljust(width, b"\0"), "big")
-    mask = ((1 << source) - 1) << (width * 8 - source) if source else 0
-    if packed & ~mask:
+    # The address bytes given, then zeros to the family's width.
+    packed = int.from_bytes(body[4:], "big") << (bits - ((len(body) - 4) << 3))
+    if packed & ((1 << (bits - source)) - 1):
         raise _formerr(qid, flags, "client subnet has bits beyond its prefix")
     address: IPAddress = IPv4Address(packed) if family == 1 else IPv6Address(packed)
     return ClientSubnet(family, source, address)
