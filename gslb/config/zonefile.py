@@ -27,6 +27,7 @@ from gslb.model import Record, Zone
 
 SOA, NS, CNAME, DNAME, RRSIG, NSEC = 6, 2, 5, 39, 46, 47
 MAX_TTL = 2**31 - 1
+MAX_INCLUDE_DEPTH = 16
 _TTL = re.compile(r"(?:\d+[smhdw]?)+", re.IGNORECASE)
 _TTL_PART = re.compile(r"(\d+)([smhdw]?)", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -279,10 +280,18 @@ class _Parser:
                 return
             origin = given
         path = Path(self.file).parent / args[0].raw
-        key = path.resolve()
+        try:
+            key = path.resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL, a symlink loop
+            self.error(line, "$INCLUDE", args[0].raw, f"cannot read {path}: {exc}")
+            return
         if any(key == found for found, _ in self.stack):
             chain = " -> ".join(shown for _, shown in (*self.stack, (key, str(path))))
             self.error(line, "$INCLUDE", args[0].raw, f"include loop: {chain}")
+            return
+        if len(self.stack) > MAX_INCLUDE_DEPTH:
+            message = f"$INCLUDEs nested more than {MAX_INCLUDE_DEPTH} deep"
+            self.error(line, "$INCLUDE", args[0].raw, message)
             return
         try:
             text = self.read(path)

@@ -670,3 +670,27 @@ def test_include_of_a_zone_into_itself_by_another_path_is_a_loop(tmp_path: Path)
     problems = problems_of(APEX + "$INCLUDE sub/../z.zone\n", read, str(top))
     chain = f"{top} -> {tmp_path}/sub/../z.zone"
     assert problems == [Problem(str(top), 4, "$INCLUDE", "sub/../z.zone", f"include loop: {chain}")]
+
+
+def test_include_of_a_name_no_file_can_have() -> None:
+    assert problems_of(APEX + "$INCLUDE a\0b\n") == [
+        Problem("z.zone", 4, "$INCLUDE", "a\0b", "cannot read a\0b: embedded null byte")
+    ]
+
+
+def test_include_of_a_symlink_loop(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    top = str(tmp_path / "z.zone")
+    [problem] = problems_of(APEX + "$INCLUDE a\n", NO_FILES, top)
+    assert (problem.file, problem.line, problem.path, problem.value) == (top, 4, "$INCLUDE", "a")
+    # Python 3.11 fails to resolve the path, later ones to read it.
+    assert problem.message.startswith(f"cannot read {tmp_path / 'a'}: ")
+
+
+def test_include_depth_is_bounded() -> None:
+    files = {f"{i}.zone": f"$INCLUDE {i + 1}.zone\nh{i} A 192.0.2.1\n" for i in range(1, 40)}
+    zone, problems = parse_zone(APEX + "$INCLUDE 1.zone\n", ORIGIN, "z.zone", reader(files))
+    message = "$INCLUDEs nested more than 16 deep"
+    assert problems == [Problem("16.zone", 1, "$INCLUDE", "17.zone", message)]
+    assert [r.name for r in zone.records[2:]] == [f"h{i}.example.com." for i in range(16, 0, -1)]
