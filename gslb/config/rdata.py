@@ -44,6 +44,7 @@ def type_number(mnemonic: str) -> int | None:
     return int(number)
 
 
+@functools.lru_cache(maxsize=1024)
 def type_name(rtype: int) -> str:
     return str(dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rtype)))
 
@@ -77,7 +78,6 @@ class _Tokens(dns.tokenizer.Tokenizer):
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
-        self.generic = text.startswith("\\#")  # RFC 3597's `\\# len hex` form
         self.ran_out = False
 
     def get(self, want_leading: bool = False, want_comment: bool = False) -> dns.tokenizer.Token:
@@ -91,38 +91,52 @@ def _name(origin: str) -> dns.name.Name:
     return dns.name.from_text(origin)
 
 
-def _message(exc: Exception, tokens: _Tokens, rtype: int) -> str:
-    text = str(exc)
-    if tokens.generic and text in ("DNS message is malformed.", "Text input is malformed."):
-        return f"the \\# data is not valid {type_name(rtype)} rdata"
-    if isinstance(exc, dns.exception.UnexpectedEnd) or (
-        tokens.ran_out and text.startswith("expecting")
-    ):
-        return "too few fields"
-    extra = _EXTRA.fullmatch(text)
-    if extra is not None:
-        return f"too many fields: {extra.group(1)!r} is one too many"
-    return text
+def _parse(rtype: int, tokens: str | _Tokens, origin: str) -> bytes:
+    rdata = dns.rdata.from_text(
+        dns.rdataclass.IN,
+        dns.rdatatype.RdataType.make(rtype),
+        tokens,
+        origin=_name(origin),
+        relativize=False,
+    )
+    data = rdata.to_wire()
+    assert data is not None  # to_wire without a file returns the bytes
+    return data
 
 
+def _why(rtype: int, text: str, origin: str) -> str:
+    """Why dnspython refuses `text`, said for a zone file's author."""
+    tokens = _Tokens(text)  # parsed again, noting where the text ran out
+    try:
+        _parse(rtype, tokens, origin)
+    except (dns.exception.DNSException, ValueError) as exc:
+        message = str(exc)
+        if text.startswith("\\#") and message in (
+            "DNS message is malformed.",
+            "Text input is malformed.",
+        ):
+            return f"the \\# data is not valid {type_name(rtype)} rdata"
+        if isinstance(exc, dns.exception.UnexpectedEnd) or (
+            tokens.ran_out and message.startswith("expecting")
+        ):
+            return "too few fields"
+        extra = _EXTRA.fullmatch(message)
+        if extra is not None:
+            return f"too many fields: {extra.group(1)!r} is one too many"
+        return message
+    raise AssertionError(f"dnspython took {text!r} the second time")
+
+
+@functools.lru_cache(maxsize=4096)  # a zone repeats its MX, CNAME and NS targets
 def to_wire(rtype: int, text: str, origin: str) -> bytes:
     """Wire rdata of one record: `text` is its presentation form, names
     relative to `origin`, quoted strings quoted, escapes as written."""
     if rtype in (A, AAAA) and not text.startswith("\\#"):
         return _address(rtype, text)
-    tokens = _Tokens(text)
     try:
-        rdata = dns.rdata.from_text(
-            dns.rdataclass.IN,
-            dns.rdatatype.RdataType.make(rtype),
-            tokens,
-            origin=_name(origin),
-            relativize=False,
-        )
-        data = rdata.to_wire()
-    except (dns.exception.DNSException, ValueError) as exc:
-        raise RdataError(f"bad {type_name(rtype)} rdata: {_message(exc, tokens, rtype)}") from None
-    assert data is not None  # to_wire without a file returns the bytes
+        data = _parse(rtype, text, origin)
+    except (dns.exception.DNSException, ValueError):
+        raise RdataError(f"bad {type_name(rtype)} rdata: {_why(rtype, text, origin)}") from None
     if len(data) > MAX_RDATA:
         raise RdataError(f"rdata is {len(data)} bytes, more than {MAX_RDATA}")
     return data

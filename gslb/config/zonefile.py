@@ -28,6 +28,7 @@ from gslb.model import Record, Zone
 SOA, NS, CNAME, DNAME, RRSIG, NSEC = 6, 2, 5, 39, 46, 47
 MAX_TTL = 2**31 - 1
 MAX_INCLUDE_DEPTH = 16
+MAX_SHOWN = 80
 _TTL = re.compile(r"(?:\d+[smhdw]?)+", re.IGNORECASE)
 _TTL_PART = re.compile(r"(\d+)([smhdw]?)", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -165,6 +166,13 @@ def check_name(name: str) -> str | None:
     return None
 
 
+def _shown(text: str) -> str:
+    """`text` as a problem's value: a line of rdata can be megabytes long."""
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
 def in_zone(name: str, origin: str) -> bool:
     return origin == "." or name == origin or name.endswith("." + origin)
 
@@ -207,7 +215,8 @@ class _Parser:
         self.problems: list[Problem] = []
 
     def error(self, line: int | None, path: str, value: object, message: str) -> None:
-        self.problems.append(Problem(self.file, line, path, value, message))
+        shown = _shown(value) if isinstance(value, str) else value
+        self.problems.append(Problem(self.file, line, _shown(path), shown, message))
 
     def text(self, text: str) -> None:
         """Read the entries of `text`, written in `self.file`."""
@@ -376,14 +385,14 @@ class _Parser:
         return _Head(ttl, rtype, rest[1:])
 
     def add(self, line: int, owner: str, head: _Head, rdata: str) -> None:
-        path = f"{owner} {type_name(head.rtype)}"
         if not in_zone(owner, self.apex):
-            self.error(line, path, None, f"name is outside the zone {self.apex}")
+            message = f"name is outside the zone {self.apex}"
+            self.error(line, f"{owner} {type_name(head.rtype)}", None, message)
             return
         try:
             wire = to_wire(head.rtype, rdata, self.origin)
         except RdataError as exc:
-            self.error(line, path, rdata, str(exc))
+            self.error(line, f"{owner} {type_name(head.rtype)}", rdata, str(exc))
             return
         ttl = head.ttl if head.ttl is not None else self.default_ttl
         self.records.append(_Pending(owner, head.rtype, ttl, wire, self.file, line))

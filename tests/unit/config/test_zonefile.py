@@ -694,3 +694,22 @@ def test_include_depth_is_bounded() -> None:
     message = "$INCLUDEs nested more than 16 deep"
     assert problems == [Problem("16.zone", 1, "$INCLUDE", "17.zone", message)]
     assert [r.name for r in zone.records[2:]] == [f"h{i}.example.com." for i in range(16, 0, -1)]
+
+
+def test_a_long_value_is_shown_cut() -> None:
+    strings = " ".join(['"' + "a" * 200 + '"'] * 400)
+    [problem] = problems_of(APEX + f"x TXT {strings}\n")
+    value = f"{strings[:80]}... ({len(strings)} characters)"
+    assert problem == Problem(
+        "z.zone", 4, "x.example.com. TXT", value, "rdata is 80400 bytes, more than 65535"
+    )
+
+
+def test_a_long_owner_is_shown_cut() -> None:
+    owner = "a" * 1000
+    [problem] = problems_of(APEX + f"{owner} A 192.0.2.1\n")
+    assert (problem.path, problem.value, problem.message) == (
+        f"{'a' * 80}... (1013 characters)",
+        f"{'a' * 80}... (1000 characters)",
+        "bad owner name: label longer than 63 octets",
+    )
