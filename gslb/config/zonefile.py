@@ -234,7 +234,7 @@ class _Parser:
                 self.error(entry.line, "", None, "no previous owner name to repeat")
                 return
         else:
-            owner = self.owner_name(entry.line, tokens.pop(0).raw)
+            owner = self.absolute(entry.line, tokens.pop(0).raw, "owner name")
             if owner is None:
                 return
             self.owner = owner
@@ -243,13 +243,15 @@ class _Parser:
             rdata = " ".join(t.text for t in head.rdata)
             self.add(entry.line, self.owner, head, rdata)
 
-    def owner_name(self, line: int, text: str) -> str | None:
-        owner = absolute_name(text, self.origin)
-        problem = check_name(owner)
+    def absolute(self, line: int, text: str, what: str, path: str | None = None) -> str | None:
+        """`text` made absolute against the origin; None (and a problem
+        about the `what`, at `path` or else the name) if it is no name."""
+        name = absolute_name(text, self.origin)
+        problem = check_name(name)
         if problem is not None:
-            self.error(line, owner, text, f"bad owner name: {problem}")
+            self.error(line, name if path is None else path, text, f"bad {what}: {problem}")
             return None
-        return owner
+        return name
 
     def directive(self, line: int, name: str, args: list[Token]) -> None:
         if name == "$INCLUDE":
@@ -266,17 +268,9 @@ class _Parser:
             except ValueError as exc:
                 self.error(line, name, args[0].raw, str(exc))
         else:
-            origin = self.origin_name(line, name, args[0].raw)
+            origin = self.absolute(line, args[0].raw, "origin", name)
             if origin is not None:
                 self.origin = origin
-
-    def origin_name(self, line: int, directive: str, text: str) -> str | None:
-        origin = absolute_name(text, self.origin)
-        problem = check_name(origin)
-        if problem is not None:
-            self.error(line, directive, text, f"bad origin: {problem}")
-            return None
-        return origin
 
     def include(self, line: int, args: list[Token]) -> None:
         if len(args) not in (1, 2):
@@ -284,7 +278,7 @@ class _Parser:
             return
         origin = self.origin
         if len(args) == 2:
-            given = self.origin_name(line, "$INCLUDE", args[1].raw)
+            given = self.absolute(line, args[1].raw, "origin", "$INCLUDE")
             if given is None:
                 return
             origin = given
@@ -342,7 +336,7 @@ class _Parser:
             # One bad record of a run is reported, not thousands like it.
             first = len(self.problems)
             try:
-                owner = self.owner_name(line, lhs.render(value))
+                owner = self.absolute(line, lhs.render(value), "owner name")
                 if owner is not None:
                     self.add(line, owner, head, rhs.render(value))
             except GenerateError as exc:
