@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gslb.config.generate import GenerateError, parse_range, parse_template
 from gslb.config.rdata import RdataError, qualify, to_wire, type_name, type_number
+from gslb.config.zonelexer import Entry, Token, entries
 from gslb.errors import Problem
 from gslb.model import Record, Zone
 
@@ -35,106 +36,6 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _GENERATE_USAGE = "$GENERATE takes: range lhs [ttl] [class] type rhs (quote an rhs with spaces)"
 
 Reader = Callable[[Path], str]  # a file's text; ValueError (with the reason) if unreadable
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    raw: str  # as written, escapes kept, without surrounding quotes
-    quoted: bool
-
-    @property
-    def text(self) -> str:
-        """The token in presentation form, quotes put back."""
-        return f'"{self.raw}"' if self.quoted else self.raw
-
-
-@dataclass(slots=True)
-class Entry:
-    """One logical line: its first physical line and its tokens."""
-
-    line: int
-    indented: bool
-    tokens: list[Token] = field(default_factory=list)
-    broken: bool = False  # a syntax error was reported; parse no further
-
-
-class _Lexer:
-    """Splits a master file into entries; parentheses join physical lines."""
-
-    def __init__(self, file: str, problems: list[Problem]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def entries(self, text: str) -> list[Entry]:
-        entries: list[Entry] = []
-        current: Entry | None = None
-        depth = 0
-        for number, line in enumerate(text.splitlines(), start=1):
-            if current is None:
-                current = Entry(number, line[:1] in (" ", "\t"))
-            depth = self._line(line, number, current, depth)
-            if depth == 0:
-                if current.tokens and not current.broken:
-                    entries.append(current)
-                current = None
-        if current is not None and depth > 0:
-            self._error(current.line, "unbalanced parentheses: '(' is never closed")
-        return entries
-
-    def _line(self, line: str, number: int, entry: Entry, depth: int) -> int:
-        i, word = 0, ""
-        while i < len(line):
-            char = line[i]
-            if char == "\\":
-                word += line[i : i + 2]
-                i += 2
-                continue
-            if char == '"':
-                end = self._closing_quote(line, i + 1)
-                if end < 0:
-                    self._error(number, "unterminated quoted string")
-                    entry.broken = True
-                    return depth
-                if word:  # key="value" inside a token (HTTPS parameters)
-                    word += line[i : end + 1]
-                else:
-                    entry.tokens.append(Token(line[i + 1 : end], True))
-                i = end + 1
-                continue
-            if char in " \t;()":
-                if word:
-                    entry.tokens.append(Token(word, False))
-                    word = ""
-                if char == ";":
-                    break
-                if char == "(":
-                    depth += 1
-                elif char == ")":
-                    depth -= 1
-                    if depth < 0:
-                        self._error(number, "unbalanced parentheses: ')' without '('")
-                        depth = 0
-            else:
-                word += char
-            i += 1
-        if word:
-            entry.tokens.append(Token(word, False))
-        return depth
-
-    @staticmethod
-    def _closing_quote(line: str, start: int) -> int:
-        i = start
-        while i < len(line):
-            if line[i] == "\\":
-                i += 2
-            elif line[i] == '"':
-                return i
-            else:
-                i += 1
-        return -1
-
-    def _error(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.file, line, "", None, message))
 
 
 def parse_ttl(text: str) -> int:
@@ -220,7 +121,7 @@ class _Parser:
 
     def text(self, text: str) -> None:
         """Read the entries of `text`, written in `self.file`."""
-        for entry in _Lexer(self.file, self.problems).entries(text):
+        for entry in entries(text, self.file, self.problems):
             self.entry(entry)
 
     def entry(self, entry: Entry) -> None:
