@@ -21,10 +21,12 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.tokenizer
+from dns.rdtypes.svcbbase import ParamKey
 
 MAX_RDATA = 65535
 A, AAAA = 1, 28
 _EXTRA = re.compile(r'expected EOL or EOF, got \d+ "(.*)"')  # dnspython's "a field too many"
+_TWICE = re.compile(r'duplicate key "(\d+)"')
 
 
 class RdataError(ValueError):
@@ -123,6 +125,9 @@ def _why(rtype: int, text: str, origin: str) -> str:
         extra = _EXTRA.fullmatch(message)
         if extra is not None:
             return f"too many fields: {extra.group(1)!r} is one too many"
+        twice = _TWICE.fullmatch(message)
+        if twice is not None:  # SVCB, HTTPS: dnspython names the key by number
+            return f"{ParamKey.to_text(int(twice.group(1))).lower()} is given twice"
         return message
     raise AssertionError(f"dnspython took {text!r} the second time")
 

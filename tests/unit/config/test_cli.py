@@ -105,7 +105,7 @@ def test_check_reports_zone_file_problems_in_every_included_file(make_config: Ma
     result = gslbctl("check", str(directory))
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [
-        f'{inc}:1: y.gslb.example. SVCB: bad SVCB rdata: duplicate key "1"'
+        f"{inc}:1: y.gslb.example. SVCB: bad SVCB rdata: alpn is given twice"
         " (value: '1 . alpn=h2 alpn=h3')",
         f"{inc}:2: $INCLUDE: include loop: {top} -> {inc} -> {top} (value: 'gslb.example.zone')",
         f"{inc}:4: q.z.gslb.example. A: below the DNAME at z.gslb.example.: never answered",

@@ -394,7 +394,14 @@ BAD = [
     ),
     (
         "x HTTPS 1 . alpn=h2 alpn=h3",
-        [(4, "x.example.com. HTTPS", "1 . alpn=h2 alpn=h3", 'bad HTTPS rdata: duplicate key "1"')],
+        [
+            (
+                4,
+                "x.example.com. HTTPS",
+                "1 . alpn=h2 alpn=h3",
+                "bad HTTPS rdata: alpn is given twice",
+            )
+        ],
     ),
     (
         "x AAAA fe80::1%eth0",
