@@ -336,6 +336,10 @@ class _Parser:
                     self.problem(extra, f"more than one {type_name(rtype)} at this name")
             if any(r.rtype == DNAME for r in rrs):
                 dnames.add(name)
+                # RFC 6672 §2.3: not at a delegation, where the referral wins.
+                if name != self.apex and any(r.rtype == NS for r in rrs):
+                    first = next(r for r in rrs if r.rtype == DNAME)
+                    self.problem(first, "a DNAME cannot be at a delegation (NS below the apex)")
             if not any(r.rtype == CNAME for r in rrs):
                 continue
             # RFC 2181 §10.1: a CNAME stands alone (DNSSEC records excepted).

@@ -414,6 +414,18 @@ BAD = [
         [(5, "x.example.com. DNAME", None, "more than one DNAME at this name")],
     ),
     (
+        "x NS ns\nx DNAME a",
+        [
+            (
+                5,
+                "x.example.com. DNAME",
+                None,
+                "a DNAME cannot be at a delegation (NS below the apex)",
+            )
+        ],
+    ),
+    ("@ DNAME a", []),  # beside the apex's NS: allowed
+    (
         "x DNAME a\nx CNAME b",
         [(4, "x.example.com. DNAME", None, "a CNAME cannot coexist with other data")],
     ),
