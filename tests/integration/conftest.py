@@ -64,13 +64,13 @@ class Gslbd:
         return self.proc.returncode
 
 
-def start_gslbd(config_dir: Path, timeout: float = 15.0) -> Gslbd:
+def start_gslbd(config_dir: Path, timeout: float = 15.0, cwd: Path | None = None) -> Gslbd:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gslb", "--config", str(config_dir)],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        cwd=config_dir.parent,
+        cwd=cwd or config_dir.parent,
     )
     assert proc.stderr is not None
     log: list[str] = []
