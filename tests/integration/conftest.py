@@ -8,6 +8,7 @@ the port. Tests talk to it with dnspython, an independent client.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -26,7 +27,7 @@ import dns.rrset
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")
+LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")  # text or JSON
 
 
 @dataclass
@@ -64,13 +65,22 @@ class Gslbd:
         return self.proc.returncode
 
 
-def start_gslbd(config_dir: Path, timeout: float = 15.0, cwd: Path | None = None) -> Gslbd:
+def start_gslbd(
+    config_dir: Path,
+    timeout: float = 15.0,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Gslbd:
+    """Start gslbd (more `args` on its command line, `env` added to the
+    environment) and wait until it is ready."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gslb", "--config", str(config_dir)],
+        [sys.executable, "-m", "gslb", "--config", str(config_dir), *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
         cwd=cwd or config_dir.parent,
+        env={**os.environ, **env} if env else None,
     )
     assert proc.stderr is not None
     log: list[str] = []
