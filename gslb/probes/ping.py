@@ -84,8 +84,7 @@ def open_ping_socket(target: IPAddress, source: IPAddress | None) -> socket.sock
             raise
         return sock
     raise PingRefused(
-        "no raw ICMP socket (needs CAP_NET_RAW) and no unprivileged one "
-        "(net.ipv4.ping_group_range)"
+        "no raw ICMP socket (needs CAP_NET_RAW) and no unprivileged one (net.ipv4.ping_group_range)"
     )
 
 
