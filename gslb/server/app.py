@@ -179,6 +179,10 @@ class Server:
         """What the listeners counted: this process's, or the sum over the workers."""
         return self.listeners.events() if self.workers is None else self.workers.events()
 
+    def worker_pids(self) -> dict[int, int]:
+        """Slot -> PID of each live worker process (none with `workers` = 1)."""
+        return {} if self.workers is None else self.workers.pids()
+
     def persistence_records(self) -> int:
         if self.workers is None:
             return len(self.responder.persistence)

@@ -362,6 +362,14 @@ class WorkerPool:
     def persistence_records(self) -> int:
         return sum(s.report.persistence for s in self.slots if s.report is not None)
 
+    def pids(self) -> dict[int, int]:
+        """Slot -> PID of each live worker."""
+        return {
+            s.index: s.proc.pid
+            for s in self.slots
+            if s.proc is not None and s.proc.returncode is None
+        }
+
     def status(self) -> dict[str, Any]:
         """For `gslbctl status`: the live workers, their PIDs and query counts."""
         live = [s for s in self.slots if s.proc is not None and s.proc.returncode is None]
