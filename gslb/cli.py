@@ -29,7 +29,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gslb import __version__, config
+from gslb import config
+from gslb.command import command_parser
 from gslb.control import render
 from gslb.control.protocol import ControlError, request
 from gslb.errors import ConfigError
@@ -119,13 +120,11 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gslbctl",
-        description="Control and check gslb.",
-        epilog="Exit status: 0 done, 1 failed (one line on stderr; check: every problem), "
-        "2 usage error.",
+    parser = command_parser(
+        "gslbctl",
+        "Control and check gslb.",
+        "0 done; 1 failed (one line on stderr; check: every problem)",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check_parser = commands.add_parser("check", help="validate a configuration directory")

@@ -19,11 +19,10 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 
 from gslb.errors import GslbError
 from gslb.model import IPAddress
-from gslb.probes.base import IP_RECVTTL, ancillary_ttl, readable
+from gslb.probes.base import IP_RECVTTL, ancillary_ttl, family, open_socket, readable
 
 ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -65,23 +64,16 @@ def request(fam: socket.AddressFamily, ident: int, seq: int) -> bytes:
 
 def open_ping_socket(target: IPAddress, source: IPAddress | None) -> socket.socket:
     """A non-blocking ICMP socket of the target's family: raw, else datagram."""
-    fam = socket.AF_INET if isinstance(target, IPv4Address) else socket.AF_INET6
+    fam = family(target)
     for kind in (socket.SOCK_RAW, socket.SOCK_DGRAM):
         try:
-            sock = socket.socket(fam, kind, PROTO[fam])
+            sock = open_socket(target, kind, source, PROTO[fam])
         except PermissionError:
             continue
-        try:
-            sock.setblocking(False)
-            if fam == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-            elif kind == socket.SOCK_DGRAM:
-                sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
-            if source is not None:
-                sock.bind((str(source), 0))
-        except BaseException:
-            sock.close()
-            raise
+        if fam == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        elif kind == socket.SOCK_DGRAM:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
         return sock
     raise PingRefused(
         "no raw ICMP socket (needs CAP_NET_RAW) and no unprivileged one (net.ipv4.ping_group_range)"

@@ -13,7 +13,6 @@ answer the queries (gslb/server/supervisor.py).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import logging
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gslb import __version__
+from gslb.command import command_parser
 from gslb.config import load
 from gslb.control.plane import ControlPlane
 from gslb.counters import QueryCounters
@@ -253,13 +253,12 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="gslbd",
-        description="gslb authoritative GSLB DNS server",
-        epilog="Exit status: 0 stopped by SIGTERM/SIGINT; 1 could not start (the reason on "
-        "stderr: every config problem, or one line); 2 usage error.",
+    parser = command_parser(
+        "gslbd",
+        "gslb authoritative GSLB DNS server",
+        "0 stopped by SIGTERM/SIGINT; 1 could not start (the reason on stderr: every config "
+        "problem, or one line)",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
     parser.add_argument("--log-level", type=str.lower, choices=LEVELS, help="overrides [log] level")
     parser.add_argument("--log-format", choices=("text", "json"), help="overrides [log] format")
