@@ -58,8 +58,8 @@ def check(server: Gslbd) -> None:
     found = examples()
     assert [a[0] for a, _ in found].count("show") == 3 and len(found) >= 10
     for args, expected in found:
-        if args[0] in SKIPPED:
-            continue
+        if args[0] in SKIPPED or re.search(r"^\d+ errors$", expected, re.M):
+            continue  # an example of an edited configuration, which its text describes
         if args[0] == "check":  # a directory, no server: as written, from the source tree
             done = subprocess.run([sys.executable, "-m", "gslb.cli", *args], cwd=ROOT,
                                   capture_output=True, text=True, timeout=60)  # fmt: skip
