@@ -42,7 +42,8 @@ def mail(address: str, port: int) -> list[str]:
     return records(dns.query.udp(query, address, port=port, timeout=2).answer)
 
 
-def test_gslbd_replies_from_the_address_asked(tmp_path: Path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gslbd_replies_from_the_address_asked(tmp_path: Path, workers: int):
     ipv6 = ipv6_loopback()
     port = free_port()
     listen = f'"0.0.0.0:{port}", "[::]:{port}"' if ipv6 else f'"0.0.0.0:{port}"'
@@ -50,7 +51,10 @@ def test_gslbd_replies_from_the_address_asked(tmp_path: Path):
     text = (config / "wideips.toml").read_text()
     start = text.index("listen = [")
     end = text.index("]", start)
-    (config / "wideips.toml").write_text(text[:start] + f"listen = [{listen}" + text[end:])
+    text = text[:start] + f"listen = [{listen}" + text[end:]
+    (config / "wideips.toml").write_text(
+        text.replace("[server]\n", f"[server]\nworkers = {workers}\n")
+    )
     server = start_gslbd(config)
     try:
         addresses = ["127.0.0.1", "127.0.0.5", "127.1.2.3"] + (["::1"] if ipv6 else [])
