@@ -16,14 +16,18 @@ HTTP/1.1 with `Connection: close`; the body is read up to 64 KiB, and a
 chunked one (`Transfer-Encoding: chunked`) is decoded before `expect`
 matches it. With `verify = true` the certificate must be valid for `host`
 (or the address). The TLS context (the system's CA store, about 20 ms of
-CPU to load) is made once per process for each `verify`, not per check: a
-check runs on the event loop that answers DNS.
+CPU to load) is made once per process for each `verify`, not per check, and
+an https check runs on a thread of its own (`tls_exchange`), not on the
+event loop that answers DNS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import socket
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from re import Pattern
 from typing import Annotated, ClassVar
 
@@ -31,12 +35,14 @@ from pydantic import Field
 
 from gslb.model import IPAddress
 from gslb.monitors.base import (
+    READ_LIMIT,
     BaseMonitor,
     CheckResult,
     Endpoint,
     Settings,
     close_stream,
     down,
+    local_addr,
     matches,
     open_stream,
     read_some,
@@ -117,36 +123,70 @@ class HttpMonitor(BaseMonitor[HttpSettings]):
     name: ClassVar[str] = "http"
     settings: ClassVar[type[Settings]] = HttpSettings
 
-    def tls(self, spec: HttpSettings) -> ssl.SSLContext | None:
-        return None
-
     async def probe(self, at: Endpoint, spec: HttpSettings, timeout: float) -> CheckResult:
-        tls = self.tls(spec)
-        hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(at.address)
-        reader, writer = await open_stream(at, tls, hostname)
+        reader, writer = await open_stream(at)
         try:
             writer.write(request(spec, at.address, at.port))
             await writer.drain()
             data = await read_some(reader, None)
         finally:
             await close_stream(writer)
-        head, _, body = data.partition(b"\r\n\r\n")
-        status = parse_status(head.split(b"\r\n", 1)[0])
-        if is_chunked(head):
-            body = dechunk(body)
-        if status is None:
-            return down("not an HTTP response")
-        if status not in spec.status:
-            return down(f"status {status}")
-        if not matches(spec.expect, body):
-            assert spec.expect is not None
-            return down(f"status {status}, body did not match {spec.expect.pattern!r}")
-        return up(f"status {status}")
+        return verdict(spec, data)
 
 
 class HttpsMonitor(HttpMonitor):
     name: ClassVar[str] = "https"
     settings: ClassVar[type[Settings]] = HttpsSettings
 
-    def tls(self, spec: HttpSettings) -> ssl.SSLContext | None:
+    def tls(self, spec: HttpSettings) -> ssl.SSLContext:
         return client_context(not isinstance(spec, HttpsSettings) or spec.verify)
+
+    async def probe(self, at: Endpoint, spec: HttpSettings, timeout: float) -> CheckResult:
+        loop = asyncio.get_running_loop()
+        exchange = functools.partial(tls_exchange, at, spec, timeout, self.tls(spec))
+        return verdict(spec, await loop.run_in_executor(_TLS_THREADS, exchange))
+
+
+def verdict(spec: HttpSettings, data: bytes) -> CheckResult:
+    """Up or down, from the whole response as read."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = parse_status(head.split(b"\r\n", 1)[0])
+    if is_chunked(head):
+        body = dechunk(body)
+    if status is None:
+        return down("not an HTTP response")
+    if status not in spec.status:
+        return down(f"status {status}")
+    if not matches(spec.expect, body):
+        assert spec.expect is not None
+        return down(f"status {status}, body did not match {spec.expect.pattern!r}")
+    return up(f"status {status}")
+
+
+# https checks run on threads of their own: OpenSSL lets go of the GIL while
+# it computes a handshake, so the event loop goes on answering DNS. On the
+# loop, 31 members checked every second took DNS p99 from 3.8 ms (http) to
+# 18 ms on a loaded machine (load 7 on 2 cores); on these threads, 4.6 ms.
+_TLS_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gslb-https")
+
+
+def tls_exchange(at: Endpoint, spec: HttpSettings, timeout: float, tls: ssl.SSLContext) -> bytes:
+    """One request over TLS, blocking (on a _TLS_THREADS thread); the response
+    up to READ_LIMIT bytes. Each socket operation waits at most `timeout`."""
+    hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(at.address)
+    address = (str(at.address), at.port)
+    with (
+        socket.create_connection(address, timeout, source_address=local_addr(at)) as raw,
+        tls.wrap_socket(raw, server_hostname=hostname) as conn,
+    ):
+        conn.sendall(request(spec, at.address, at.port))
+        data = b""
+        while len(data) < READ_LIMIT:
+            try:
+                chunk = conn.recv(READ_LIMIT - len(data))
+            except ssl.SSLEOFError:  # closed without close_notify: the end all the same
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data
