@@ -125,9 +125,12 @@ class Server:
             self.listeners = await bind(settings, self.responder.answer, reuse_port=False)
             self.bound += self.listeners.bound
         else:
-            # Each worker binds for itself; a trial bind here says in one line
-            # what would stop them all (a port taken, a missing capability).
-            trial = await bind(settings, self.responder.answer, reuse_port=True)
+            # Each worker binds for itself, with SO_REUSEPORT. A trial bind
+            # without it says in one line what would stop them all (a port
+            # taken, a missing capability), and fails while any other
+            # process holds an address, even another gslbd's workers (which
+            # the kernel would let ours join, under the same user).
+            trial = await bind(settings, self.responder.answer, reuse_port=False)
             trial.close()
             await trial.wait_closed()
             self.bound += await self.workers.start()

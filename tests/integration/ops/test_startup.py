@@ -56,14 +56,18 @@ def test_a_second_gslbd_on_the_same_config_refuses(make_gslbd, workers: int):
     assert mail(server) == ["mail.gslb.example. 3600 IN A 127.0.0.25"]
 
 
-def test_an_address_in_use_is_one_line(make_gslbd, tmp_path: Path):
-    server = make_gslbd()
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_address_in_use_is_one_line(make_gslbd, tmp_path: Path, workers: int):
+    # Another configuration on the same address: with workers on both sides
+    # too, though the kernel would let SO_REUSEPORT sockets of one user join.
+    server = make_gslbd(toml=(("[server]\n", f"[server]\nworkers = {workers}\n"),))
     other = copy_config(tmp_path / "other")
     text = (other / "wideips.toml").read_text()
     start = text.index("listen = [")
     end = text.index("]", start)
+    text = text[:start] + f'listen = ["127.0.0.1:{server.port}"' + text[end:]
     (other / "wideips.toml").write_text(
-        text[:start] + f'listen = ["127.0.0.1:{server.port}"' + text[end:]
+        text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1)
     )
     done = gslbd_fails(other)
     assert done.returncode == 1
