@@ -3,7 +3,8 @@
 The worker processes of one gslbd (gslb/server/supervisor.py) bind the same
 addresses with SO_REUSEPORT (`reuse_port`), and the kernel spreads
 datagrams and connections over them by a hash of the 4-tuple. A single
-gslbd binds without it, so it cannot share its addresses with a second
+gslbd binds without it, and one with workers binds every address alone
+first (gslb/server/app.py), so neither shares its addresses with another
 server by mistake. A socket that cannot be bound is a ListenError of one
 line that says what to do.
 """
