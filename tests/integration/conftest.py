@@ -8,6 +8,7 @@ the port. Tests talk to it with dnspython, an independent client.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -104,6 +105,26 @@ def start_gslbd(
 
     threading.Thread(target=drain, daemon=True).start()
     return Gslbd(proc, "127.0.0.1", port, config_dir, log)
+
+
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+@functools.cache
+def why_not_as_nobody() -> str | None:
+    """Why tests cannot run gslb as user nobody in a namespace of its own
+    (root, setpriv, unshare, ip; this Python and checkout readable by nobody),
+    or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root"
+    missing = [p for p in ("setpriv", "unshare", "ip") if shutil.which(p) is None]
+    if missing:
+        return f"needs {', '.join(missing)}"
+    done = subprocess.run([*NOBODY, sys.executable, "-c", "import gslb, dns"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    if done.returncode != 0:
+        return f"user nobody cannot run {sys.executable} on {ROOT}: {done.stderr.strip()[-200:]}"
+    return None
 
 
 def free_port() -> int:

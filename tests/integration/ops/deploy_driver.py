@@ -21,13 +21,13 @@ import time
 import dns.message
 import dns.query
 
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+from tests.integration.conftest import NOBODY
 
 
 def main() -> int:
     spec = json.loads(sys.argv[1])
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    prefix = list(NOBODY)
+    prefix = list(NOBODY)  # the driver runs as root inside the namespace
     if spec["caps"]:
         caps = ",".join(f"+{c}" for c in spec["caps"].split(","))
         prefix += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT
+from tests.integration.conftest import ROOT, why_not_as_nobody
 
 CONTRIB = ROOT / "contrib"
 BIN = Path(sys.executable).parent
@@ -38,8 +38,8 @@ def unit() -> dict[str, list[str]]:
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
     """A directory user nobody can use (pytest's tmp_path is root's alone)."""
-    if os.geteuid() != 0 or not all(shutil.which(p) for p in ("unshare", "setpriv", "ip")):
-        pytest.skip("needs root, unshare, setpriv and ip")
+    if (reason := why_not_as_nobody()) is not None:
+        pytest.skip(reason)
     base = Path(tempfile.mkdtemp(prefix="gslb-deploy-"))
     os.chmod(base, 0o755)
     try:

@@ -15,7 +15,15 @@ from pathlib import Path
 import dns.message
 import pytest
 
-from tests.integration.conftest import ROOT, Gslbd, copy_config, edit_config, records
+from tests.integration.conftest import (
+    NOBODY,
+    ROOT,
+    Gslbd,
+    copy_config,
+    edit_config,
+    records,
+    why_not_as_nobody,
+)
 from tests.integration.ops.helpers import ctl_json
 
 
@@ -95,9 +103,8 @@ def nobody_config() -> Iterator[Path]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_privileged_port_without_the_capability(nobody_config: Path, workers: int):
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("needs root and setpriv to run gslbd as nobody")
+    if (reason := why_not_as_nobody()) is not None:
+        pytest.skip(reason)
     port = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) - 1
     if port < 1:
         pytest.skip("every port is unprivileged on this host")
@@ -109,7 +116,7 @@ def test_a_privileged_port_without_the_capability(nobody_config: Path, workers: 
         text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1)
     )
     edit_config(nobody_config)
-    done = gslbd_fails(nobody_config, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
+    done = gslbd_fails(nobody_config, *NOBODY)
     assert done.returncode == 1, done.stderr
     assert errors(done) == [
         f"gslbd: cannot listen on udp 127.0.0.1:{port}: permission denied; ports below "

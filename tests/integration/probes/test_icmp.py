@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from ipaddress import ip_address
@@ -10,7 +8,7 @@ from ipaddress import ip_address
 import pytest
 
 from gslb.probes import icmp
-from tests.integration.conftest import ROOT
+from tests.integration.conftest import NOBODY, ROOT, why_not_as_nobody
 from tests.integration.probes.conftest import CNC
 
 
@@ -46,16 +44,15 @@ asyncio.run(main())
 
 
 def as_nobody(ping_groups: str) -> subprocess.CompletedProcess[str]:
-    unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
-    if os.geteuid() != 0 or unshare is None or setpriv is None or shutil.which("ip") is None:
-        pytest.skip("needs root, unshare, setpriv and ip")
+    if (reason := why_not_as_nobody()) is not None:
+        pytest.skip(reason)
     shell = (
         "ip link set lo up && "
         f'echo "{ping_groups}" > /proc/sys/net/ipv4/ping_group_range && '
-        f'exec {setpriv} --reuid=65534 --regid=65534 --clear-groups "$0" -c "$1"'
+        f'exec {" ".join(NOBODY)} "$0" -c "$1"'
     )
     return subprocess.run(
-        [unshare, "--net", "sh", "-c", shell, sys.executable, AS_NOBODY],
+        ["unshare", "--net", "sh", "-c", shell, sys.executable, AS_NOBODY],
         capture_output=True, text=True, timeout=30, cwd=ROOT,
     )  # fmt: skip
 
