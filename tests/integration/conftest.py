@@ -9,6 +9,7 @@ the port. Tests talk to it with dnspython, an independent client.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -206,6 +207,14 @@ def edit_config(
     if zone_append:
         zone = config_dir / "gslb.example.zone"
         zone.write_text(zone.read_text() + zone_append)
+    return config_dir
+
+
+def set_server(config_dir: Path, listen: list[str], workers: int = 1) -> Path:
+    """Give a copied config these `[server] listen` addresses and `workers`."""
+    path = config_dir / "wideips.toml"
+    text = re.sub(r"(?m)^listen = \[.*\]$", f"listen = {json.dumps(listen)}", path.read_text())
+    path.write_text(text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1))
     return config_dir
 
 

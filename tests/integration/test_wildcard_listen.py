@@ -22,7 +22,14 @@ import dns.query
 import pytest
 
 from gslb.server.udp_listener import UdpListener, WildcardUdpListener
-from tests.integration.conftest import ROOT, copy_config, free_port, records, start_gslbd
+from tests.integration.conftest import (
+    ROOT,
+    copy_config,
+    free_port,
+    records,
+    set_server,
+    start_gslbd,
+)
 
 MAIL = "mail.gslb.example. 3600 IN A 127.0.0.25"
 
@@ -46,15 +53,8 @@ def mail(address: str, port: int) -> list[str]:
 def test_gslbd_replies_from_the_address_asked(tmp_path: Path, workers: int):
     ipv6 = ipv6_loopback()
     port = free_port()
-    listen = f'"0.0.0.0:{port}", "[::]:{port}"' if ipv6 else f'"0.0.0.0:{port}"'
-    config = copy_config(tmp_path / "etc")
-    text = (config / "wideips.toml").read_text()
-    start = text.index("listen = [")
-    end = text.index("]", start)
-    text = text[:start] + f"listen = [{listen}" + text[end:]
-    (config / "wideips.toml").write_text(
-        text.replace("[server]\n", f"[server]\nworkers = {workers}\n")
-    )
+    listen = [f"0.0.0.0:{port}", f"[::]:{port}"] if ipv6 else [f"0.0.0.0:{port}"]
+    config = set_server(copy_config(tmp_path / "etc"), listen, workers)
     server = start_gslbd(config)
     try:
         addresses = ["127.0.0.1", "127.0.0.5", "127.1.2.3"] + (["::1"] if ipv6 else [])

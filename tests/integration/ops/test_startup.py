@@ -20,8 +20,8 @@ from tests.integration.conftest import (
     ROOT,
     Gslbd,
     copy_config,
-    edit_config,
     records,
+    set_server,
     why_not_as_nobody,
 )
 from tests.integration.ops.helpers import ctl_json
@@ -69,14 +69,7 @@ def test_an_address_in_use_is_one_line(make_gslbd, tmp_path: Path, workers: int)
     # Another configuration on the same address: with workers on both sides
     # too, though the kernel would let SO_REUSEPORT sockets of one user join.
     server = make_gslbd(toml=(("[server]\n", f"[server]\nworkers = {workers}\n"),))
-    other = copy_config(tmp_path / "other")
-    text = (other / "wideips.toml").read_text()
-    start = text.index("listen = [")
-    end = text.index("]", start)
-    text = text[:start] + f'listen = ["127.0.0.1:{server.port}"' + text[end:]
-    (other / "wideips.toml").write_text(
-        text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1)
-    )
+    other = set_server(copy_config(tmp_path / "other"), [f"127.0.0.1:{server.port}"], workers)
     done = gslbd_fails(other)
     assert done.returncode == 1
     assert errors(done) == [
@@ -108,14 +101,7 @@ def test_a_privileged_port_without_the_capability(nobody_config: Path, workers: 
     port = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) - 1
     if port < 1:
         pytest.skip("every port is unprivileged on this host")
-    text = (nobody_config / "wideips.toml").read_text()
-    start = text.index("listen = [")
-    end = text.index("]", start)
-    text = text[:start] + f'listen = ["127.0.0.1:{port}"' + text[end:]
-    (nobody_config / "wideips.toml").write_text(
-        text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1)
-    )
-    edit_config(nobody_config)
+    set_server(nobody_config, [f"127.0.0.1:{port}"], workers)
     done = gslbd_fails(nobody_config, *NOBODY)
     assert done.returncode == 1, done.stderr
     assert errors(done) == [
