@@ -8,6 +8,8 @@ the port. Tests talk to it with dnspython, an independent client.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import shutil
@@ -29,7 +31,7 @@ import pytest
 from gslb.server import batchio
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")
+LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")  # text or JSON
 
 
 @dataclass
@@ -74,14 +76,15 @@ IO_PATHS = ("compiled", "pure")
 IO_LOG = {"compiled": "udp_io: recvmmsg", "pure": "udp_io: recvfrom"}
 
 
-def io_env(path: str | None) -> dict[str, str] | None:
-    """The environment that makes gslbd use `path` (None: as it is)."""
+def io_env(path: str | None, env: dict[str, str] | None = None) -> dict[str, str] | None:
+    """The environment with `env` added that makes gslbd use the UDP loop
+    `path` (None: whichever is built; None returned: the environment as it is)."""
     if path is None:
-        return None
-    env = {k: v for k, v in os.environ.items() if k != "GSLB_PURE"}
+        return {**os.environ, **env} if env else None
+    out = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "GSLB_PURE"}
     if path == "pure":
-        env["GSLB_PURE"] = "1"
-    return env
+        out["GSLB_PURE"] = "1"
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -96,14 +99,23 @@ def udp_io(request: pytest.FixtureRequest) -> str | None:
     return path
 
 
-def start_gslbd(config_dir: Path, timeout: float = 15.0, udp_io: str | None = None) -> Gslbd:
+def start_gslbd(
+    config_dir: Path,
+    timeout: float = 15.0,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    udp_io: str | None = None,
+) -> Gslbd:
+    """Start gslbd (more `args` on its command line, `env` added to the
+    environment, `udp_io` the UDP loop it must use) and wait until it is ready."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gslb", "--config", str(config_dir)],
+        [sys.executable, "-m", "gslb", "--config", str(config_dir), *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        cwd=config_dir.parent,
-        env=io_env(udp_io),
+        cwd=cwd or config_dir.parent,
+        env=io_env(udp_io, env),
     )
     assert proc.stderr is not None
     log: list[str] = []
@@ -131,6 +143,26 @@ def start_gslbd(config_dir: Path, timeout: float = 15.0, udp_io: str | None = No
         server.stop()
         raise RuntimeError(f"gslbd did not log {IO_LOG[udp_io]!r}:\n" + "".join(log))
     return server
+
+
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+@functools.cache
+def why_not_as_nobody() -> str | None:
+    """Why tests cannot run gslb as user nobody in a namespace of its own
+    (root, setpriv, unshare, ip; this Python and checkout readable by nobody),
+    or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root"
+    missing = [p for p in ("setpriv", "unshare", "ip") if shutil.which(p) is None]
+    if missing:
+        return f"needs {', '.join(missing)}"
+    done = subprocess.run([*NOBODY, sys.executable, "-c", "import gslb, dns"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    if done.returncode != 0:
+        return f"user nobody cannot run {sys.executable} on {ROOT}: {done.stderr.strip()[-200:]}"
+    return None
 
 
 def free_port() -> int:
@@ -212,6 +244,14 @@ def edit_config(
     if zone_append:
         zone = config_dir / "gslb.example.zone"
         zone.write_text(zone.read_text() + zone_append)
+    return config_dir
+
+
+def set_server(config_dir: Path, listen: list[str], workers: int = 1) -> Path:
+    """Give a copied config these `[server] listen` addresses and `workers`."""
+    path = config_dir / "wideips.toml"
+    text = re.sub(r"(?m)^listen = \[.*\]$", f"listen = {json.dumps(listen)}", path.read_text())
+    path.write_text(text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1))
     return config_dir
 
 
