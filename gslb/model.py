@@ -242,3 +242,24 @@ class Config:
     monitors: tuple[Monitor, ...] = ()
     control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pool (pool tier) or a pool member (member tier) offered to a method."""
+
+    index: int  # pool index (pool tier) or virtual-server index (member tier)
+    name: str
+    ratio: int
+    datacenter: int  # -1 on the pool tier
+    pool: int
+    # What topology records on the server side can name this candidate by,
+    # most specific first; made once here rather than on every query.
+    keys: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.datacenter < 0:  # pool tier
+            keys: tuple[tuple[str, int], ...] = (("pool", self.index),)
+        else:
+            keys = (("vs", self.index), ("pool", self.pool), ("dc", self.datacenter))
+        object.__setattr__(self, "keys", keys)

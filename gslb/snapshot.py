@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gslb.algorithms import REGISTRY
-from gslb.algorithms.base import Algorithm, Candidate, ProximityView
+from gslb.algorithms.base import Algorithm
 from gslb.decide.topology import TopologyIndex
 from gslb.dns.zone import ZoneIndex
 from gslb.health import Health
-from gslb.model import AAAA, A, Config
-from gslb.proximity import EMPTY
+from gslb.model import AAAA, A, Candidate, Config
+from gslb.proximity import EMPTY, ProximityView
 
 if TYPE_CHECKING:
     from gslb.decide.decision import Decision

@@ -21,12 +21,12 @@ from random import Random
 from typing import Any, Literal
 
 from gslb.algorithms import REGISTRY
-from gslb.algorithms.base import Candidate, Context, PlanContext, Verdict
+from gslb.algorithms.base import Context, PlanContext, Verdict
 from gslb.decide.decision import Action, Decision, Step, decision_of, wants_probe
 from gslb.decide.persistence import PersistenceTable, Sticky
 from gslb.decide.plan import Plan, PlanPerChoice, compile_plan, constant_context
 from gslb.decide.topology import Node, Scores, score
-from gslb.model import address_of
+from gslb.model import Candidate, address_of
 from gslb.snapshot import Snapshot
 
 __all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for"]

@@ -31,16 +31,10 @@ from ipaddress import IPv4Address
 from random import Random
 from typing import Generic, NamedTuple, TypeVar
 
-from gslb.algorithms.base import (
-    Candidate,
-    Context,
-    Cursors,
-    PlanContext,
-    ProximityView,
-    Ranker,
-)
+from gslb.algorithms.base import Context, Cursors, PlanContext, Ranker
 from gslb.decide.decision import Decision, decision_of, wants_probe
-from gslb.proximity import EMPTY
+from gslb.model import Candidate
+from gslb.proximity import EMPTY, ProximityView
 from gslb.snapshot import Snapshot
 
 MAX_CHOICES = 4096

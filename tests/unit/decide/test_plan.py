@@ -19,12 +19,11 @@ from typing import NamedTuple
 
 import pytest
 
-from gslb.algorithms.base import Path, ProximityView
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.decide.plan import PlanPerChoice
 from gslb.health import Health
 from gslb.model import AAAA, A, Config, ProbeSettings, key_of
-from gslb.proximity import FrozenView
+from gslb.proximity import FrozenView, Path, ProximityView
 from gslb.snapshot import Snapshot
 from tests.unit.factories import NOW, ConfigBuilder, FakeProximity
 
