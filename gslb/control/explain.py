@@ -17,6 +17,7 @@ from ipaddress import ip_address, ip_network
 from random import Random
 from typing import Any
 
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, Step, decide, plan_for
 from gslb.dns.answer import Responder
 from gslb.dns.zone import to_wire
@@ -125,12 +126,13 @@ def explain(
         "generation": snap.generation,
         "steps": [_step(s) for s in decision.trace],
         "decision": _decision(snap, fqdn, decision),
-        **_hot_path(snap, res.wideip, rtype, key, now, same_start, decision),
+        **_hot_path(snap, responder.memo, res.wideip, rtype, key, now, same_start, decision),
     }
 
 
 def _hot_path(
     snap: Snapshot,
+    memo: SnapshotMemo,
     wideip: int,
     rtype: int,
     key: int,
@@ -140,7 +142,7 @@ def _hot_path(
 ) -> dict[str, Any]:
     """Which path real queries take, and whether the plan decides the same
     (from the cursors and the generator the trace started from)."""
-    plan = plan_for(snap, wideip, rtype)
+    plan = plan_for(snap, memo, wideip, rtype)
     if plan is None or decision.method == "persistence":
         return {"hot_path": "general", "plan_agrees": None}
     planned = plan(key, now, snap.proximity, *start)

@@ -21,6 +21,7 @@ from random import Random
 from time import perf_counter
 
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
@@ -82,6 +83,7 @@ class Responder:
         self.seen: deque[int] = deque(maxlen=SEEN_LIMIT)
         self.cursors = Cursors()
         self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
+        self.memo = SnapshotMemo()  # plans and persisted decisions per snapshot
         self.servfails = 0
         # Plain counters for /metrics (gslb.counters); `counting` off is for benchmarks.
         self.counters = QueryCounters()
@@ -212,6 +214,7 @@ class Responder:
                 rng=self.rng,
                 cursors=self.cursors,
                 persistence=self.persistence,
+                memo=self.memo,
             )
             self._front_ldns = ldns
             self.seen.append(ldns)

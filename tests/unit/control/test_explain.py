@@ -91,7 +91,8 @@ def test_a_plan_that_disagrees_is_reported():
     snap = Snapshot.build(load(ETC))
     responder = Responder(SnapshotHolder(snap), clock=lambda: 1000.0)
     broken = Plan((), Decision("nodata"))  # decides nothing whatever the LDNS
-    snap.plans[0, A] = broken
+    responder.memo.follow(snap)
+    responder.memo.plans[0, A] = broken
     result = explain(snap, responder, "www.gslb.example", "219.172.1.1")
     assert (result["hot_path"], result["plan_agrees"]) == ("plan", False)
     assert result["plan_decision"]["action"] == "nodata"

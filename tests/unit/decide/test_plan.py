@@ -1,7 +1,7 @@
 """The compiled plan (gslb/decide/plan.py) decides exactly as the general path.
 
 `decide(explain=False)` runs a wide IP's plan when it has one (memoised in
-`snap.plans`); `decide(explain=True)` always runs each method's `select()`.
+`gslb.decide.memo.SnapshotMemo`); `decide(explain=True)` always runs each method's `select()`.
 On seeded random configurations, health states, topology tables and
 proximity views, and on hand-written cases, both must give the same Decision
 but for the trace. A failure names its seed: `make_case(seed)` rebuilds the
@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import pytest
 
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.decide.plan import PlanPerChoice
 from gslb.health import Health
@@ -332,11 +333,26 @@ class Outcome(NamedTuple):
 
 
 def run(
-    snap: Snapshot, rtype: int, key: int, now: float, cursors: Cursors, chance: int, explain: bool
+    snap: Snapshot,
+    rtype: int,
+    key: int,
+    now: float,
+    cursors: Cursors,
+    memo: SnapshotMemo,
+    chance: int,
+    explain: bool,
 ) -> Decision:
     """Decide with its own copy of the cursors and a generator seeded alike."""
     return decide(
-        snap, 0, rtype, key, now=now, rng=Random(chance), cursors=cursors.copy(), explain=explain
+        snap,
+        0,
+        rtype,
+        key,
+        now=now,
+        rng=Random(chance),
+        cursors=cursors.copy(),
+        memo=memo,
+        explain=explain,
     )
 
 
@@ -346,12 +362,13 @@ def outcomes(seed: int) -> tuple[Outcome, ...]:
     case = make_case(seed)
     snap = case.snap
     rng = Random(seed)
+    memo = SnapshotMemo()
     out = []
     for ldns, rtype in case.queries:
-        query = (snap, rtype, key_of(ip_address(ldns)), case.now, cursors_for(rng, snap))
+        query = (snap, rtype, key_of(ip_address(ldns)), case.now, cursors_for(rng, snap), memo)
         chance = rng.randrange(1 << 30)
         fast = run(*query, chance, explain=False)
-        plan = snap.plans.get((0, rtype))  # absent: no pool of this type, nothing to plan
+        plan = memo.plans.get((0, rtype))  # absent: no pool of this type, nothing to plan
         where = f"seed={seed} ldns={ldns} rtype={rtype}\n{case.spec}"
         if snap.pools[0][rtype] and expect_plan(snap, rtype):
             assert plan is not None, f"no plan where one was due\n{where}"
@@ -359,7 +376,7 @@ def outcomes(seed: int) -> tuple[Outcome, ...]:
         assert slow.trace, where
         assert fast == slow._replace(trace=()), f"plan != general path\n{where}\n{slow.trace}"
         assert run(*query, chance, explain=False) == fast, where  # through the memoised plan
-        assert snap.plans.get((0, rtype)) is plan, where
+        assert memo.plans.get((0, rtype)) is plan, where
         out.append(
             Outcome(
                 plan is not None,
@@ -429,8 +446,9 @@ def exact(
     view = FrozenView.of({ip_address(ldns): dict(paths)})
     snap = Snapshot.build(config, proximity=view)
     key = key_of(ip_address(ldns))
-    fast = decide(snap, 0, rtype, key, now=now, rng=Random(1), cursors=Cursors())
-    assert snap.plans[0, rtype] is not None
+    memo = SnapshotMemo()
+    fast = decide(snap, 0, rtype, key, now=now, rng=Random(1), cursors=Cursors(), memo=memo)
+    assert memo.plans[0, rtype] is not None
     slow = decide(snap, 0, rtype, key, now=now, rng=Random(1), cursors=Cursors(), explain=True)
     assert fast == slow._replace(trace=())
     return fast
