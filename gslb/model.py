@@ -42,8 +42,6 @@ def key_of_text(text: str) -> int:
 A = 1
 AAAA = 28
 
-POOL_METHODS = ("global_availability", "ratio", "round_robin", "topology", "random")
-
 
 @dataclass(frozen=True, slots=True)
 class DataCenter:
@@ -170,7 +168,6 @@ class ServerSettings:
     rrl_slip: int = 2
 
 
-PROBE_PROTOCOLS = ("dns_dot", "dns_rev", "udp", "tcp", "icmp")
 LOOPBACK: tuple[IPNetwork, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 
 
@@ -178,7 +175,9 @@ LOOPBACK: tuple[IPNetwork, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/12
 class ProbeSettings:
     """`[probes]`: how the LDNS table is filled (see gslb/probes/scheduler.py)."""
 
-    protocols: tuple[str, ...] = PROBE_PROTOCOLS  # tried in order; the last that worked first
+    # Tried in order, the last that worked first; () = every prober of
+    # gslb.probes.REGISTRY in its order (what the config schema defaults to).
+    protocols: tuple[str, ...] = ()
     timeout: float = 2.0  # seconds per probe
     interval: float = 600.0  # re-probe an LDNS that keeps querying this often
     path_ttl: float = 2400.0  # a path older than this is stale for the dynamic methods

@@ -40,7 +40,8 @@ from pathlib import Path as FilePath
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
-from gslb.model import PROBE_PROTOCOLS, IPAddress, address_of, key_of
+from gslb.model import IPAddress, address_of, key_of
+from gslb.probes import PROBE_PROTOCOLS
 
 __all__ = ["EMPTY", "PATH", "FrozenView", "LdnsEntry", "LdnsTable", "address_of", "key_of", "save"]
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from gslb.algorithms import REGISTRY
+from gslb.algorithms import REGISTRY, ROTATING
 from gslb.algorithms.base import Algorithm
 from gslb.decide.topology import TopologyIndex
 from gslb.dns.zone import ZoneIndex
@@ -136,9 +136,6 @@ class Snapshot:
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:
         return dataclasses.replace(self, proximity=proximity)
-
-
-ROTATING = frozenset({"round_robin", "ratio", "random"})
 
 
 class SnapshotHolder:

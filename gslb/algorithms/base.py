@@ -201,15 +201,6 @@ def ranked(
     )
 
 
-class Algorithm(Protocol):
-    # A method whose verdict depends on the candidates alone (not on the
-    # LDNS, the time, chance or a cursor) also says `constant = True`: the hot
-    # path then takes its verdict once per snapshot (gslb/decide/plan.py).
-    name: ClassVar[str]
-
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
-
-
 # The hot path's form of a method (gslb/decide/plan.py), made once per snapshot for
 # one pool's candidates (`PlanContext`): given the LDNS key, the time, the
 # proximity view, the round-robin cursors and the random generator, the
@@ -234,20 +225,42 @@ class PlanContext(NamedTuple):
     tier: Literal["pool", "member"] = "member"
 
 
-class Compilable(Protocol):
-    """A method with a hot-path form: it can only pick or be unsuccessful."""
+class Algorithm:
+    """One method: of a pool's chain (member tier) or a wide IP's `pool_method`
+    (pool tier). Every method subclasses this; its class flags are the one
+    place that says what the method is, and `gslb.algorithms` derives its sets
+    (`DYNAMIC`, `ROTATING`, `POOL_METHODS`) from them."""
 
     name: ClassVar[str]
+    # Reads the proximity table: unsuccessful without a fresh path for the
+    # LDNS, which is then queued for probing (Decision.probe).
+    dynamic: ClassVar[bool] = False
+    # The same query may get another answer (a cursor moves, chance draws):
+    # its replies are never replayed from the reply cache.
+    rotating: ClassVar[bool] = False
+    # The verdict depends on the candidates alone (not on the LDNS, the time,
+    # chance or a cursor): the hot path takes it once per snapshot.
+    constant: ClassVar[bool] = False
+    # May order a wide IP's pools (`pool_method`).
+    pool_method: ClassVar[bool] = False
+    # Why it is unsuccessful: the `reason` label of gslb_fallthroughs_total.
+    fallthrough: ClassVar[str] = "no_available_member"
 
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        raise NotImplementedError
 
-    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker: ...
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker | None:
+        """The hot path's form of the method for these candidates (`Ranker`);
+        None when it has none (the wide IP then takes the general path). A
+        method with one can only pick or be unsuccessful."""
+        return None
 
 
-class ByPath:
+class ByPath(Algorithm):
     """The methods that rank by one metric of the LDNS's fresh paths (`by_path`)."""
 
-    name: ClassVar[str]
+    dynamic: ClassVar[bool] = True
+    fallthrough: ClassVar[str] = "no_path"
     field: ClassVar[str]  # a `Path` field
     highest_first: ClassVar[bool] = False
 

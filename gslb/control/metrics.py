@@ -36,7 +36,7 @@ from prometheus_client.core import (
     Metric,
 )
 
-from gslb.algorithms import DYNAMIC
+from gslb.algorithms import REGISTRY
 from gslb.counters import NO_REPLY, QTYPE_NAMES, RCODE_NAMES, Histogram
 from gslb.snapshot import Snapshot
 
@@ -48,12 +48,9 @@ PROBE_OUTCOMES = ("ok", "failed")
 
 
 def fallthrough_reason(method: str) -> str:
-    """Why a method is unsuccessful, by its kind (DESIGN §3)."""
-    if method in DYNAMIC:
-        return "no_path"
-    if method == "topology":
-        return "no_match"
-    return "no_available_member"
+    """Why a method is unsuccessful, by its kind (DESIGN §3): its class says."""
+    algorithm = REGISTRY.get(method)
+    return algorithm.fallthrough if algorithm is not None else "no_available_member"
 
 
 def qtype_name(qtype: int) -> str:

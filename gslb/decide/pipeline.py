@@ -27,7 +27,7 @@ from gslb.decide.decision import Action, Decision, Step, decision_of, wants_prob
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable, Sticky
 from gslb.decide.plan import Plan, PlanPerChoice, compile_plan, constant_context
-from gslb.decide.topology import Node, Scores, score
+from gslb.decide.topology import Scores, score
 from gslb.model import Candidate, address_of
 from gslb.snapshot import Snapshot
 
@@ -124,7 +124,7 @@ def _plan(
     plan: Plan | PlanPerChoice[Any] | None = None
     pools = snap.pools[wideip][rtype]
     method = snap.config.wideips[wideip].pool_method
-    if len(snap.pools_up[wideip][rtype]) <= 1 or getattr(REGISTRY[method], "constant", False):
+    if len(snap.pools_up[wideip][rtype]) <= 1 or REGISTRY[method].constant:
         plan = compile_plan(snap, _pool_order(snap, wideip, rtype, pools, constant_context(), None))
     elif all(compile_plan(snap, [p]) for p in _reachable(snap, wideip, rtype)):
         plan = _per_choice(snap, wideip, rtype, method)
@@ -133,25 +133,15 @@ def _plan(
 
 
 def _per_choice(snap: Snapshot, wideip: int, rtype: int, method: str) -> PlanPerChoice[Any] | None:
-    """Plans per pool order, for a pool method whose order depends on the query:
-    `topology` (chosen by the LDNS's topology node) or a rotation (the order
-    its ranker draws, from the same cursors as the general path)."""
+    """Plans per pool order, for a pool method whose order depends on the query
+    (`topology`, a rotation): the order its ranker draws, from the same cursors
+    and generator as the general path."""
     up = snap.pools_up[wideip][rtype]
-    if method == "topology":
-
-        def by_node(key: int, *_: object) -> Node:
-            return snap.topology.node(key)
-
-        def make_for_node(node: Node) -> Plan:
-            ctx = constant_context()
-            ctx.topology = snap.topology.scorer(node)
-            return _compiled(snap, _pool_order(snap, wideip, rtype, up, ctx, None))
-
-        return PlanPerChoice(by_node, make_for_node)
-    compile_ = getattr(REGISTRY[method], "compile", None)
-    if compile_ is None:
+    rank = REGISTRY[method].compile(
+        up, PlanContext(snap.topology, snap.path_ttl, len(up), wideip, "pool")
+    )
+    if rank is None:
         return None
-    rank = compile_(up, PlanContext(snap.topology, snap.path_ttl, len(up), wideip, "pool"))
 
     def drawn(*query: Any) -> tuple[int, ...]:  # (key, now, proximity, cursors, rng)
         return tuple(rank(*query) or range(len(up)))

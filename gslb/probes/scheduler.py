@@ -320,7 +320,7 @@ class Scheduler:
         return await asyncio.shield(task)
 
     async def _measure(self, target: IPAddress, first: str) -> dict[int, ProbeResult]:
-        protocols = [p for p in self.settings.protocols if p in self.probers]
+        protocols = [p for p in self.settings.protocols or self.probers if p in self.probers]
         if first in protocols:
             protocols.remove(first)
             protocols.insert(0, first)
