@@ -33,9 +33,10 @@ class SnapshotMemo:
     IP, record type) and one persisted decision per distinct persistence
     record (members of a pool, itself bounded by the persistence table)."""
 
-    __slots__ = ("_config", "_health", "persisted", "plans")
+    __slots__ = ("_config", "_health", "persisted", "plans", "snapshot")
 
     def __init__(self) -> None:
+        self.snapshot: Snapshot | None = None  # the one last followed
         self._config: Config | None = None
         self._health: Health | None = None
         self.plans: Plans = {}
@@ -44,7 +45,9 @@ class SnapshotMemo:
     def follow(self, snap: Snapshot) -> None:
         """Forget everything unless `snap` has the configuration and health
         the memos were made for (identity: both are frozen, and replaced
-        whole when they change)."""
+        whole when they change). Callers on the hot path check `snapshot`
+        first: the same snapshot needs no look."""
+        self.snapshot = snap
         if snap.health is not self._health or snap.config is not self._config:
             self._config, self._health = snap.config, snap.health
             self.plans = {}

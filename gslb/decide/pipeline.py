@@ -72,7 +72,8 @@ def decide(
     on the way for the next query (without one they are made afresh)."""
     if memo is None:
         memo = SnapshotMemo()
-    memo.follow(snap)
+    if memo.snapshot is not snap:
+        memo.follow(snap)
     cfg = snap.config
     wip = cfg.wideips[wideip]
     trace: list[Step] | None = [] if explain else None
@@ -92,7 +93,12 @@ def decide(
             _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
             return hit._replace(trace=tuple(trace))
 
-    plan = None if explain else _plan(snap, memo, wideip, rtype)
+    plan = None
+    if not explain:
+        try:  # the memo read here, not in _plan: a call per query costs
+            plan = memo.plans[wideip, rtype]
+        except KeyError:
+            plan = _plan(snap, memo, wideip, rtype)
     if plan is not None:
         decision = plan(ldns, now, snap.proximity, cursors, rng)
     else:

@@ -57,14 +57,13 @@ from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCou
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable
 from gslb.decide.pipeline import Cursors, Decision, decide
-from gslb.dns.ldns import ldns_of, unmapped
+from gslb.dns.ldns import MAPPED, ldns_of, unmapped
 from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
 from gslb.dns.replycache import Entry, ReplyCache
 from gslb.dns.wire import (
     BADVERS,
     FLAG_TC,
     Drop,
-    Edns,
     Query,
     error_response,
     header,
@@ -152,7 +151,8 @@ class Responder:
         if snap is not self._snap:
             self._snap = snap
             self._adopt(snap)
-        peer = unmapped(peer)
+        if peer.__class__ is not str or peer.startswith(MAPPED):  # type: ignore[union-attr]
+            peer = unmapped(peer)  # (a plain text address, the common case, needs no call)
         front = transport == "udp" and self.ratelimit is None
         if front:
             hit = self.replies.get(wire, peer)
@@ -165,8 +165,29 @@ class Responder:
             self._tick = (self._tick + 1) % TIMING_SAMPLE
             if self._tick == 0:
                 start = perf_counter()
-        reply, labels, replayable, ldns = self._answered(snap, wire, peer, transport)
-        cell = self._count(labels, reply, transport, start) if self.counting else None
+        labels: Labels = _NO_LABELS
+        replayable, ldns = False, None  # what a reply that is no answer gets
+        reply: bytes | None
+        try:
+            q = parse(wire)
+            labels = ("", q.qtype if q.qtype in QTYPE_NAMES else 0, 0, "", "", ())
+            reply, labels, replayable, ldns = self._respond(snap, q, wire, peer, transport, labels)
+        except Drop:
+            reply = None
+        except FormError as err:
+            opcode = (err.flags >> 11) & 0xF
+            reply = error_response(err, NOTIMP if opcode else FORMERR)
+        except Exception:
+            reply = self._servfail(wire)  # and never replayed
+        cell: list[int] | None = None
+        if self.counting:  # here, not in a function of its own: a call costs as much
+            key = (labels, NO_REPLY if reply is None else labels[2] | (reply[3] & 0x0F), transport)
+            cell = self.counters.queries.get(key)  # one hash per query: a key is
+            if cell is None:  # a tuple, whose hash is not cached
+                cell = self.counters.queries[key] = [0]
+            cell[0] += 1
+            if start:
+                self.counters.duration.observe(perf_counter() - start)
         if front and replayable and reply is not None:
             self.replies.put(wire, peer, reply, cell, ldns)
         return reply
@@ -179,43 +200,16 @@ class Responder:
             hit[1][0] += 1
         return wire[:2] + hit[0]
 
-    def _answered(
-        self, snap: Snapshot, wire: bytes, peer: IPAddress | str, transport: str
-    ) -> Answered:
-        """`_respond`, with what a query that cannot be answered gets instead."""
-        labels = _NO_LABELS
-        try:
-            q = parse(wire)
-            labels = ("", q.qtype if q.qtype in QTYPE_NAMES else 0, 0, "", "", ())
-            return self._respond(snap, q, wire, peer, transport, labels)
-        except Drop:
-            return None, labels, False, None
-        except FormError as err:
-            opcode = (err.flags >> 11) & 0xF
-            return error_response(err, NOTIMP if opcode else FORMERR), labels, False, None
-        except Exception:
-            self.servfails += 1
-            if self.servfails & (self.servfails - 1) == 0:  # 1, 2, 4, 8...: no log flood
-                log.exception("servfail: count=%d", self.servfails)
-            reply = None
-            if len(wire) >= 12:
-                flags = response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False)
-                reply = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
-            return reply, labels, False, None  # a failure is never replayed
-
-    def _count(
-        self, labels: Labels, reply: bytes | None, transport: str, start: float
-    ) -> list[int]:
-        """Count the query; the counter's cell, which a replay of it bumps."""
-        rcode = NO_REPLY if reply is None else labels[2] | (reply[3] & 0x0F)
-        key = (labels, rcode, transport)
-        cell = self.counters.queries.get(key)  # one hash per query: a key is
-        if cell is None:  # a tuple, whose hash is not cached
-            cell = self.counters.queries[key] = [0]
-        cell[0] += 1
-        if start:
-            self.counters.duration.observe(perf_counter() - start)
-        return cell
+    def _servfail(self, wire: bytes) -> bytes | None:
+        """What a bug answers: SERVFAIL, counted and logged (1, 2, 4, 8 ...
+        times: no log flood); nothing when not even the header could be read."""
+        self.servfails += 1
+        if self.servfails & (self.servfails - 1) == 0:
+            log.exception("servfail: count=%d", self.servfails)
+        if len(wire) < 12:
+            return None
+        flags = response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False)
+        return wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
 
     def _respond(
         self,
@@ -237,7 +231,7 @@ class Responder:
                 False,
                 None,
             )
-        options = _nsid(snap, edns)
+        options = _nsid(snap) if edns is not None and edns.nsid else b""
         if q.qclass not in (CLASS_IN, CLASS_ANY) or q.qtype in ZONE_TRANSFERS:
             refused = self._reply(q, wire, REFUSED, False, (), (), (), _opt(snap, q, 0, options))
             return refused, labels, False, None
@@ -245,29 +239,31 @@ class Responder:
         decision: Decision | None = None
         replayable, ldns, scope = True, None, 0  # a static reply: the same to anyone
         if res.wideip >= 0:
-            decision, ldns, scope = self._decide(snap, res.wideip, q, peer)
-            if self.counting:
-                labels = _decision_labels(snap, res.wideip, labels, decision)
+            wip = snap.config.wideips[res.wideip]
+            ldns, scope = ldns_of(peer, edns.ecs if edns is not None else None, wip.ecs)
+            decision = self._decide(snap, res.wideip, q.qtype, ldns, peer)
+            if self.counting:  # the wide IP, pool, method that decided, fall-throughs
+                pool = snap.config.pools[decision.pool].name if decision.pool >= 0 else ""
+                method = decision.method or decision.action
+                labels = (wip.name, labels[1], 0, pool, method, decision.fallthroughs)
             if decision.action == "drop":
                 return None, labels, False, None
             replayable = snap.deterministic[res.wideip]
         if edns is not None and edns.ecs is not None:
             options += edns.ecs.option(scope)
         reply = self._assemble(snap, q, wire, res, decision, options)
-        if transport == "udp":
+        if transport == "udp" and (self.ratelimit is not None or len(reply) > 512):
             limited = self._limited(snap, q, wire, peer, reply, options)
             if limited is not reply:
                 return limited, labels, False, None
         return reply, labels, replayable, ldns
 
     def _decide(
-        self, snap: Snapshot, wideip: int, q: Query, peer: IPAddress | str
-    ) -> tuple[Decision, int, int]:
-        """The decision for a wide IP, the LDNS key it was made for and the
-        ECS scope of the reply."""
-        ecs = q.edns.ecs if q.edns is not None else None
-        ldns, scope = ldns_of(peer, ecs, snap.config.wideips[wideip].ecs)
-        rtype = q.qtype if q.qtype != ANY else (A if snap.pools[wideip][A] else AAAA)
+        self, snap: Snapshot, wideip: int, qtype: int, ldns: int, peer: IPAddress | str
+    ) -> Decision:
+        """The decision for a wide IP and the LDNS (`ldns_of`); the LDNS is
+        noted as seen, and offered for probing when the decision wants it."""
+        rtype = qtype if qtype != ANY else (A if snap.pools[wideip][A] else AAAA)
         decision = decide(
             snap,
             wideip,
@@ -282,7 +278,7 @@ class Responder:
         self.seen.append(ldns)
         if decision.probe and self.on_probe is not None:
             self.on_probe(address_of(ldns), peer)
-        return decision, ldns, scope
+        return decision
 
     def _assemble(
         self,
@@ -397,10 +393,10 @@ def _opt(snap: Snapshot, q: Query, ext_rcode_full: int, options: bytes) -> bytes
     return opt_record(snap.config.server.edns_buffer_size, ext_rcode_full >> 4, q.edns.do, options)
 
 
-def _nsid(snap: Snapshot, edns: Edns | None) -> bytes:
-    """The NSID option (RFC 5001) when the query asks and the server has one."""
+def _nsid(snap: Snapshot) -> bytes:
+    """The NSID option (RFC 5001), when the server has one, for a query that asks."""
     nsid = snap.config.server.nsid
-    if edns is None or not edns.nsid or not nsid:
+    if not nsid:
         return b""
     return (3).to_bytes(2, "big") + len(nsid).to_bytes(2, "big") + nsid
 
@@ -409,11 +405,3 @@ def _udp_limit(snap: Snapshot, q: Query) -> int:
     if q.edns is None:
         return 512
     return max(512, min(q.edns.udp_size, snap.config.server.edns_buffer_size))
-
-
-def _decision_labels(snap: Snapshot, wideip: int, labels: Labels, decision: Decision) -> Labels:
-    """What a wide IP query is counted under: its name, pool, the method that
-    decided and the methods that fell through."""
-    pool = snap.config.pools[decision.pool].name if decision.pool >= 0 else ""
-    method = decision.method or decision.action
-    return (snap.config.wideips[wideip].name, labels[1], 0, pool, method, decision.fallthroughs)

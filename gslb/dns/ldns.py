@@ -21,6 +21,10 @@ def unmapped(peer: IPAddress | str) -> IPAddress | str:
     """The peer as the address it is: ::ffff:192.0.2.1 is 192.0.2.1."""
     if isinstance(peer, str):
         return peer[7:] if peer.startswith(MAPPED) and "." in peer else peer
+    return _unmapped_address(peer)
+
+
+def _unmapped_address(peer: IPAddress) -> IPAddress:
     if peer.version == 6 and peer.ipv4_mapped is not None:
         return peer.ipv4_mapped
     return peer
@@ -33,5 +37,6 @@ def ldns_of(peer: IPAddress | str, ecs: ClientSubnet | None, allowed: bool) -> t
     decided). A plain tuple: this runs on every wide IP query."""
     if allowed and ecs is not None and ecs.source > 0:
         return key_of(ecs.address), ecs.source
-    peer = unmapped(peer)
-    return (key_of_text(peer) if isinstance(peer, str) else key_of(peer)), 0
+    if isinstance(peer, str):  # as a socket reports it: the common case, no call
+        return key_of_text(peer[7:] if peer.startswith(MAPPED) and "." in peer else peer), 0
+    return key_of(_unmapped_address(peer)), 0
