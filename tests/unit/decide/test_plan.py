@@ -74,13 +74,7 @@ class Case(NamedTuple):
     spec: str  # what was drawn, for failure messages
 
 
-def make_case(seed: int) -> Case:
-    rng = Random(seed)
-    b = ConfigBuilder()
-    dcs = [f"dc{i}" for i in range(rng.randint(2, 4))]
-    for name in dcs:
-        b.dc(name, enabled=rng.random() > 0.05)
-
+def _virtual_servers(rng: Random, b: ConfigBuilder, dcs: list[str]) -> dict[int, list[str]]:
     # Virtual servers, several per data center at times (candidates share a DC).
     family: dict[int, list[str]] = {A: [], AAAA: []}
     n = 0
@@ -100,40 +94,45 @@ def make_case(seed: int) -> Case:
                     name = f"{'v4' if v4 else 'v6'}-{dc}-{n}"
                     b.vs(name, f"192.0.2.{n}" if v4 else f"2001:db8:ffff::{n:x}", dc)
                     family[rtype].append(name)
-    servers = family[A] + family[AAAA]
+    return family
 
+
+def _pool(rng: Random, b: ConfigBuilder, name: str, family: dict[int, list[str]]) -> str:
+    rtype = A if rng.random() < 0.65 else AAAA
+    vs = family[rtype]
+    members = rng.sample(vs, rng.randint(1, min(len(vs), 4)))  # any configured order
+    methods: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        m = rng.choice(CHAIN_METHODS)
+        if m not in methods:
+            methods.append(m)
+    if rng.random() < 0.25:
+        extra = rng.choice(ROTATING + GENERAL_ONLY)
+        if extra not in methods:
+            methods.insert(rng.randrange(len(methods) + 1), extra)
+    fields: dict[str, object] = {
+        "methods": tuple(methods),
+        "max_answers": rng.randint(1, 3),
+        "fail_closed": rng.random() < 0.25,
+        "rtype": rtype,
+        "ttl": rng.choice((30, 60)),
+        "available_when_unknown": rng.random() < 0.3,
+    }
+    if "fallback_ip" in methods or rng.random() < 0.2:
+        fields["fallback_ip"] = ip_address(FALLBACK[rtype])
+    if "qos" in methods and rng.random() < 0.5:
+        fields["qos"] = (("topology", 10.0), ("hops", 5.0))
+    b.pool(name, [(m, rng.randint(1, 3), rng.random() > 0.05) for m in members], **fields)
+    return name
+
+
+def _pools(rng: Random, b: ConfigBuilder, family: dict[int, list[str]]) -> list[str]:
     # Pools: the wide IP's, and at times a separate last-resort pool.
     n_pools = rng.randint(1, 3)
     separate_last = rng.random() < 0.15
     pools: list[str] = []
     for p in range(n_pools + separate_last):
-        rtype = A if rng.random() < 0.65 else AAAA
-        vs = family[rtype]
-        members = rng.sample(vs, rng.randint(1, min(len(vs), 4)))  # any configured order
-        methods: list[str] = []
-        for _ in range(rng.randint(1, 4)):
-            m = rng.choice(CHAIN_METHODS)
-            if m not in methods:
-                methods.append(m)
-        if rng.random() < 0.25:
-            extra = rng.choice(ROTATING + GENERAL_ONLY)
-            if extra not in methods:
-                methods.insert(rng.randrange(len(methods) + 1), extra)
-        fields: dict[str, object] = {
-            "methods": tuple(methods),
-            "max_answers": rng.randint(1, 3),
-            "fail_closed": rng.random() < 0.25,
-            "rtype": rtype,
-            "ttl": rng.choice((30, 60)),
-            "available_when_unknown": rng.random() < 0.3,
-        }
-        if "fallback_ip" in methods or rng.random() < 0.2:
-            fields["fallback_ip"] = ip_address(FALLBACK[rtype])
-        if "qos" in methods and rng.random() < 0.5:
-            fields["qos"] = (("topology", 10.0), ("hops", 5.0))
-        name = f"p{p}"
-        b.pool(name, [(m, rng.randint(1, 3), rng.random() > 0.05) for m in members], **fields)
-        pools.append(name)
+        pools.append(_pool(rng, b, f"p{p}", family))
     wide_pools = pools[:n_pools]
     last: str | None = None
     if separate_last:
@@ -142,7 +141,12 @@ def make_case(seed: int) -> Case:
         last = rng.choice(wide_pools)
     pool_method = rng.choice(("global_availability",) * 3 + ("topology", *ROTATING))
     b.wideip(WIP, wide_pools, last_resort_pool=last, pool_method=pool_method)
+    return pools
 
+
+def _topology(
+    rng: Random, b: ConfigBuilder, dcs: list[str], pools: list[str], servers: list[str]
+) -> None:
     # Topology: dc, pool, vs and region records, subnets, regions, `any`, negations.
     ldns_regions: list[str] = []
     server_regions: list[str] = []
@@ -176,11 +180,8 @@ def make_case(seed: int) -> Case:
         records.append(f"{kind}:{server},{ldns},{rng.choice((1, 10, 50, 100, 100, 200))}")
     b.topology(*records)
 
-    config = b.build()
-    path_ttl = rng.choice((2400.0, 2400.0, 600.0))
-    if path_ttl != 2400.0:
-        config = dataclasses.replace(config, probes=ProbeSettings(path_ttl=path_ttl))
 
+def _health(rng: Random, config: Config, dcs: list[str], servers: list[str]) -> Health:
     # Health: random members down, at times all of them, a data-center link,
     # a member disabled by hand, members not checked yet.
     n_vs = len(config.virtual_servers)
@@ -202,18 +203,20 @@ def make_case(seed: int) -> Case:
         frozenset(rng.sample(servers, 1)) if rng.random() < 0.1 else frozenset(),
         unknown,
     )
+    return health
 
+
+def _paths(rng: Random, n_dcs: int, ttl: int) -> tuple[list[str], dict[str, dict[int, Path]]]:
     # Proximity: fresh, stale and boundary paths, data centers missing or
     # unknown to the config, many equal values; some LDNS not in the table.
     ldns_all = rng.sample(LDNS_V4, 3) + rng.sample(LDNS_V6, 2)
-    ttl = int(path_ttl)
     equal = rng.random() < 0.2  # every path alike: ties everywhere
     table: dict[str, dict[int, Path]] = {}
     for ldns in ldns_all:
         if rng.random() < 0.2:
             continue
         paths: dict[int, Path] = {}
-        for dc in range(len(dcs) + 1):  # the last one is not configured
+        for dc in range(n_dcs + 1):  # the last one is not configured
             if rng.random() < 0.35:
                 continue
             age = rng.choice((0, 0, 0, 30, ttl - 1, ttl, ttl + 1, 86_400))
@@ -228,6 +231,28 @@ def make_case(seed: int) -> Case:
                 NOW_S - age,
             )
         table[ldns] = paths
+    return ldns_all, table
+
+
+def make_case(seed: int) -> Case:
+    rng = Random(seed)
+    b = ConfigBuilder()
+    dcs = [f"dc{i}" for i in range(rng.randint(2, 4))]
+    for name in dcs:
+        b.dc(name, enabled=rng.random() > 0.05)
+
+    family = _virtual_servers(rng, b, dcs)
+    servers = family[A] + family[AAAA]
+    pools = _pools(rng, b, family)
+    _topology(rng, b, dcs, pools, servers)
+    config = b.build()
+    path_ttl = rng.choice((2400.0, 2400.0, 600.0))
+    if path_ttl != 2400.0:
+        config = dataclasses.replace(config, probes=ProbeSettings(path_ttl=path_ttl))
+
+    health = _health(rng, config, dcs, servers)
+
+    ldns_all, table = _paths(rng, len(dcs), int(path_ttl))
     real_view = rng.random() < 0.75
     view: ProximityView
     if real_view:
