@@ -245,6 +245,8 @@ class Algorithm:
     pool_method: ClassVar[bool] = False
     # Why it is unsuccessful: the `reason` label of gslb_fallthroughs_total.
     fallthrough: ClassVar[str] = "no_available_member"
+    # Answers the pool's `fallback_ip`: a pool that lists it must have one.
+    needs_fallback_ip: ClassVar[bool] = False
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         raise NotImplementedError

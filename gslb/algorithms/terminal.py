@@ -42,6 +42,7 @@ class DropPacket(Algorithm):
 
 class FallbackIp(Algorithm):
     name: ClassVar[str] = "fallback_ip"
+    needs_fallback_ip: ClassVar[bool] = True
     constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:

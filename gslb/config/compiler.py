@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 
+from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
@@ -37,26 +38,13 @@ from gslb.model import (
     WideIP,
     Zone,
 )
+from gslb.probes import REGISTRY as PROBERS
 
 _RTYPES = {"A": A, "AAAA": AAAA}
 _FAMILY = {A: 4, AAAA: 6}
 _MISSING = -1  # index of an unknown name; the config is never returned then
 _KIND_WORDS = {"dc": "datacenter", "pool": "pool", "vs": "virtual_server", "region": "region"}
 _REGION_MEMBERS = "a subnet, region:NAME, dc:NAME, pool:NAME or vs:NAME"
-
-
-def prober_names() -> frozenset[str]:
-    from gslb.probes import REGISTRY
-
-    return frozenset(REGISTRY)
-
-
-def method_names() -> frozenset[str]:
-    # Imported here: the registry pulls in every algorithm, which a caller
-    # of gslb.config should not pay for at import time.
-    from gslb.algorithms import REGISTRY
-
-    return frozenset(REGISTRY)
 
 
 class Compiler:
@@ -154,7 +142,7 @@ class Compiler:
         )
 
     def probes(self, p: schema.Probes, dcs: dict[str, int]) -> ProbeSettings:
-        known = prober_names()
+        known = frozenset(PROBERS)
         listed = ", ".join(sorted(known))
         for k, name in enumerate(p.protocols):
             if name not in known:
@@ -254,13 +242,13 @@ class Compiler:
             self.problem(path, value, f"IPv{family} address {address} in a pool of type {rtype}")
 
     def check_methods(self, i: int, p: schema.Pool) -> None:
-        known = method_names()
+        known = frozenset(METHODS)
         for k, method in enumerate(p.methods):
             path = ("pool", i, "methods", k)
             if method not in known:
                 self.problem(path, method, f"unknown method; known: {', '.join(sorted(known))}")
-            elif method == "fallback_ip" and p.fallback_ip is None:
-                self.problem(path, method, "method fallback_ip needs the pool's fallback_ip")
+            elif METHODS[method].needs_fallback_ip and p.fallback_ip is None:
+                self.problem(path, method, f"method {method} needs the pool's fallback_ip")
 
     def wideip(self, i: int, w: schema.WideIP, pools: dict[str, int]) -> WideIP:
         indices = tuple(

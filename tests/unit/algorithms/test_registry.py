@@ -24,6 +24,7 @@ def test_the_derived_sets():
         "fallback_ip",
         "none",
     }
+    assert {n for n, a in REGISTRY.items() if a.needs_fallback_ip} == {"fallback_ip"}
     assert {
         n: a.fallthrough for n, a in REGISTRY.items() if a.fallthrough != "no_available_member"
     } == {
