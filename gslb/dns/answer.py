@@ -59,7 +59,7 @@ from gslb.decide.persistence import PersistenceTable
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.dns.ldns import MAPPED, ldns_of, unmapped
 from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
-from gslb.dns.replycache import Entry, ReplyCache
+from gslb.dns.replycache import ReplyCache
 from gslb.dns.wire import (
     BADVERS,
     FLAG_TC,
@@ -128,7 +128,7 @@ class Responder:
         self._tick = 0
         self.ratelimit: RateLimiter | None = None
         self._assembled: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
-        self.replies = ReplyCache(clock)
+        self.replies = ReplyCache(clock, self.seen)
         self._settings: ServerSettings | None = None
         self._adopt(holder.current)
 
@@ -155,9 +155,9 @@ class Responder:
             peer = unmapped(peer)  # (a plain text address, the common case, needs no call)
         front = transport == "udp" and self.ratelimit is None
         if front:
-            hit = self.replies.get(wire, peer)
-            if hit is not None:
-                return self._replayed(wire, hit)
+            replayed = self.replies.replay(wire, peer)
+            if replayed is not None:
+                return replayed
         start = 0.0
         if self.counting:
             # The processing time of one query in TIMING_SAMPLE: a clock read
@@ -191,14 +191,6 @@ class Responder:
         if front and replayable and reply is not None:
             self.replies.put(wire, peer, reply, cell, ldns)
         return reply
-
-    def _replayed(self, wire: bytes, hit: Entry) -> bytes:
-        """A reply from the reply cache: counted and seen as if answered."""
-        if hit[2] is not None:
-            self.seen.append(hit[2])
-        if hit[1] is not None:
-            hit[1][0] += 1
-        return wire[:2] + hit[0]
 
     def _servfail(self, wire: bytes) -> bytes | None:
         """What a bug answers: SERVFAIL, counted and logged (1, 2, 4, 8 ...
