@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import pytest
 
+from gslb.algorithms import REGISTRY
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.decide.plan import PlanPerChoice
@@ -597,3 +598,10 @@ def test_fall_throughs_across_pools_and_nodata():
     assert d == Decision(
         "answer", 0, members("b"), None, 30, "topology", True, (), (("first", "rtt"),)
     )
+
+
+def test_every_registered_method_is_drawn():
+    """A new method must be classified above, so the random configurations
+    hold its plan to its general path too."""
+    assert sorted(RANKERS + ROTATING + CONSTANT + GENERAL_ONLY) == sorted(REGISTRY)
+    assert {m for m in REGISTRY if REGISTRY[m].rotating} == set(ROTATING)
