@@ -84,10 +84,11 @@ C = TypeVar("C", bound=Hashable)
 
 class PlanPerChoice(Generic[C]):
     """Plans for a wide IP whose pool order depends on the query: `choose`
-    names what fixes the order (the LDNS's topology node, or the order a
-    rotating pool method draws), `make` compiles the plan for it on first use.
-    At most MAX_CHOICES are kept (a topology table's prefixes, a rotation's
-    steps; random orders of many pools could be more)."""
+    names what fixes the order (the order the pool method's ranker draws: by
+    the LDNS's topology prefix, a cursor or chance), `make` compiles the plan
+    for it on first use. At most MAX_CHOICES are kept (the orders a topology
+    table's prefixes give, a rotation's steps; random orders of many pools
+    could be more)."""
 
     __slots__ = ("_choose", "_make", "_plans")
 
