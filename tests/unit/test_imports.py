@@ -169,6 +169,19 @@ def test_the_query_path_never_imports_the_control_plane() -> None:
     assert leaks == []
 
 
+def test_the_control_plane_depends_on_what_it_uses_not_on_the_server() -> None:
+    """gslb.control types against gslb.control.served.Served, never gslb.server."""
+    graph = import_graph()
+    leaks = []
+    for name in sorted(graph):
+        if _within(name, ("gslb.control",)):
+            via = reaches(graph, name)
+            leaks += [
+                _chain(via, name, dep) for dep in sorted(via) if _within(dep, ("gslb.server",))
+            ]
+    assert leaks == []
+
+
 def test_the_graph_is_read() -> None:
     """The checks above see real edges (a parser that found none would pass them)."""
     graph = import_graph()
