@@ -25,6 +25,7 @@ does not change: a reply not kept is decided again, the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 MAX_QUERY = 512  # bytes; a larger query is answered but never cached
 MAX_BYTES = 32 << 20  # keys and replies together; past it the cache starts afresh
@@ -38,6 +39,10 @@ SPARSE_STRIDE = 16  # then one offer in this many is kept
 Entry = tuple[bytes, list[int] | None, int | None, float]
 
 
+class Seen(Protocol):
+    def append(self, key: int, /) -> None: ...
+
+
 class ReplyCache:
     __slots__ = (
         "_bytes",
@@ -48,11 +53,13 @@ class ReplyCache:
         "_offered",
         "_static",
         "clock",
+        "seen",
         "stride",
     )
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], seen: Seen) -> None:
         self.clock = clock
+        self.seen = seen  # where a replayed wide IP reply reports its LDNS
         self._static: dict[bytes, Entry] = {}
         self._dynamic: dict[tuple[bytes, object], Entry] = {}
         self._bytes = 0
@@ -72,16 +79,21 @@ class ReplyCache:
         self._dynamic.clear()
         self._bytes = 0
 
-    def get(self, wire: bytes, peer: object) -> Entry | None:
+    def replay(self, wire: bytes, peer: object) -> bytes | None:
+        """The cached reply to this query from `peer` (its ID copied in), counted
+        and its LDNS seen as if answered; None when there is none."""
         tail = wire[2:]
         hit = self._static.get(tail)
         if hit is None:
             hit = self._dynamic.get((tail, peer))
-            if hit is not None:
-                if hit[3] <= self.clock():
-                    return None
-                self._hits += 1
-        return hit
+            if hit is None or hit[3] <= self.clock():
+                return None
+            self._hits += 1
+        if hit[2] is not None:  # a wide IP reply: its LDNS asked again
+            self.seen.append(hit[2])
+        if hit[1] is not None:
+            hit[1][0] += 1
+        return wire[:2] + hit[0]
 
     def put(
         self,

@@ -16,12 +16,12 @@ def offer(cache: ReplyCache, first: int, count: int, reuse: bool) -> int:
     for n in range(first, first + count):
         cache.put(query(n), "192.0.2.1", b"\x12\x34reply", None, n)
         if reuse:
-            cache.get(query(n), "192.0.2.1")
+            cache.replay(query(n), "192.0.2.1")
     return len(cache) - before
 
 
 def test_replies_nobody_asks_again_are_kept_one_in_a_stride() -> None:
-    cache = ReplyCache(lambda: 0.0)
+    cache = ReplyCache(lambda: 0.0, [])
     assert offer(cache, 0, ADMIT_WINDOW, reuse=False) == ADMIT_WINDOW  # still looking
     assert cache.stride == SPARSE_STRIDE
     assert offer(cache, ADMIT_WINDOW, ADMIT_WINDOW, reuse=False) == ADMIT_WINDOW // SPARSE_STRIDE
@@ -29,7 +29,7 @@ def test_replies_nobody_asks_again_are_kept_one_in_a_stride() -> None:
 
 
 def test_reused_replies_are_all_kept_and_reuse_brings_them_back() -> None:
-    cache = ReplyCache(lambda: 0.0)
+    cache = ReplyCache(lambda: 0.0, [])
     assert offer(cache, 0, 2 * ADMIT_WINDOW, reuse=True) == 2 * ADMIT_WINDOW
     assert cache.stride == 1
     offer(cache, 10**6, ADMIT_WINDOW, reuse=False)
@@ -41,9 +41,11 @@ def test_reused_replies_are_all_kept_and_reuse_brings_them_back() -> None:
 
 
 def test_static_replies_are_always_kept() -> None:
-    cache = ReplyCache(lambda: 0.0)
+    cache = ReplyCache(lambda: 0.0, [])
     offer(cache, 0, ADMIT_WINDOW, reuse=False)
     assert cache.stride == SPARSE_STRIDE
     for n in range(10):
         cache.put(query(10**7 + n), "192.0.2.1", b"\x12\x34static", None, None)
-    assert all(cache.get(query(10**7 + n), "192.0.2.9") for n in range(10))
+    assert [cache.replay(query(10**7 + n), "192.0.2.9") for n in range(10)] == [
+        b"\x12\x34static"
+    ] * 10
