@@ -63,6 +63,7 @@ DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
+SEEN_SLICE = 1024  # who-queried keys folded into the table per turn of the event loop
 
 Seen = deque[int]  # the LDNS (or ECS subnet) key (proximity.key_of) of each wide IP query
 
@@ -391,12 +392,18 @@ class Scheduler:
         if self._reported:
             queried.update(self._reported)
             self._reported.clear()
-        seen = self.table.seen_key
-        for key, count in queried.items():  # an address made only for a re-probe
-            entry = seen(key, now, count)
-            if entry is not None and now >= entry.next_probe:
-                ldns = address_of(key)
-                self.offer(ldns, entry.target or ldns)
+        # Folded in SEEN_SLICE keys at a time, letting the queries in between:
+        # under distinct clients there is a key per query (0.5 us each, so
+        # 20 000 a second held the loop for 9 ms at once).
+        seen, items = self.table.seen_key, list(queried.items())
+        for start in range(0, len(items), SEEN_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for key, count in items[start : start + SEEN_SLICE]:
+                entry = seen(key, now, count)
+                if entry is not None and now >= entry.next_probe:
+                    ldns = address_of(key)  # an address made only for a re-probe
+                    self.offer(ldns, entry.target or ldns)
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:
             self.publish(self.table.view())

@@ -13,7 +13,7 @@ import pytest
 
 from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
 from gslb.probes.base import ProbeResult
-from gslb.probes.scheduler import ProbeRefused, Scheduler
+from gslb.probes.scheduler import SEEN_SLICE, ProbeRefused, Scheduler
 from gslb.proximity import LdnsTable, key_of, unpack
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
@@ -219,6 +219,30 @@ async def test_a_resolvers_verdict_is_remembered_until_probes_are_reconfigured()
     await settle(s, lambda: not s._pending)
     assert s._targets_of == {"127.0.0.53": None}
     assert (len(s.table), s.counts["forbidden"]) == (3, 1)
+
+
+async def test_who_queried_is_folded_in_slices_with_the_loop_free_in_between():
+    """A key per query (distinct clients): the tick lets other work run every
+    SEEN_SLICE keys, and in the end every key is counted."""
+    s, _ = scheduler([FakeProber("dns_dot")])
+    s.table.max_entries = 3 * SEEN_SLICE + 5
+    addresses = [ip_address(0xC6120000 + i) for i in range(3 * SEEN_SLICE + 5)]  # 198.18/15
+    for a in addresses:
+        s.table.add(a, None, T0).next_probe = T0 + 600  # not due: no re-probe
+    s.seen.extend(key_of(a) for a in addresses)
+    s.seen.append(key_of(addresses[0]))
+    counted: list[int] = []
+
+    async def watch() -> None:
+        for _ in range(10):
+            counted.append(sum(e.queries for _, e in s.table.items()))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(s.tick(), watch())  # the tick's first slice runs first
+    total = len(addresses) + 1  # addresses[0] twice, in the first slice
+    assert counted[:4] == [SEEN_SLICE + 1, 2 * SEEN_SLICE + 1, 3 * SEEN_SLICE + 1, total]
+    assert s.table.get(addresses[0]).queries == 2
+    assert not s._queue
 
 
 def test_the_queue_is_bounded_and_drops_are_counted():
