@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 
 from gslb.config import schema
+from gslb.config.anycast import compile_anycast
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
@@ -136,6 +137,7 @@ class Compiler:
             monitors=monitors,
             control=self.control(doc.control),
             probes=self.probes(doc.probes, dcs),
+            anycast=compile_anycast(doc.anycast, doc.server.listen, zones, self.problem),
         )
 
     @staticmethod

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gslb import __version__
+from gslb.anycast import handoff
 from gslb.config import load
 from gslb.control.plane import ControlPlane
 from gslb.counters import QueryCounters
@@ -192,6 +193,9 @@ async def serve(config_dir: Path) -> int:
         for p in err.problems:
             print(p, file=sys.stderr)
         return 1
+    anycast = server.holder.current.config.anycast
+    if anycast is not None:  # a marker a killed gslbd left would hold the gate back
+        handoff.unmark_stopping(anycast.stopping_file, server.pid)
     await server.start()
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
@@ -207,7 +211,11 @@ async def serve(config_dir: Path) -> int:
     log.info("ready: version=%s generation=%d", __version__, server.holder.current.generation)
     await done.wait()
     log.info("stopping: reason=signal")
+    anycast = server.holder.current.config.anycast
+    await handoff.drain(anycast, server.pid, done)  # [anycast] shutdown_drain
     await server.stop()
+    if anycast is not None:
+        handoff.unmark_stopping(anycast.stopping_file, server.pid)
     return 0
 
 
