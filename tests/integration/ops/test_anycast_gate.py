@@ -8,9 +8,11 @@ measuring lost queries, is tests/integration/test_anycast_netns.py.)
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ import dns.message
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gslb.anycast.checker import check
 from tests.integration.conftest import Gslbd, copy_config, start_gslbd
 from tests.integration.ops.helpers import ctl_json, wait_for
 
@@ -214,3 +217,14 @@ def test_a_config_without_anycast_is_refused(tmp_path: Path):
         1,
         f"{config}: no [anycast] section: nothing to announce\n",
     )
+
+
+def test_nothing_listening_is_refused_and_silence_a_timeout():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quiet:
+        quiet.bind(("127.0.0.1", 0))
+        port = quiet.getsockname()[1]
+        silent = asyncio.run(check("127.0.0.1", port, "gslb.example.", 0.2))
+        assert (silent.ok, silent.detail) == (False, "timeout")
+        assert 0.2 <= silent.seconds < 2.0
+    refused = asyncio.run(check("127.0.0.1", port, "gslb.example.", 0.2))
+    assert (refused.ok, refused.detail) == (False, "refused")
