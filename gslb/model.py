@@ -252,7 +252,7 @@ class AnycastSettings:
     vtysh: tuple[str, ...] = ("vtysh",)  # its argv, e.g. ("vtysh", "--vty_socket", DIR)
     bird_protocol: str = ""  # routing = "bird": the protocol enabled and disabled
     birdc: tuple[str, ...] = ("birdc",)  # its argv, e.g. ("birdc", "-s", SOCKET)
-    check_name: str = ""  # asked with type SOA; the first zone's apex by default
+    check_zone: str = ""  # the zone whose SOA the gate asks; the first [[zone]] by default
     interval: float = 0.25  # seconds between checks of one prefix
     timeout: float = 0.25  # seconds a check may take
     rise: int = 2  # consecutive answers before announcing

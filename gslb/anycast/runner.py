@@ -3,7 +3,7 @@
     gslb-anycast --config DIR     (the same directory as gslbd's; needs [anycast])
 
 For each prefix of `[anycast]`, every `interval` seconds: ask gslbd the SOA
-of `check_name` on the prefix's listen address (gslb/anycast/checker.py),
+of `check_zone` on the prefix's listen address (gslb/anycast/checker.py),
 look for a hold (the drain file, gslbd's stopping marker), let the prefix's
 gate decide (gslb/anycast/gate.py) and tell the routing daemon what it says
 (gslb/anycast/routing.py). It is a process of its own so that it outlives
@@ -98,7 +98,7 @@ class Runner:
         gate, s = self.gates[p], self.settings
         while not self.stop.is_set():
             started = self.clock()
-            result = await self.checker(p.address, p.port, s.check_name, s.timeout)
+            result = await self.checker(p.address, p.port, s.check_zone, s.timeout)
             self.checks[(str(p.prefix), result_label(result))] += 1
             if gate.observe(result, self.hold(), self.clock()) is not None:
                 self._log_state(p, gate)
@@ -201,7 +201,7 @@ async def serve(config_dir: Path) -> int:
         "anycast: started prefixes=%s routing=%s check=%s interval=%g rise=%d fall=%d",
         ",".join(str(p.prefix) for p in settings.prefixes),
         settings.routing,
-        settings.check_name,
+        settings.check_zone,
         settings.interval,
         settings.rise,
         settings.fall,

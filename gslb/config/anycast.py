@@ -4,8 +4,8 @@ Each prefix must hold a `[server] listen` address: that is where the gate
 asks gslbd, and binding the service address explicitly is what makes replies
 leave from the address the query was sent to. The routing's own fields
 belong to it alone (`ospf_area` only with `routing = "frr_ospf"`, ...), and
-`check_name` must be in a configured zone, since the gate expects an
-authoritative SOA for it.
+`check_zone` must be a configured zone: the gate expects its SOA,
+authoritative, which no backend's health can change.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ipaddress import ip_address, ip_network
 
 from gslb.config import schema
 from gslb.config.source import FieldPath
-from gslb.config.zonefile import absolute_name, in_zone
+from gslb.config.zonefile import absolute_name
 from gslb.model import AnycastPrefix, AnycastSettings, IPNetwork, Zone
 
 Report = Callable[[FieldPath, object, str], None]
@@ -61,16 +61,16 @@ def _prefixes(
     return tuple(found)
 
 
-def _check_name(a: schema.Anycast, zones: Sequence[Zone], report: Report) -> str:
-    path = (*_PATH, "check_name")
-    if a.check_name is None:
+def _check_zone(a: schema.Anycast, zones: Sequence[Zone], report: Report) -> str:
+    path = (*_PATH, "check_zone")
+    if a.check_zone is None:
         if not zones:
-            report(path, None, "no [[zone]] to ask for: set check_name or add a zone")
+            report(path, None, "no [[zone]] whose SOA the gate could ask for")
             return ""
         return zones[0].origin
-    name = absolute_name(a.check_name)
-    if not any(in_zone(name, z.origin) for z in zones):
-        report(path, a.check_name, "name is in no configured zone")
+    name = absolute_name(a.check_zone)
+    if not any(name == z.origin for z in zones):
+        report(path, a.check_zone, "not a configured zone (the gate asks for its SOA)")
     return name
 
 
@@ -113,7 +113,7 @@ def compile_anycast(
         vtysh=tuple(a.vtysh) if a.vtysh else defaults.vtysh,
         bird_protocol=a.bird_protocol or "",
         birdc=tuple(a.birdc) if a.birdc else defaults.birdc,
-        check_name=_check_name(a, zones, report),
+        check_zone=_check_zone(a, zones, report),
         interval=a.interval,
         timeout=a.timeout,
         rise=a.rise,

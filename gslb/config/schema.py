@@ -208,7 +208,7 @@ class Anycast(Strict):
     vtysh: list[Name] | None = None
     bird_protocol: Name | None = None
     birdc: list[Name] | None = None
-    check_name: Name | None = None
+    check_zone: Name | None = None
     interval: float = Field(default=0.25, gt=0, le=60)
     timeout: float = Field(default=0.25, gt=0, le=60)
     rise: int = Field(default=2, ge=1, le=100)

@@ -57,7 +57,7 @@ def scripted(runner_box: list[Runner], script: list, clock: list[float], drain: 
 def run(tmp_path: Path, script: list, fail: set[int] = frozenset()) -> tuple[Runner, Recorder]:
     settings = AnycastSettings(
         prefixes=(PREFIX,),
-        check_name="gslb.example.",
+        check_zone="gslb.example.",
         interval=0.001,
         drain_file=str(tmp_path / "drain"),
         stopping_file=str(tmp_path / "stopping"),

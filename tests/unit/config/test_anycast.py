@@ -32,7 +32,7 @@ def test_defaults_check_every_quarter_second_and_act_after_two(make_config: Make
         prefixes=(AnycastPrefix(ip_network("127.0.0.53/32"), "127.0.0.53", 53),),
         announce="true",
         withdraw="true",
-        check_name="gslb.example.",
+        check_zone="gslb.example.",
     )
     assert (anycast.interval, anycast.timeout, anycast.rise, anycast.fall) == (0.25, 0.25, 2, 2)
     assert (anycast.shutdown_drain, anycast.reassert, anycast.drain_file) == (2.0, 10.0, "")
@@ -46,7 +46,7 @@ prefixes = ["127.0.0.52/31"]
 routing = "frr_ospf"
 ospf_area = "0.0.0.2"
 vtysh = ["vtysh", "--vty_socket", "/run/frr/n1"]
-check_name = "ns1.GSLB.example"
+check_zone = "GSLB.example"
 interval = 0.5
 timeout = 0.2
 rise = 3
@@ -65,7 +65,7 @@ http = ""
         routing="frr_ospf",
         ospf_area="0.0.0.2",
         vtysh=("vtysh", "--vty_socket", "/run/frr/n1"),
-        check_name="ns1.gslb.example.",
+        check_zone="gslb.example.",
         interval=0.5,
         timeout=0.2,
         rise=3,
@@ -132,8 +132,16 @@ http = ""
             ],
         ),
         (
-            'prefixes = ["127.0.0.53/32"]\nrouting = "exabgp"\ncheck_name = "example.org"',
-            [(W, LINE + 3, "anycast.check_name", "example.org", "name is in no configured zone")],
+            'prefixes = ["127.0.0.53/32"]\nrouting = "exabgp"\ncheck_zone = "www.gslb.example"',
+            [
+                (
+                    W,
+                    LINE + 3,
+                    "anycast.check_zone",
+                    "www.gslb.example",
+                    "not a configured zone (the gate asks for its SOA)",
+                ),
+            ],
         ),
         (
             'prefixes = ["127.0.0.53/32"]\nrouting = "quagga"\ninterval = 0\nrise = 0',
