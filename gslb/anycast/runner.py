@@ -74,6 +74,7 @@ class Runner:
         }
         self.checks: Counter[tuple[str, str]] = Counter()  # (prefix, result)
         self.commands: Counter[tuple[str, str, str]] = Counter()  # (prefix, state, ok|failed)
+        self.failures: dict[AnycastPrefix, tuple[State, str]] = {}  # the last, per prefix
         self.reported_at = -REPORT_EVERY
         self.stop = asyncio.Event()
 
@@ -126,10 +127,19 @@ class Runner:
         gate.told_result(state, told.ok, self.clock())
         self.commands[(str(p.prefix), state, "ok" if told.ok else "failed")] += 1
         if not told.ok:
-            log.error(
-                "anycast: command failed prefix=%s state=%s output=%r", p.prefix, state, told.output
+            # Once per kind of failure, not once a second while the daemon is away.
+            repeated = self.failures.get(p) == (state, told.output)
+            self.failures[p] = (state, told.output)
+            log.log(
+                logging.DEBUG if repeated else logging.ERROR,
+                "anycast: command failed prefix=%s state=%s output=%r",
+                p.prefix,
+                state,
+                told.output,
             )
-        elif again:
+            return
+        self.failures.pop(p, None)
+        if again:
             log.debug("anycast: told again prefix=%s state=%s", p.prefix, state)
         else:
             log.info("anycast: told prefix=%s state=%s output=%r", p.prefix, state, told.output)

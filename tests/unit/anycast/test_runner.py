@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_network
@@ -116,14 +117,18 @@ def test_gslbd_stopping_marker_withdraws(tmp_path: Path):
     assert announced and announced[0] > 1.0 + handoff.GRACE
 
 
-def test_a_failed_command_is_tried_again(tmp_path: Path):
-    _, recorder = run(tmp_path, [OK] * 8, fail={1})  # the first announce fails
+def test_a_failed_command_is_tried_again_and_logged_once(tmp_path: Path, caplog):
+    caplog.set_level(logging.DEBUG, logger="gslb.anycast")
+    _, recorder = run(tmp_path, [OK] * 12, fail={1, 2})  # two announces fail
     assert [(s, t) for s, _, t in recorder.told] == [
         ("withdrawn", 0.25),
         ("announced", 0.5),  # failed
-        ("announced", 1.5),  # RETRY later
-        ("withdrawn", 2.25),
+        ("announced", 1.5),  # RETRY later: failed again
+        ("announced", 2.5),
+        ("withdrawn", 3.25),
     ]
+    failed = [r.levelname for r in caplog.records if "command failed" in r.getMessage()]
+    assert failed == ["ERROR", "DEBUG"]
 
 
 def test_result_labels_are_bounded():
