@@ -17,7 +17,7 @@ from gslb.config.anycast import compile_anycast
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
-from gslb.config.zonefile import CNAME, NS, absolute_name, check_zone, in_zone
+from gslb.config.zonefile import CNAME, NS, absolute_name, check_name, in_zone
 from gslb.errors import Problem
 from gslb.model import (
     AAAA,
@@ -302,7 +302,7 @@ class Compiler:
                 self.check_wideip_name(path, name, zones)
 
     def check_wideip_name(self, path: FieldPath, name: str, zones: Sequence[Zone]) -> None:
-        problem = check_zone(name)
+        problem = check_name(name)
         if problem is not None:
             self.problem(path, name, f"bad name: {problem}")
             return

@@ -17,7 +17,7 @@ from gslb.config.schema import Document
 from gslb.config.schema import Zone as ZoneEntry
 from gslb.config.source import TomlSource, read_toml
 from gslb.config.topology_csv import parse_topology
-from gslb.config.zonefile import absolute_name, check_zone, parse_zone
+from gslb.config.zonefile import absolute_name, check_name, parse_zone
 from gslb.errors import ConfigError, Problem
 from gslb.model import Config, TopologyRecord, Zone
 
@@ -69,7 +69,7 @@ def _read_zones(
     zones = []
     for i, entry in enumerate(entries):
         origin = absolute_name(entry.name)
-        bad_name = check_zone(origin)
+        bad_name = check_name(origin)
         if bad_name is not None:
             problems.append(source.problem(("zone", i, "name"), entry.name, bad_name))
             continue

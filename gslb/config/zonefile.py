@@ -151,7 +151,7 @@ def absolute_name(name: str, origin: str = ".") -> str:
     return qualify(name, origin).lower()
 
 
-def check_zone(name: str) -> str | None:
+def check_name(name: str) -> str | None:
     """Why an absolute name is not a valid domain name, or None."""
     if name == ".":
         return None
@@ -203,7 +203,7 @@ class _Parser:
                 return
         else:
             owner = absolute_name(tokens.pop(0).raw, self.origin)
-            problem = check_zone(owner)
+            problem = check_name(owner)
             if problem is not None:
                 self.error(entry.line, owner, first.raw, f"bad owner name: {problem}")
                 return
@@ -224,7 +224,7 @@ class _Parser:
                 self.error(line, name, args[0].raw, str(exc))
         else:
             origin = absolute_name(args[0].raw, self.origin)
-            problem = check_zone(origin)
+            problem = check_name(origin)
             if problem is None:
                 self.origin = origin
             else:
