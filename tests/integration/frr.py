@@ -68,10 +68,9 @@ class Frr:
         for path in [self.directory, *self.directory.iterdir()]:
             os.chown(path, user.pw_uid, user.pw_gid)
 
-    def start(self, timeout: float = 15.0) -> None:
+    def start(self, daemons: tuple[str, ...] = DAEMONS, timeout: float = 15.0) -> None:
         d = self.directory
-        self.procs = {}
-        for name in DAEMONS:
+        for name in daemons:
             argv = [
                 str(FRR_LIB / name),
                 "-f", str(d / f"{name}.conf"),
@@ -91,7 +90,7 @@ class Frr:
     def _wait_for(self, path: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not path.exists():
-            dead = [n for n, p in self.procs.items() if p.poll() is not None]
+            dead = [n for n, p in self.procs.items() if p.poll() is not None and n in path.name]
             if dead or time.monotonic() > deadline:
                 logs = "".join(
                     f"--- {p.name}\n{p.read_text(errors='replace')}"
@@ -100,13 +99,13 @@ class Frr:
                 raise RuntimeError(f"FRR in {self.netns}: no {path.name} (dead: {dead})\n{logs}")
             time.sleep(0.05)
 
-    def kill(self) -> None:
-        """The routing daemons crash: SIGKILL, by PID."""
-        for proc in self.procs.values():
+    def kill(self, daemons: tuple[str, ...] = DAEMONS) -> None:
+        """Routing daemons crash: SIGKILL, by PID."""
+        for name in daemons:
+            proc = self.procs[name]
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=5)
-        for name in DAEMONS:
             (self.directory / f"{name}.vty").unlink(missing_ok=True)
 
     @property

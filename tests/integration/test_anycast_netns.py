@@ -350,7 +350,14 @@ def test_anycast_cluster_moves_traffic_only_as_it_must(cluster: Cluster):
     assert up.lost <= 2, up
     c.wait_until(bfd_up, "BFD sessions back")
 
-    # The node's routing daemons crash: BFD on the router notices.
+    # ospfd alone crashes: its BFD sessions go with it, the router notices.
+    lone = expect("ospfd killed", lambda: one.frr.kill(("ospfd",)), "node2")
+    assert lone.moved <= FAILOVER, lone
+    back = expect("ospfd restart", lambda: one.frr.start(("ospfd",)), "node1")
+    assert back.lost <= 2, back
+    c.wait_until(bfd_up, "BFD sessions back")
+
+    # The node's routing daemons all crash: BFD on the router notices.
     crashed = expect("FRR killed", one.frr.kill, "node2")
     assert crashed.moved <= FAILOVER, crashed
     restarted = expect("FRR restart", one.frr.start, "node1")
