@@ -113,8 +113,12 @@ def gate_status(settings: AnycastSettings, now: float) -> list[str]:
     for row in data["prefixes"]:
         detail = f": {row['detail']}" if row.get("detail") else ""
         since = now - float(row.get("since", now))
+        # The gate decided, but its command failed: the routing daemon may say otherwise.
+        untold = (
+            " (not yet told to the routing daemon)" if row.get("told") != row.get("state") else ""
+        )
         lines.append(
             f"{row.get('prefix')} {row.get('state')} ({row.get('reason')}{detail})"
-            f" for {since:.1f} s{stale}"
+            f" for {since:.1f} s{untold}{stale}"
         )
     return lines

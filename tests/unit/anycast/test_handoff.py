@@ -88,7 +88,7 @@ def test_gate_status_lines_and_a_silent_gate(tmp_path: Path):
         f"no report from gslb-anycast in {settings.state_file}"
     ]
     row = {"prefix": "198.51.100.53/32", "state": "withdrawn", "reason": "no_answer",
-           "detail": "timeout", "since": 90.0}  # fmt: skip
+           "detail": "timeout", "since": 90.0, "told": "withdrawn"}  # fmt: skip
     handoff.write_json(settings.state_file, {"updated": 99.0, "prefixes": [row]})
     assert handoff.gate_status(settings, 100.0) == [
         "198.51.100.53/32 withdrawn (no_answer: timeout) for 10.0 s"
@@ -96,4 +96,9 @@ def test_gate_status_lines_and_a_silent_gate(tmp_path: Path):
     assert handoff.gate_status(settings, 160.0) == [
         "198.51.100.53/32 withdrawn (no_answer: timeout) for 70.0 s"
         " (report 61 s old: is gslb-anycast running?)"
+    ]
+    untold = {**row, "state": "announced", "reason": "answering", "detail": "", "told": None}
+    handoff.write_json(settings.state_file, {"updated": 99.0, "prefixes": [untold]})
+    assert handoff.gate_status(settings, 100.0) == [
+        "198.51.100.53/32 announced (answering) for 10.0 s (not yet told to the routing daemon)"
     ]
