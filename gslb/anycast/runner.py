@@ -101,13 +101,13 @@ class Runner:
             started = self.clock()
             result = await self.checker(p.address, p.port, s.check_zone, s.timeout)
             self.checks[(str(p.prefix), result_label(result))] += 1
-            if gate.observe(result, self.hold(), self.clock()) is not None:
+            changed = gate.observe(result, self.hold(), self.clock()) is not None
+            if changed:
                 self._log_state(p, gate)
-                self.report(force=True)
             due = gate.due(self.clock())
             if due is not None:
                 await self._tell(p, gate, due)
-            self.report()
+            self.report(force=changed or due is not None)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, started + s.interval - self.clock())):
                     await self.stop.wait()
