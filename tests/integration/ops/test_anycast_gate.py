@@ -42,19 +42,22 @@ class Gate:
     told: Path  # the routing daemon's view: "<unix time> <state> <prefix>" lines
     log: Path
 
-    def lines(self) -> list[tuple[float, str]]:
+    def lines(self, prefix: str = "127.0.0.1/32") -> list[tuple[float, str]]:
         text = self.told.read_text() if self.told.exists() else ""
-        return [(float(t), state) for t, state, _ in (line.split() for line in text.splitlines())]
+        split = (line.split() for line in text.splitlines())
+        return [(float(t), state) for t, state, p in split if p == prefix]
 
     def last(self) -> str | None:
         lines = self.lines()
         return lines[-1][1] if lines else None
 
-    def wait(self, state: str, after: float = 0.0, within: float = ACT) -> float:
-        """When `state` was told after `after` (Unix time), waiting up to `within`."""
+    def wait(
+        self, state: str, after: float = 0.0, within: float = ACT, prefix: str = "127.0.0.1/32"
+    ) -> float:
+        """When `state` was told for `prefix` after `after` (Unix time), waiting up to `within`."""
         deadline = time.monotonic() + within
         while True:
-            found = [t for t, s in self.lines() if s == state and t > after]
+            found = [t for t, s in self.lines(prefix) if s == state and t > after]
             if found:
                 return found[0]
             if time.monotonic() > deadline:
@@ -75,11 +78,11 @@ class Gate:
         )
 
 
-def anycast_table(told: Path, drain: Path) -> str:
+def anycast_table(told: Path, drain: Path, prefixes: str = '"127.0.0.1/32"') -> str:
     record = f'echo "$(date +%s.%N) $GSLB_ANYCAST_STATE {{prefix}}" >> {told}'
     return f"""
 [anycast]
-prefixes = ["127.0.0.1/32"]
+prefixes = [{prefixes}]
 announce = '{record}'
 withdraw = '{record}'
 drain_file = "{drain}"
@@ -88,12 +91,11 @@ http = "127.0.0.1:0"
 """
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[Path, Gate]]:
+def start_gate(tmp_path: Path, prefixes: str = '"127.0.0.1/32"') -> tuple[Path, Gate]:
     config = copy_config(tmp_path / "etc")
     told, drain = tmp_path / "told", tmp_path / "drain"
     with (config / "wideips.toml").open("a") as f:
-        f.write(anycast_table(told, drain))
+        f.write(anycast_table(told, drain, prefixes))
     log = tmp_path / "gate.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -102,13 +104,18 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Gate]]:
             stderr=out,
             cwd=tmp_path,
         )
-    gate = Gate(proc, told, log)
+    return config, Gate(proc, told, log)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Path, Gate]]:
+    config, gate = start_gate(tmp_path)
     try:
         yield config, gate
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if gate.proc.poll() is None:
+            gate.proc.kill()  # by PID
+            gate.proc.wait()
 
 
 def ask(server: Gslbd) -> str:
@@ -203,6 +210,35 @@ def test_the_gate_follows_gslbd_through_every_event(setup: tuple[Path, Gate], tm
     assert gate.proc.wait(timeout=10) == 0
     assert gate.wait("withdrawn", after=t) - t < ACT
     assert "anycast: prefix=127.0.0.1/32 state=withdrawn reason=shutdown" in gate.log.read_text()
+
+
+def test_each_prefix_is_asked_on_its_own_address_v4_and_v6(tmp_path: Path):
+    config, gate = start_gate(tmp_path, '"127.0.0.1/32", "::1/128"')
+    try:
+        toml = config / "wideips.toml"
+        text = toml.read_text()
+        port = int(re.search(r'listen = \["127\.0\.0\.1:(\d+)"\]', text).group(1))  # type: ignore[union-attr]
+        toml.write_text(text.replace(
+            f'listen = ["127.0.0.1:{port}"]', f'listen = ["127.0.0.1:{port}", "[::1]:{port}"]'
+        ))  # fmt: skip
+        server = start_gslbd(config)
+        try:
+            for prefix in ("127.0.0.1/32", "::1/128"):
+                gate.wait("announced", within=10.0, prefix=prefix)
+                assert gate.metric("gslb_anycast_announced", prefix=prefix) == 1.0
+            assert len(ctl_json(server, "status")["anycast"]) == 2
+            t = time.time()
+            server.proc.kill()
+            for prefix in ("127.0.0.1/32", "::1/128"):
+                assert gate.wait("withdrawn", after=t, prefix=prefix) - t < ACT
+                assert (
+                    gate.metric("gslb_anycast_checks_total", prefix=prefix, result="refused") >= 2
+                )
+        finally:
+            server.stop()
+    finally:
+        gate.proc.kill()  # by PID
+        gate.proc.wait()
 
 
 def test_a_config_without_anycast_is_refused(tmp_path: Path):
