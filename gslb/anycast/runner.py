@@ -87,8 +87,14 @@ class Runner:
         return None
 
     async def run(self) -> None:
-        """Watch every prefix until `stop` is set; then withdraw them all."""
-        await asyncio.gather(*(self._watch(p) for p in self.settings.prefixes))
+        """Watch every prefix until `stop` is set; then withdraw them all (also
+        when a watch fails: a gate that stops watching must not leave routes)."""
+        try:
+            await asyncio.gather(*(self._watch(p) for p in self.settings.prefixes))
+        finally:
+            await self._withdraw_all()
+
+    async def _withdraw_all(self) -> None:
         for p, gate in self.gates.items():
             gate.observe(None, "shutdown", self.clock())
             self._log_state(p, gate)

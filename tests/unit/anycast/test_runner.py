@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from ipaddress import ip_network
 from pathlib import Path
 
+import pytest
+
 from gslb.anycast import handoff
 from gslb.anycast.gate import Check, State
 from gslb.anycast.routing import Told
@@ -136,3 +138,18 @@ def test_result_labels_are_bounded():
     labels = [result_label(Check(d == "ok", d)) for d in details]
     assert labels == ["ok", "timeout", "refused", "bad_answer", "bad_answer", "error"]
     assert replace(OK, detail="x").ok
+
+
+def test_a_failing_watch_still_withdraws(tmp_path: Path):
+    settings = AnycastSettings(prefixes=(PREFIX,), state_file=str(tmp_path / "a.json"))
+    recorder = Recorder()
+
+    async def broken(address: str, port: int, name: str, timeout: float) -> Check:
+        raise RuntimeError("a bug")
+
+    async def main() -> None:
+        await Runner(settings, recorder, broken, clock=lambda: 0.0).run()
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        asyncio.run(main())
+    assert [s for s, _, _ in recorder.told] == ["withdrawn"]
