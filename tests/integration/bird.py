@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.integration.frr import PRIORITY
 from tests.integration.netns import Lab, which
 
 
@@ -50,8 +51,8 @@ class Bird:
     def start(self, timeout: float = 15.0) -> None:
         d = self.directory
         self.socket.unlink(missing_ok=True)
-        argv = [which("bird") or "bird", "-f", "-c", str(d / "bird.conf"), "-s", str(self.socket),
-                "-P", str(d / "bird.pid"), "-u", "bird", "-g", "bird"]  # fmt: skip
+        files = ["-c", str(d / "bird.conf"), "-s", str(self.socket), "-P", str(d / "bird.pid")]
+        argv = [*PRIORITY, which("bird") or "bird", "-f", *files, "-u", "bird", "-g", "bird"]
         self.proc = self.lab.spawn(self.netns, argv, d / "bird.out")
         deadline = time.monotonic() + timeout
         while not self._answers():
