@@ -104,6 +104,7 @@ interface r0
 !
 {links}router ospf
  ospf router-id 192.0.2.1
+ log-adjacency-changes detail
 {OSPF_TIMERS} default-information originate always
  network 192.0.2.0/28 area 0
  network 203.0.113.0/24 area 0
@@ -267,7 +268,8 @@ class Cluster:
     def measure(self, event: str, action: Callable[[], None], then: str) -> Figure:
         """Do `action`; the queries lost from it until `then` serves for good."""
         start = time.monotonic()
-        print(f"anycast {event}: at {datetime.now().isoformat(timespec='milliseconds')}")
+        at = datetime.now().isoformat(timespec="milliseconds")
+        print(f"anycast {event}: at {at}")
         action()
         first = self.wait_served(then, start)
         time.sleep(1.2)  # every query sent so far has its fate recorded
@@ -279,6 +281,7 @@ class Cluster:
         figure = Figure(event, len(lost), round(max(0.0, first - start), 3), then, len(late))
         if lost or late:
             print(f"anycast {event}: lost sent at {lost} s, late replies after {late} s")
+            print(self.router_changes(since=at))
         print(f"anycast figure: {figure}")
         self.figures.append(figure)
         return figure
@@ -289,6 +292,17 @@ class Cluster:
             f" after {f.moved:.3f} s"
             for f in self.figures
         )
+
+    def router_changes(self, since: str) -> str:
+        """What the router did from `since` (ISO time): its route changes and
+        adjacency changes, to tell a gate's withdrawal from a flap."""
+        routes = (self.base / "router-routes.log").read_text(errors="replace").splitlines()
+        changes = [line for line in routes if line[1:24] >= since]
+        ospfd = (self.router.directory / "ospfd.log").read_text(errors="replace").splitlines()
+        # ospfd stamps seconds only, as "2026/11/30 17:29:35".
+        day, clock = since[:10].replace("-", "/"), since[11:19]
+        changes += [line for line in ospfd if "AdjChg" in line and line[:19] >= f"{day} {clock}"]
+        return "\n".join(["router since the event:", *changes])
 
     def logs(self) -> str:
         parts = []
