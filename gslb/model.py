@@ -197,7 +197,7 @@ class ProbeSettings:
     port: int = 53  # target port of every protocol (a resolver listens on 53)
     ports: tuple[tuple[str, int], ...] = ()  # per-protocol overrides: (("udp", 33434),)
     datacenters: tuple[int, ...] | None = None  # probe for these; None: every probe_source
-    state_file: str = "var/ldns.json"  # relative to the working directory; "" = not saved
+    state_file: str = "var/ldns.json"  # relative to the config directory; "" = not saved
 
     def port_for(self, protocol: str) -> int:
         return dict(self.ports).get(protocol, self.port)
@@ -219,7 +219,7 @@ class Monitor:
 
 @dataclass(frozen=True, slots=True)
 class ControlSettings:
-    """`[control]`: the operator's side. Paths are relative to the working directory."""
+    """`[control]`: the operator's side. Paths are relative to the config directory."""
 
     socket: str = "run/gslb.sock"  # gslbctl's Unix socket
     socket_mode: int = 0o600
@@ -243,7 +243,7 @@ class AnycastPrefix:
 @dataclass(frozen=True, slots=True)
 class AnycastSettings:
     """`[anycast]`: the gate beside gslbd (gslb/anycast/). Paths are relative to
-    the working directory, like `[control]`'s."""
+    the config directory, like `[control]`'s."""
 
     prefixes: tuple[AnycastPrefix, ...]
     routing: str = "shell"  # one of ROUTINGS: how a prefix is announced and withdrawn
@@ -269,6 +269,15 @@ class AnycastSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LogSettings:
+    """`[log]`: what gslbd logs and how (gslb/server/runtime.py); read at start-up."""
+
+    level: str = "info"  # debug | info | warning | error
+    format: str = "text"  # text: `time LEVEL logger event: key=value`; json: one object a line
+    timestamps: bool = True  # off under journald, which stamps every line itself
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: str  # the directory it was loaded from
     server: ServerSettings
@@ -283,4 +292,5 @@ class Config:
     monitors: tuple[Monitor, ...] = ()
     control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
+    log: LogSettings = field(default_factory=LogSettings)
     anycast: AnycastSettings | None = None  # no `[anycast]`: no gate

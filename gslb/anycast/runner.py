@@ -21,7 +21,6 @@ stays up while gslbd is down.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -41,13 +40,16 @@ from gslb.anycast.checker import check
 from gslb.anycast.gate import Check, Gate, Hold, State
 from gslb.anycast.metrics import registry
 from gslb.anycast.routing import Routing, routing
+from gslb.command import command_parser
 from gslb.config import load
 from gslb.control.http import HttpListener, Page, text
 from gslb.errors import ConfigError
-from gslb.model import AnycastPrefix, AnycastSettings
+from gslb.model import AnycastPrefix, AnycastSettings, LogSettings
 from gslb.server import runtime
+from gslb.server.notify import Notifier
 
 log = logging.getLogger("gslb.anycast")
+LOG_LEVELS = ("debug", "info", "warning", "error")  # as [log] level
 REPORT_EVERY = 1.0  # seconds between report rewrites when nothing changes
 
 Checker = Callable[[str, int, str, float], Awaitable[Check]]
@@ -186,13 +188,14 @@ def result_label(result: Check) -> str:
     return "error" if result.detail.startswith("error") else "bad_answer"
 
 
-async def serve(config_dir: Path) -> int:
+async def serve(config_dir: Path, log_options: dict[str, Any]) -> int:
     try:
         config = load(config_dir)
     except ConfigError as err:
         for p in err.problems:
             print(p, file=sys.stderr)
         return 1
+    runtime.configure_logging(runtime.overridden(config.log, log_options))
     settings = config.anycast
     if settings is None:
         print(f"{config_dir}: no [anycast] section: nothing to announce", file=sys.stderr)
@@ -207,21 +210,31 @@ async def serve(config_dir: Path) -> int:
             await http.start(*settings.http)
         except OSError as exc:
             log.error("http: not listening address=%s port=%d error=%s", *settings.http, exc)
+    # Under systemd (Type=notify, WatchdogSec=) a gate whose loop hangs is
+    # restarted: a hung gate could leave a prefix announced.
+    notifier = Notifier()
+
+    def stop() -> None:
+        notifier.stopping()
+        runner.stop.set()
+
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, runner.stop.set)
-    loop.add_signal_handler(signal.SIGINT, runner.stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop)
+    loop.add_signal_handler(signal.SIGINT, stop)
     loop.add_signal_handler(
         signal.SIGHUP, lambda: log.info("anycast: SIGHUP ignored: restart to reconfigure")
     )
+    prefixes = ",".join(str(p.prefix) for p in settings.prefixes)
     log.info(
         "anycast: started prefixes=%s routing=%s check=%s interval=%g rise=%d fall=%d",
-        ",".join(str(p.prefix) for p in settings.prefixes),
+        prefixes,
         settings.routing,
         settings.check_zone,
         settings.interval,
         settings.rise,
         settings.fall,
     )
+    notifier.ready(f"gating {prefixes} by {settings.routing}")
     await runner.run()
     await http.stop()
     log.info("anycast: stopped")
@@ -233,13 +246,19 @@ def metrics_page(reg: CollectorRegistry) -> Page:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="gslb-anycast", description="announce gslbd's anycast prefixes while it answers"
+    parser = command_parser(
+        "gslb-anycast",
+        "announce gslbd's anycast prefixes while gslbd answers on them",
+        "0 stopped by SIGTERM/SIGINT, every prefix withdrawn; 1 could not start (the reason "
+        "on stderr)",
     )
     parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level", type=str.lower, choices=LOG_LEVELS, help="overrides [log] level"
+    )
     args = parser.parse_args(argv)
-    return runtime.run(serve(args.config), args.log_level)
+    options = {"level": args.log_level}
+    return runtime.run(serve(args.config, options), runtime.overridden(LogSettings(), options))
 
 
 if __name__ == "__main__":

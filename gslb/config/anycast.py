@@ -89,7 +89,9 @@ def compile_anycast(
     listen: Sequence[tuple[str, int]],
     zones: Sequence[Zone],
     report: Report,
+    path: Callable[[str], str] = lambda p: p,
 ) -> AnycastSettings | None:
+    """`path` places a configured file (relative ones under the config directory)."""
     if a is None:
         return None
     given = a.model_fields_set
@@ -120,9 +122,9 @@ def compile_anycast(
         fall=a.fall,
         command_timeout=a.command_timeout,
         reassert=a.reassert,
-        drain_file=a.drain_file,
+        drain_file=path(a.drain_file),
         shutdown_drain=a.shutdown_drain,
-        stopping_file=a.stopping_file,
-        state_file=a.state_file,
+        stopping_file=path(a.stopping_file),
+        state_file=path(a.state_file),
         http=a.http,
     )

@@ -222,6 +222,12 @@ class Anycast(Strict):
     http: HttpListen = ("127.0.0.1", 9301)
 
 
+class Log(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    timestamps: bool = True
+
+
 class Document(Strict):
     """The whole of wideips.toml."""
 
@@ -235,4 +241,5 @@ class Document(Strict):
     monitor: list[Monitor] = []
     control: Control = Control()
     probes: Probes = Probes()
+    log: Log = Log()
     anycast: Anycast | None = None

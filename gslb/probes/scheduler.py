@@ -392,11 +392,12 @@ class Scheduler:
         path = self.settings.state_file
         return self.table.load(path, self.datacenters, self.clock()) if path else 0
 
-    async def stop(self) -> None:
+    async def stop(self, save: bool = True) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.save()
+        if save:
+            await self.save()
 
     # -- the operator's side (control socket) ------------------------------
 

@@ -193,7 +193,7 @@ class Node:
         return self.directory / "drain"
 
     def report(self) -> dict[str, object]:
-        path = self.directory / "run" / "anycast.json"
+        path = self.directory / "etc" / "run" / "anycast.json"
         return json.loads(path.read_text())["prefixes"][0] if path.exists() else {}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -91,7 +92,9 @@ http = "127.0.0.1:0"
 """
 
 
-def start_gate(tmp_path: Path, prefixes: str = '"127.0.0.1/32"') -> tuple[Path, Gate]:
+def start_gate(
+    tmp_path: Path, prefixes: str = '"127.0.0.1/32"', env: dict[str, str] | None = None
+) -> tuple[Path, Gate]:
     config = copy_config(tmp_path / "etc")
     told, drain = tmp_path / "told", tmp_path / "drain"
     with (config / "wideips.toml").open("a") as f:
@@ -103,6 +106,7 @@ def start_gate(tmp_path: Path, prefixes: str = '"127.0.0.1/32"') -> tuple[Path, 
             stdout=subprocess.DEVNULL,
             stderr=out,
             cwd=tmp_path,
+            env={**os.environ, **(env or {})},
         )
     return config, Gate(proc, told, log)
 
@@ -173,7 +177,7 @@ def test_the_gate_follows_gslbd_through_every_event(setup: tuple[Path, Gate], tm
         assert "reason=gslbd_stopping" in gate.log.read_text()
         time.sleep(1.0)
         assert [s for w, s in gate.lines() if w > withdrawn] == []
-        assert not (tmp_path / "run" / "gslbd.stopping").exists()
+        assert not (config / "run" / "gslbd.stopping").exists()
     finally:
         server.stop()
 
@@ -264,3 +268,41 @@ def test_nothing_listening_is_refused_and_silence_a_timeout():
         assert 0.2 <= silent.seconds < 2.0
     refused = asyncio.run(check("127.0.0.1", port, "gslb.example.", 0.2))
     assert (refused.ok, refused.detail) == (False, "refused")
+
+
+def test_systemd_analyze_accepts_the_gate_unit(tmp_path: Path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    unit = Path(__file__).resolve().parents[3] / "contrib" / "systemd" / "gslb-anycast.service"
+    text = unit.read_text()
+    assert "/opt/gslb/bin/gslb-anycast" in text
+    unit_file = tmp_path / "gslb-anycast.service"
+    installed = Path(sys.executable).parent / "gslb-anycast"
+    unit_file.write_text(text.replace("/opt/gslb/bin/gslb-anycast", str(installed)))
+    done = subprocess.run(
+        [analyze, "verify", str(unit_file)], capture_output=True, text=True, timeout=60
+    )
+    problems = [line for line in done.stderr.splitlines() if "gslb-anycast.service" in line]
+    assert problems == [], done.stderr
+
+
+def test_the_gate_tells_systemd_ready_alive_and_stopping(tmp_path: Path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(tmp_path / "notify"))
+        notify.settimeout(10.0)
+        env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "400000"}
+        _, gate = start_gate(tmp_path, env=env)
+        try:
+            ready = notify.recv(4096).decode().split("\n")
+            assert ready[:2] == ["READY=1", "STATUS=gating 127.0.0.1/32 by shell"]
+            assert notify.recv(4096) == b"WATCHDOG=1"  # every 0.2 s from its loop
+            gate.proc.send_signal(signal.SIGTERM)
+            while (message := notify.recv(4096)) == b"WATCHDOG=1":
+                pass
+            assert message == b"STOPPING=1\nSTATUS=stopping"
+            assert gate.proc.wait(timeout=10) == 0
+        finally:
+            if gate.proc.poll() is None:
+                gate.proc.kill()  # by PID
+                gate.proc.wait()

@@ -27,12 +27,16 @@ def test_no_section_no_gate(make_config: MakeConfig):
 
 
 def test_defaults_check_every_quarter_second_and_act_after_two(make_config: MakeConfig):
-    anycast = load(make_config((W, *LISTEN), (W, "", MINIMAL))).anycast
+    directory = make_config((W, *LISTEN), (W, "", MINIMAL))
+    anycast = load(directory).anycast
     assert anycast == AnycastSettings(
         prefixes=(AnycastPrefix(ip_network("127.0.0.53/32"), "127.0.0.53", 53),),
         announce="true",
         withdraw="true",
         check_zone="gslb.example.",
+        # Relative paths are the config directory's; "" (no drain file) stays "".
+        stopping_file=f"{directory}/run/gslbd.stopping",
+        state_file=f"{directory}/run/anycast.json",
     )
     assert (anycast.interval, anycast.timeout, anycast.rise, anycast.fall) == (0.25, 0.25, 2, 2)
     assert (anycast.shutdown_drain, anycast.reassert, anycast.drain_file) == (2.0, 10.0, "")
