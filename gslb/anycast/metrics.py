@@ -12,18 +12,32 @@ by gslbd: it must be readable exactly when gslbd is down.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-if TYPE_CHECKING:
-    from gslb.anycast.runner import Runner
+from gslb.anycast.gate import Gate
+from gslb.model import AnycastPrefix
+
+
+class Watched(Protocol):
+    """What the collector reads of the gate process (gslb/anycast/runner.py)."""
+
+    @property
+    def gates(self) -> Mapping[AnycastPrefix, Gate]: ...
+    @property
+    def checks(self) -> Counter[tuple[str, str]]: ...  # (prefix, result)
+    @property
+    def commands(self) -> Counter[tuple[str, str, str]]: ...  # (prefix, state, outcome)
+
+    def rows(self) -> list[dict[str, Any]]: ...
 
 
 class AnycastCollector:
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Watched) -> None:
         self.runner = runner
 
     def collect(self) -> Iterator[Metric]:
@@ -61,7 +75,7 @@ class AnycastCollector:
         yield from (announced, since, transitions, checks, commands)
 
 
-def registry(runner: Runner) -> CollectorRegistry:
+def registry(runner: Watched) -> CollectorRegistry:
     reg = CollectorRegistry(auto_describe=True)
     reg.register(AnycastCollector(runner))
     return reg
