@@ -42,7 +42,7 @@ from types import MappingProxyType
 from gslb.algorithms.base import Path
 from gslb.model import PROBE_PROTOCOLS, IPAddress, address_of, key_of
 
-__all__ = ["EMPTY", "PATH", "FrozenView", "LdnsEntry", "LdnsTable", "address_of", "key_of", "save"]
+__all__ = ["EMPTY", "PATH", "FrozenView", "LdnsEntry", "LdnsTable", "address_of", "key_of"]
 log = logging.getLogger(__name__)
 
 # datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol
@@ -360,34 +360,44 @@ class LdnsTable:
             self._view = FrozenView(old._base, recent)
         return self._view
 
-    def rows(self, datacenters: Sequence[str]) -> list[list[object]]:
-        """Every entry as a JSON-able row (data centers by name), for `save`."""
+    def keys(self) -> list[int]:
+        """Every key, least recently seen first: a copy made at C speed, so a
+        save can walk it a slice at a time while the table changes."""
+        return list(self._entries)
+
+    def row(self, key: int, datacenters: Sequence[str]) -> list[object] | None:
+        """The entry of `key` as a JSON-able row (data centers by name); None
+        when it has gone meanwhile."""
+        e = self._entries.get(key)
+        if e is None:
+            return None
         return [
+            str(address_of(key)),
+            None if e.target is None else str(e.target),
+            e.first_seen,
+            e.last_seen,
+            e.queries,
+            e.protocol,
+            e.failures,
             [
-                str(address_of(key)),
-                None if e.target is None else str(e.target),
-                e.first_seen,
-                e.last_seen,
-                e.queries,
-                e.protocol,
-                e.failures,
                 [
-                    [
-                        datacenters[r.datacenter],
-                        r.rtt_us,
-                        r.completion_rate,
-                        r.measured_at,
-                        r.probed_at,
-                        r.failures,
-                        r.hops,
-                        r.protocol,
-                    ]
-                    for r in unpack(e.paths)
-                    if r.datacenter < len(datacenters)
-                ],
-            ]
-            for key, e in self._entries.items()
+                    datacenters[r.datacenter],
+                    r.rtt_us,
+                    r.completion_rate,
+                    r.measured_at,
+                    r.probed_at,
+                    r.failures,
+                    r.hops,
+                    r.protocol,
+                ]
+                for r in unpack(e.paths)
+                if r.datacenter < len(datacenters)
+            ],
         ]
+
+    def rows(self, datacenters: Sequence[str]) -> list[list[object]]:
+        """Every entry as a JSON-able row, for `save`."""
+        return [row for key in self._entries if (row := self.row(key, datacenters)) is not None]
 
     def load(self, path: str | os.PathLike[str], datacenters: Sequence[str], now: float) -> int:
         """Add the saved entries not expired by `now`; how many. A missing
@@ -416,20 +426,3 @@ class LdnsTable:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("ldns_table: unreadable file=%s error=%s", path, exc)
             return 0
-
-
-def save(path: str | os.PathLike[str], rows: list[list[object]], now: float) -> None:
-    """Write `LdnsTable.rows()` atomically: temporary file, fsync, rename.
-
-    Slow for a big table, so callers run it in a thread; errors are logged."""
-    target = FilePath(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as out:
-            json.dump({"version": FILE_VERSION, "saved_at": now, "entries": rows}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(target)
-    except OSError as exc:
-        log.error("ldns_table: not saved file=%s error=%s", target, exc)

@@ -145,6 +145,9 @@ class Compiler:
             edns_buffer_size=s.edns_buffer_size,
             tcp_idle_timeout=s.tcp_idle_timeout,
             tcp_max_connections=s.tcp_max_connections,
+            tcp_max_connections_per_client=s.tcp_max_connections_per_client,
+            udp_receive_buffer=s.udp_receive_buffer,
+            max_file_size=s.max_file_size,
             nsid=s.nsid.encode() if s.nsid is not None else None,
             workers=s.workers,
             worker_report_interval=s.worker_report_interval,
@@ -186,6 +189,7 @@ class Compiler:
             ports=tuple(p.ports.items()),
             datacenters=datacenters,
             state_file=p.state_file,
+            save_interval=p.save_interval,
         )
 
     def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:

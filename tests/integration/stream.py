@@ -1,0 +1,100 @@
+"""A steady stream of UDP queries, timing every reply: what answers look like
+while gslbd does something else (a save of the LDNS table, a reload).
+
+One socket; a sender thread paces queries at `rate` a second (each with its
+own ID, so replies are matched whatever their order), a receiver thread
+notes when each reply came. Bounded in count (`rate * seconds`) and time.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import dns.message
+import dns.rdatatype
+
+
+@dataclass
+class StreamResult:
+    sent: int
+    latencies: list[float] = field(default_factory=list)  # seconds, one per reply
+
+    @property
+    def lost(self) -> int:
+        return self.sent - len(self.latencies)
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("inf")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+    def __str__(self) -> str:
+        worst = max(self.latencies, default=float("inf"))
+        return (
+            f"sent {self.sent} lost {self.lost} p50 {self.percentile(50) * 1e3:.2f} ms "
+            f"p99 {self.percentile(99) * 1e3:.2f} ms max {worst * 1e3:.1f} ms"
+        )
+
+
+class QueryStream:
+    """Start it, do something to the server, then `stop()` for the result."""
+
+    def __init__(
+        self, host: str, port: int, *, rate: float = 1000, name: str = "www.gslb.example."
+    ) -> None:
+        self.address = (host, port)
+        self.rate = rate
+        self.query = dns.message.make_query(name, dns.rdatatype.A).to_wire()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(0.2)
+        self._sent_at: dict[int, float] = {}
+        self._latencies: list[float] = []
+        self._stopping = threading.Event()
+        self._sender = threading.Thread(target=self._send, daemon=True)
+        self._receiver = threading.Thread(target=self._receive, daemon=True)
+
+    def start(self) -> QueryStream:
+        self._receiver.start()
+        self._sender.start()
+        return self
+
+    def _send(self) -> None:
+        started = time.perf_counter()
+        for n in range(65536):  # IDs are unique: at most one ID space per stream
+            if self._stopping.is_set():
+                return
+            wire = n.to_bytes(2, "big") + self.query[2:]
+            self._sent_at[n] = time.perf_counter()
+            self.sock.sendto(wire, self.address)
+            delay = started + (n + 1) / self.rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+
+    def _receive(self) -> None:
+        while not (self._stopping.is_set() and self._drained):
+            try:
+                data = self.sock.recv(4096)
+            except TimeoutError:
+                continue
+            now = time.perf_counter()
+            sent = self._sent_at.get(int.from_bytes(data[:2], "big"))
+            if sent is not None:
+                self._latencies.append(now - sent)
+
+    _drained = False
+
+    def stop(self, wait: float = 2.0) -> StreamResult:
+        """Stop sending; replies still on their way get `wait` seconds."""
+        self._stopping.set()
+        self._sender.join()
+        deadline = time.monotonic() + wait
+        while len(self._latencies) < len(self._sent_at) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._drained = True
+        self._receiver.join()
+        self.sock.close()
+        return StreamResult(len(self._sent_at), list(self._latencies))

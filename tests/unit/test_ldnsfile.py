@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from ipaddress import IPv4Address
+
+from gslb.ldnsfile import remove_leftovers, save, save_in_slices, temporary
+from gslb.proximity import LdnsTable
+
+T0 = 1_000_000.0
+DCS = ("CNC", "TEL")
+
+
+def table(entries: int) -> LdnsTable:
+    t = LdnsTable(max_entries=entries, ldns_ttl=3600.0)
+    for n in range(entries):
+        address = IPv4Address(0x0A000000 + n)
+        t.add(address, address, T0 + n)
+        t.record(address, n % 2, rtt_us=100 + n, protocol="udp", now=T0 + n)
+    return t
+
+
+def test_a_save_in_slices_writes_what_a_save_at_once_writes(tmp_path):
+    t = table(1000)
+    save(tmp_path / "whole.json", t.rows(DCS), T0)
+    # A slice so short that every 64 rows give the event loop a turn.
+    written = asyncio.run(save_in_slices(tmp_path / "sliced.json", t, DCS, T0, slice_seconds=0))
+    assert written == 1000
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert json.loads((tmp_path / "sliced.json").read_text()) == whole
+    assert len(whole["entries"]) == 1000
+    loaded = LdnsTable(max_entries=1000, ldns_ttl=3600.0)
+    assert loaded.load(tmp_path / "sliced.json", DCS, T0) == 1000
+    assert loaded.rows(DCS) == t.rows(DCS)
+    assert sorted(os.listdir(tmp_path)) == ["sliced.json", "whole.json"]
+
+
+def test_entries_that_go_during_a_save_are_left_out(tmp_path):
+    t = table(300)
+
+    async def save_while_expiring() -> int:
+        saving = asyncio.create_task(
+            save_in_slices(tmp_path / "ldns.json", t, DCS, T0, slice_seconds=0)
+        )
+        await asyncio.sleep(0)  # the save has its keys and wrote its first slice
+        t.expire(T0 + 3600 + 200)  # entries last seen before T0+200 go
+        return await saving
+
+    written = asyncio.run(save_while_expiring())
+    rows = json.loads((tmp_path / "ldns.json").read_text())["entries"]
+    assert written == len(rows) == 64 + 100  # the first slice, then those still there
+    assert [r[0] for r in rows[64:]] == [str(IPv4Address(0x0A000000 + n)) for n in range(200, 300)]
+
+
+def test_a_cancelled_save_keeps_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "ldns.json"
+    save(path, [], T0)
+    old = path.read_text()
+
+    async def cancelled() -> None:
+        saving = asyncio.create_task(save_in_slices(path, table(500), DCS, T0, slice_seconds=0))
+        await asyncio.sleep(0)
+        saving.cancel()
+        await asyncio.gather(saving, return_exceptions=True)
+
+    asyncio.run(cancelled())
+    assert path.read_text() == old
+    assert os.listdir(tmp_path) == ["ldns.json"]
+
+
+def test_leftovers_of_dead_processes_are_removed_others_kept(tmp_path):
+    path = tmp_path / "ldns.json"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    gone = temporary(path, int(dead.stdout))
+    gone.write_text("{half a save")
+    mine = temporary(path)
+    mine.write_text("{a save under way")
+    parent = temporary(path, os.getppid())
+    parent.write_text("{another live process")
+    other = tmp_path / ".other.json.1.tmp"
+    other.write_text("")
+    assert remove_leftovers(path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [mine.name, parent.name, other.name]
+    )
+    assert remove_leftovers(tmp_path / "missing" / "ldns.json") == 0
