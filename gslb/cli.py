@@ -49,9 +49,8 @@ def check(args: argparse.Namespace) -> int:
     try:
         cfg = config.load(args.dir)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} errors", file=sys.stderr)
+        print(exc.report(), file=sys.stderr)
+        print(f"{len(exc.problems) + exc.more} errors", file=sys.stderr)
         return 1
     for warning in cfg.warnings:
         print(f"warning: {warning}", file=sys.stderr)

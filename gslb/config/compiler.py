@@ -17,7 +17,7 @@ from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
 from gslb.config.zonefile import CNAME, NS, absolute_name, check_name, in_zone
-from gslb.errors import Problem
+from gslb.errors import Problem, Problems
 from gslb.model import (
     AAAA,
     A,
@@ -63,7 +63,7 @@ class Compiler:
     def __init__(self, source: TomlSource, doc: schema.Document) -> None:
         self.source = source
         self.doc = doc
-        self.problems: list[Problem] = []
+        self.problems = Problems()
         self.warnings: list[str] = []
 
     def problem(self, path: FieldPath, value: object, message: str) -> None:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from gslb.config.rdata import RdataError, qualify, to_wire, type_name, type_number
-from gslb.errors import Problem
+from gslb.errors import Problem, Problems
 from gslb.model import Record, Zone
 
 SOA, NS, CNAME, RRSIG, NSEC = 6, 2, 5, 46, 47
@@ -186,7 +186,7 @@ class _Parser:
         self.default_ttl: int | None = None
         self.owner: str | None = None
         self.records: list[_Pending] = []
-        self.problems: list[Problem] = []
+        self.problems = Problems()
 
     def error(self, line: int | None, path: str, value: object, message: str) -> None:
         self.problems.append(Problem(self.file, line, path, value, message))
@@ -314,10 +314,10 @@ class _Parser:
                     self.error(r.line, path, None, "a CNAME cannot coexist with other data")
 
 
-def parse_zone(text: str, origin: str, file: str) -> tuple[Zone, list[Problem]]:
+def parse_zone(text: str, origin: str, file: str) -> tuple[Zone, Problems]:
     """The zone `origin` (absolute) written in `text`; `file` names it in errors."""
     parser = _Parser(absolute_name(origin), file)
     for entry in _Lexer(file, parser.problems).entries(text):
         parser.entry(entry)
     zone = parser.finish()
-    return zone, sorted(parser.problems, key=lambda p: p.line or 0)
+    return zone, parser.problems.ordered()

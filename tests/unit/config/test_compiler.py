@@ -195,7 +195,7 @@ CASES: list[tuple[str, list[Edit], list[tuple[object, ...]]]] = [
                 21,
                 "zone[0].file",
                 "nope.zone",
-                "cannot read DIR/nope.zone: No such file or directory",
+                "DIR/nope.zone: cannot read: No such file or directory",
             )
         ],
     ),

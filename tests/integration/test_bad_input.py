@@ -1,0 +1,52 @@
+"""gslbd given files it must not read: one clear line and exit 1 at start-up,
+never a hang, a traceback or a MemoryError."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.conftest import copy_config
+
+
+def start(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gslb", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=config.parent,
+    )
+
+
+def test_start_up_rejects_a_deep_array_a_fifo_and_dev_zero(tmp_path: Path) -> None:
+    config = copy_config(tmp_path / "etc")
+    toml = config / "wideips.toml"
+    toml.write_text(toml.read_text() + "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    result = start(config)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"{toml}: arrays or tables nested too deep\n",
+    )
+    toml.rename(config / "wideips.toml.bak")
+    os.mkfifo(toml)
+    result = start(config)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"{toml}: cannot read: not a regular file (a FIFO)\n",
+    )
+    toml.unlink()
+    (config / "wideips.toml.bak").rename(toml)
+    text = toml.read_text()
+    toml.write_text(text[: text.index("x = [")])
+    zone = config / "gslb.example.zone"
+    zone.unlink()
+    zone.symlink_to("/dev/zero")
+    result = start(config)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{toml}:21: zone[0].file: {zone}: cannot read: not a regular file (a device)"
+        " (value: 'gslb.example.zone')"
+    ]
