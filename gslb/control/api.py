@@ -186,11 +186,11 @@ class ControlApi:
 
     async def cmd_reload(self, args: dict[str, Any]) -> dict[str, Any]:
         server = self.server
-        if not server.reload():
-            problems = server.last_reload_problems
+        if not await server.reload():
+            error = server.last_reload_error
             raise CommandError(
                 "reload rejected, the old configuration keeps serving:\n"
-                + "\n".join(str(p) for p in problems)
+                + (error.report() if error is not None else "")
             )
         await server.synced()
         return {"generation": server.holder.current.generation}

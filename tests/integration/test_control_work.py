@@ -10,13 +10,16 @@ the queries of that second and fail both.
 
 from __future__ import annotations
 
+import os
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from gslb.errors import MAX_PROBLEMS
 from gslb.ldnsfile import save
 from gslb.proximity import LdnsTable
 from tests.integration.conftest import copy_config, edit_config, start_gslbd
+from tests.integration.ops.helpers import ctl
 from tests.integration.stream import QueryStream, StreamResult
 
 RATE = 1000  # queries a second
@@ -58,3 +61,47 @@ def test_a_save_of_the_ldns_table_does_not_stall_answers(tmp_path):
         assert_answered(result)
     finally:
         server.stop()
+
+
+def bad_topology(lines: int) -> str:
+    # Every line wrong in one of three ways: unknown data center, bad subnet, no columns.
+    rows = ["server,ldns,score"]
+    for n in range(lines):
+        rows.append(
+            (f"dc:NOPE{n},10.{n % 256}.0.0/16,1", f"dc:CNC,300.0.0.{n % 256}/32,5", f"junk {n}")[
+                n % 3
+            ]
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_reloads_good_and_bad_do_not_stall_answers(gslbd):
+    config = gslbd.config_dir
+    stream = QueryStream(gslbd.host, gslbd.port, rate=RATE).start()
+    try:
+        assert ctl(gslbd, "reload").returncode == 0  # good
+        good = (config / "topology.csv").read_text()
+        (config / "topology.csv").write_text(bad_topology(150_000))  # about 5 MB
+        started = time.monotonic()
+        bad = ctl(gslbd, "reload")
+        took = time.monotonic() - started
+        (config / "topology.csv").unlink()
+        os.mkfifo(config / "topology.csv")  # nobody writes to it
+        fifo = ctl(gslbd, "reload")
+        (config / "topology.csv").unlink()
+        (config / "topology.csv").write_text(good)
+        assert ctl(gslbd, "reload").returncode == 0
+    finally:
+        result = stream.stop()
+    assert bad.returncode == 1
+    lines = bad.stderr.splitlines()
+    assert lines[0] == "gslbctl: reload rejected, the old configuration keeps serving:"
+    assert len(lines) == 1 + MAX_PROBLEMS + 1, bad.stderr[-500:]
+    assert lines[1] == (f"{config}/topology.csv:2: server: unknown datacenter (value: 'dc:NOPE0')")
+    assert lines[-1] == f"... and {150_000 - MAX_PROBLEMS} more"
+    assert fifo.returncode == 1
+    assert fifo.stderr.splitlines()[1:] == [
+        f"{config}/topology.csv: cannot read: not a regular file (a FIFO)"
+    ]
+    assert took > 1.0  # the bad file took its time to validate; answers went on
+    assert_answered(result)

@@ -1,0 +1,80 @@
+"""`load()` in a child process: what a reload of a running gslbd calls.
+
+Validating a configuration is pure Python proportional to its files (a 50 MB
+topology.csv of bad lines: tens of seconds and hundreds of MB), and with
+`workers = 1` the process that reloads is the one that answers. So gslbd
+runs `python -m gslb.config.isolated DIR` and awaits it, answering
+meanwhile: the child reads, validates and compiles, and writes back on its
+stdout, pickled, either the compiled `Config` or the `ConfigError` (at most
+MAX_PROBLEMS problems and how many more). Its memory goes when it exits; a
+child that takes longer than `timeout` seconds is killed and the reload
+rejected. Starting the interpreter costs about half a second per reload;
+a thread would have shared the GIL with the answers, in 5 ms slices
+(bench/README.md, "Answers while the control plane works").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import sys
+from pathlib import Path
+
+from gslb.config.loader import load
+from gslb.errors import ConfigError, Problem
+from gslb.model import Config
+
+TIMEOUT = 300.0  # seconds a reload may spend reading and validating
+
+
+async def load_isolated(directory: str | Path, timeout: float = TIMEOUT) -> Config:
+    """What `load(directory)` returns or raises, computed in a child process."""
+    where = str(directory)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        __name__,
+        where,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(child.communicate(), timeout)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise _failed(where, f"not validated within {timeout:g} s") from None
+    except BaseException:  # cancelled: the child must not outlive the reload
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        raise
+    try:
+        result = pickle.loads(out)
+    except Exception:
+        lines = err.decode(errors="replace").strip().splitlines() or [f"exit {child.returncode}"]
+        raise _failed(where, f"validation failed: {lines[-1][:200]}") from None
+    if isinstance(result, ConfigError):
+        raise result
+    if not isinstance(result, Config):
+        raise _failed(where, f"validation returned {type(result).__name__}")
+    return result
+
+
+def _failed(directory: str, message: str) -> ConfigError:
+    return ConfigError([Problem(directory, None, "", None, message)])
+
+
+def main(directory: str) -> int:
+    try:
+        result: Config | ConfigError = load(directory)
+    except ConfigError as err:
+        result = err
+    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
