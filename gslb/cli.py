@@ -80,6 +80,16 @@ def remote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gslbctl", description="Control and check gslb.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -94,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         help="gslbd's control socket (default: $GSLB_SOCKET or %(default)s)",
     )
     common.add_argument("--json", action="store_true", help="print the result as JSON")
-    common.add_argument("--timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+    common.add_argument("--timeout", type=_seconds, default=60.0, help=argparse.SUPPRESS)
 
     def add(
         name: str, help: str, text: Callable[[argparse.Namespace, Any], str], *fields: str
