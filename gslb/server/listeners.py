@@ -29,11 +29,12 @@ class Listeners:
 
     def events(self) -> Events:
         """Running totals: UDP replies the kernel did not take, TCP connections
-        refused at the limit, closed idle, and aborted for oversized input."""
+        refused at the limit or the client's limit, closed idle, and aborted for oversized input."""
         limits = self.limits
         return {
             ("udp", "send_failed"): sum(t.send_failures for t in self.transports),
             ("tcp", "refused"): limits.refused if limits else 0,
+            ("tcp", "refused_client"): limits.refused_client if limits else 0,
             ("tcp", "idle_timeout"): limits.timed_out if limits else 0,
             ("tcp", "input_overflow"): limits.overflowed if limits else 0,
         }
@@ -53,7 +54,11 @@ class Listeners:
 async def bind(settings: ServerSettings, answer: Answer) -> Listeners:
     """Listen on every address of `settings`, UDP then TCP on the same port."""
     loop = asyncio.get_running_loop()
-    limits = TcpLimits(settings.tcp_idle_timeout, settings.tcp_max_connections)
+    limits = TcpLimits(
+        settings.tcp_idle_timeout,
+        settings.tcp_max_connections,
+        settings.tcp_max_connections_per_client,
+    )
     out = Listeners(limits=limits)
     for host, port in settings.listen:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
