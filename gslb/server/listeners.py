@@ -62,7 +62,7 @@ async def bind(settings: ServerSettings, answer: Answer) -> Listeners:
     out = Listeners(limits=limits)
     for host, port in settings.listen:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        udp = UdpListener.bind(host, port, answer)
+        udp = UdpListener.bind(host, port, answer, settings.udp_receive_buffer)
         out.transports.append(udp)
         bound_port = udp.port
         server = await loop.create_server(
