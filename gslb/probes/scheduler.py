@@ -51,7 +51,7 @@ from itertools import islice
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
-from gslb.ldnsfile import save_in_slices
+from gslb.ldnsfile import remove_leftovers, save_in_slices
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
@@ -400,8 +400,13 @@ class Scheduler:
             await save_in_slices(path, self.table, self.datacenters, now)
 
     def load(self) -> int:
+        """Load the saved table (at start-up), and remove what saves killed
+        half-way left behind."""
         path = self.settings.state_file
-        return self.table.load(path, self.datacenters, self.clock()) if path else 0
+        if not path:
+            return 0
+        remove_leftovers(path)
+        return self.table.load(path, self.datacenters, self.clock())
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import copy_config
+from tests.integration.conftest import copy_config, start_gslbd
 
 
 def start(config: Path) -> subprocess.CompletedProcess[str]:
@@ -50,3 +50,24 @@ def test_start_up_rejects_a_deep_array_a_fifo_and_dev_zero(tmp_path: Path) -> No
         f"{toml}:21: zone[0].file: {zone}: cannot read: not a regular file (a device)"
         " (value: 'gslb.example.zone')"
     ]
+
+
+def test_start_up_removes_what_killed_saves_left(tmp_path: Path) -> None:
+    config = copy_config(tmp_path / "etc")
+    var = tmp_path / "var"
+    var.mkdir()
+    dead = [
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(3)
+    ]  # fmt: skip
+    for pid in dead:
+        (var / f".ldns.json.{pid}.tmp").write_text('{"version": 1, "entries": [["1.2.')
+    (var / "keep.txt").write_text("")
+    server = start_gslbd(config)
+    try:
+        assert server.logged("ldns_table: removed leftover temporary files=3")
+        assert sorted(p.name for p in var.iterdir()) == ["keep.txt"]
+    finally:
+        assert server.stop() == 0
+    assert sorted(p.name for p in var.iterdir()) == ["health.json", "keep.txt", "ldns.json"]
