@@ -51,7 +51,7 @@ from itertools import islice
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
-from gslb.ldnsfile import remove_leftovers, save_in_slices
+from gslb.ldnsfile import remove_leftovers, save_forked
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
@@ -392,12 +392,12 @@ class Scheduler:
                 log.exception("probe_tick: failed")
 
     async def save(self) -> None:
-        """Write the table to `state_file` (gslb/ldnsfile.py: in slices that
-        leave the event loop to the queries)."""
+        """Write the table to `state_file` (gslb/ldnsfile.py: from a forked
+        child, while this process answers)."""
         path = self.settings.state_file
         self._last_save = now = self.clock()
         if path:
-            await save_in_slices(path, self.table, self.datacenters, now)
+            await save_forked(path, self.table, self.datacenters, now)
 
     def load(self) -> int:
         """Load the saved table (at start-up), and remove what saves killed

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from ipaddress import IPv4Address
 
-from gslb.ldnsfile import remove_leftovers, save, save_in_slices, temporary
+from gslb.ldnsfile import remove_leftovers, save, save_forked, save_in_slices, temporary
 from gslb.proximity import LdnsTable
 
 T0 = 1_000_000.0
@@ -92,3 +92,49 @@ def test_leftovers_of_dead_processes_are_removed_others_kept(tmp_path):
         [mine.name, parent.name, other.name]
     )
     assert remove_leftovers(tmp_path / "missing" / "ldns.json") == 0
+
+
+def test_a_forked_save_writes_the_table_as_it_was_at_the_fork(tmp_path, caplog):
+    t = table(1000)
+    save(tmp_path / "whole.json", t.rows(DCS), T0)
+
+    async def save_then_change() -> int:
+        saving = asyncio.create_task(save_forked(tmp_path / "forked.json", t, DCS, T0))
+        await asyncio.sleep(0)  # forked by now
+        t.expire(T0 + 3600 + 500)  # the parent's table changes; the child's copy does not
+        return await saving
+
+    caplog.set_level("INFO")
+    assert asyncio.run(save_then_change()) == 1000
+    assert len(t) == 500
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert json.loads((tmp_path / "forked.json").read_text()) == whole
+    assert sorted(os.listdir(tmp_path)) == ["forked.json", "whole.json"]
+    assert "ldns_table: saved entries=1000 seconds=" in caplog.text
+
+
+def test_a_forked_save_that_fails_says_why_and_leaves_no_temporary(tmp_path, caplog):
+    path = tmp_path / "ldns.json"
+    path.mkdir()  # in the way of the rename, even for root
+    (path / "x").write_text("")
+    assert asyncio.run(save_forked(path, table(10), DCS, T0)) == -1
+    assert f"ldns_table: not saved file={path} error=IsADirectoryError: " in caplog.text
+    assert sorted(os.listdir(tmp_path)) == ["ldns.json"]
+
+
+def test_a_cancelled_forked_save_leaves_no_child_and_no_temporary(tmp_path):
+    path = tmp_path / "ldns.json"
+
+    async def cancelled() -> None:
+        saving = asyncio.create_task(save_forked(path, table(200_000), DCS, T0))
+        await asyncio.sleep(0.05)
+        saving.cancel()
+        await asyncio.gather(saving, return_exceptions=True)
+
+    asyncio.run(cancelled())
+    assert os.listdir(tmp_path) == []
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        raise AssertionError("a child process is left")
+    except ChildProcessError:
+        pass  # no child at all
