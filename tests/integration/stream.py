@@ -67,6 +67,9 @@ class QueryStream:
         self.query = dns.message.make_query(name, dns.rdatatype.A).to_wire()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.settimeout(0.2)
+        # Replies wait here while this process is slow to read them (a busy
+        # machine): a loss must be the server's, not the client's.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
         self._waiting: dict[int, int] = {}  # ID -> number of the query
         self._sent: list[tuple[float, float]] = []  # (wall clock, perf_counter) per query
         self._replied: dict[int, float] = {}  # number of the query -> seconds to the reply
