@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from gslb.model import ServerSettings
 
@@ -23,17 +24,30 @@ class FileRejected(ValueError):
     """A file that cannot be read as configuration; the message says why."""
 
 
-def read_text(path: Path, limit: int = DEFAULT_MAX_FILE_SIZE) -> str:
-    """The text of the regular file `path`, of at most `limit` bytes."""
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file; FileRejected if it
+    is not, FileNotFoundError if it does not exist."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise FileRejected(f"cannot read: {exc.strerror}") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
         raise FileRejected(f"cannot read: not a regular file ({_kind(mode)})")
-    with os.fdopen(fd, "rb") as file:
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_text(path: Path, limit: int = DEFAULT_MAX_FILE_SIZE) -> str:
+    """The text of the regular file `path`, of at most `limit` bytes."""
+    try:
+        opened = open_regular(path)
+    except FileNotFoundError as exc:
+        raise FileRejected(f"cannot read: {exc.strerror}") from None
+    with opened as file:
         try:
             data = file.read(limit + 1)
         except OSError as exc:

@@ -51,7 +51,7 @@ from itertools import islice
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
-from gslb.ldnsfile import remove_leftovers, save_forked
+from gslb.ldnsfile import load, remove_leftovers, save_forked
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
@@ -406,7 +406,7 @@ class Scheduler:
         if not path:
             return 0
         remove_leftovers(path)
-        return self.table.load(path, self.datacenters, self.clock())
+        return load(path, self.table, self.datacenters, self.clock())
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from ipaddress import IPv4Address
 
-from gslb.ldnsfile import remove_leftovers, save, save_forked, save_in_slices, temporary
+import pytest
+
+from gslb.ldnsfile import load, remove_leftovers, save, save_forked, save_in_slices, temporary
 from gslb.proximity import LdnsTable
 
 T0 = 1_000_000.0
@@ -23,17 +25,55 @@ def table(entries: int) -> LdnsTable:
     return t
 
 
+def rows_of(path) -> list[list[object]]:
+    header, *rows = path.read_text().splitlines()
+    assert json.loads(header) == {"version": 2, "saved_at": T0}
+    return [json.loads(row) for row in rows]
+
+
+def test_the_file_is_a_header_then_a_row_a_line(tmp_path):
+    t = table(2)
+    save(tmp_path / "ldns.json", t.rows(DCS), T0)
+    assert (tmp_path / "ldns.json").read_text() == (
+        '{"version": 2, "saved_at": 1000000.0}\n'
+        '["10.0.0.0",null,1000000.0,1000000.0,0,"udp",0,[["CNC",100,10000,1000000,1000000,0,0,"udp"]]]\n'
+        '["10.0.0.1",null,1000001.0,1000001.0,0,"udp",0,[["TEL",101,10000,1000001,1000001,0,0,"udp"]]]\n'
+    )  # fmt: skip
+
+
+def test_a_version_1_file_is_still_read(tmp_path):
+    t = table(3)
+    rows = t.rows(DCS)[::-1]  # in any order: sorted by last seen
+    (tmp_path / "ldns.json").write_text(json.dumps({"version": 1, "saved_at": T0, "entries": rows}))
+    loaded = LdnsTable(max_entries=3, ldns_ttl=3600.0)
+    assert load(tmp_path / "ldns.json", loaded, DCS, T0) == 3
+    assert loaded.rows(DCS) == t.rows(DCS)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "empty", "bad-row"])
+def test_an_unreadable_file_is_an_empty_table_never_a_hang(tmp_path, caplog, kind):
+    path = tmp_path / "ldns.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "empty":
+        path.write_text("")
+    else:
+        path.write_text('{"version": 2, "saved_at": 1}\n["10.0.0.1"]\n')
+    assert load(path, LdnsTable(max_entries=3, ldns_ttl=3600.0), DCS, T0) == 0
+    assert f"ldns_table: unreadable file={path} error=" in caplog.text
+
+
 def test_a_save_in_slices_writes_what_a_save_at_once_writes(tmp_path):
     t = table(1000)
     save(tmp_path / "whole.json", t.rows(DCS), T0)
     # A slice so short that every 64 rows give the event loop a turn.
     written = asyncio.run(save_in_slices(tmp_path / "sliced.json", t, DCS, T0, slice_seconds=0))
     assert written == 1000
-    whole = json.loads((tmp_path / "whole.json").read_text())
-    assert json.loads((tmp_path / "sliced.json").read_text()) == whole
-    assert len(whole["entries"]) == 1000
+    whole = (tmp_path / "whole.json").read_text()
+    assert (tmp_path / "sliced.json").read_text() == whole
+    assert len(rows_of(tmp_path / "whole.json")) == 1000
     loaded = LdnsTable(max_entries=1000, ldns_ttl=3600.0)
-    assert loaded.load(tmp_path / "sliced.json", DCS, T0) == 1000
+    assert load(tmp_path / "sliced.json", loaded, DCS, T0) == 1000
     assert loaded.rows(DCS) == t.rows(DCS)
     assert sorted(os.listdir(tmp_path)) == ["sliced.json", "whole.json"]
 
@@ -50,7 +90,7 @@ def test_entries_that_go_during_a_save_are_left_out(tmp_path):
         return await saving
 
     written = asyncio.run(save_while_expiring())
-    rows = json.loads((tmp_path / "ldns.json").read_text())["entries"]
+    rows = rows_of(tmp_path / "ldns.json")
     assert written == len(rows) == 64 + 100  # the first slice, then those still there
     assert [r[0] for r in rows[64:]] == [str(IPv4Address(0x0A000000 + n)) for n in range(200, 300)]
 
@@ -107,8 +147,7 @@ def test_a_forked_save_writes_the_table_as_it_was_at_the_fork(tmp_path, caplog):
     caplog.set_level("INFO")
     assert asyncio.run(save_then_change()) == 1000
     assert len(t) == 500
-    whole = json.loads((tmp_path / "whole.json").read_text())
-    assert json.loads((tmp_path / "forked.json").read_text()) == whole
+    assert (tmp_path / "forked.json").read_text() == (tmp_path / "whole.json").read_text()
     assert sorted(os.listdir(tmp_path)) == ["forked.json", "whole.json"]
     assert "ldns_table: saved entries=1000 seconds=" in caplog.text
 
