@@ -193,8 +193,11 @@ def raw_requests(server: Gslbd, *lines: bytes) -> list[bytes]:
         except (BrokenPipeError, ConnectionResetError):
             pass  # gslbd closed the connection: what it answered is still to be read
         data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass  # closed with our input unread: the answers came first
     return data.splitlines()
 
 
