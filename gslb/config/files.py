@@ -21,7 +21,11 @@ DEFAULT_MAX_FILE_SIZE = ServerSettings().max_file_size
 
 
 class FileRejected(ValueError):
-    """A file that cannot be read as configuration; the message says why."""
+    """A file that cannot be read as configuration; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot read: {reason}")
+        self.reason = reason
 
 
 def open_regular(path: Path) -> BinaryIO:
@@ -32,11 +36,11 @@ def open_regular(path: Path) -> BinaryIO:
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise FileRejected(f"cannot read: {exc.strerror}") from None
+        raise FileRejected(str(exc.strerror)) from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise FileRejected(f"cannot read: not a regular file ({_kind(mode)})")
+        raise FileRejected(f"not a regular file ({_kind(mode)})")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
@@ -46,12 +50,12 @@ def read_text(path: Path, limit: int = DEFAULT_MAX_FILE_SIZE) -> str:
     try:
         opened = open_regular(path)
     except FileNotFoundError as exc:
-        raise FileRejected(f"cannot read: {exc.strerror}") from None
+        raise FileRejected(str(exc.strerror)) from None
     with opened as file:
         try:
             data = file.read(limit + 1)
         except OSError as exc:
-            raise FileRejected(f"cannot read: {exc.strerror}") from None
+            raise FileRejected(str(exc.strerror)) from None
     if len(data) > limit:
         raise FileRejected(f"larger than max_file_size ({limit} bytes)")
     try:

@@ -18,7 +18,7 @@ from gslb.config.schema import Document
 from gslb.config.schema import Zone as ZoneEntry
 from gslb.config.source import TOO_DEEP, TomlSource, read_toml
 from gslb.config.topology_csv import parse_topology
-from gslb.config.zonefile import absolute_name, check_name, parse_zone
+from gslb.config.zonefile import Reader, absolute_name, check_name, parse_zone
 from gslb.errors import ConfigError, Problem, Problems
 from gslb.model import Config, TopologyRecord, Zone
 
@@ -54,6 +54,18 @@ def _read_topology(path: Path, limit: int, problems: Problems) -> list[TopologyR
     return records
 
 
+def _include_reader(limit: int) -> Reader:
+    """How a zone file's `$INCLUDE`s are read: as the zone files themselves."""
+
+    def read(path: Path) -> str:
+        try:
+            return read_text(path, limit)
+        except FileRejected as exc:
+            raise ValueError(f"cannot read {path}: {exc.reason}") from None
+
+    return read
+
+
 def _read_zones(
     base: Path, entries: list[ZoneEntry], limit: int, source: TomlSource, problems: Problems
 ) -> list[Zone]:
@@ -68,11 +80,12 @@ def _read_zones(
         try:
             text = read_text(path, limit)
         except FileRejected as exc:
-            problems.append(source.problem(("zone", i, "file"), entry.file, f"{path}: {exc}"))
+            message = f"cannot read {path}: {exc.reason}"
+            problems.append(source.problem(("zone", i, "file"), entry.file, message))
             # Still a configured zone: names in it must not be reported as outside.
             zones.append(Zone(origin, str(path), ()))
             continue
-        zone, found = parse_zone(text, origin, str(path))
+        zone, found = parse_zone(text, origin, str(path), _include_reader(limit))
         problems.extend(found)
         zones.append(zone)
     return zones

@@ -47,7 +47,7 @@ def test_start_up_rejects_a_deep_array_a_fifo_and_dev_zero(tmp_path: Path) -> No
     result = start(config)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"{toml}:21: zone[0].file: {zone}: cannot read: not a regular file (a device)"
+        f"{toml}:21: zone[0].file: cannot read {zone}: not a regular file (a device)"
         " (value: 'gslb.example.zone')"
     ]
 

@@ -26,8 +26,8 @@ def test_a_regular_file_is_read(tmp_path: Path) -> None:
         (lambda p: os.symlink("/dev/zero", p), "cannot read: not a regular file (a device)"),
         (lambda p: p.mkdir(), "cannot read: not a regular file (a directory)"),
         (lambda p: None, "cannot read: No such file or directory"),
-        (lambda p: p.write_text("12345678"), "larger than max_file_size (7 bytes)"),
-        (lambda p: p.write_bytes(b"\xff\xfe"), "not UTF-8 text"),
+        (lambda p: p.write_text("12345678"), "cannot read: larger than max_file_size (7 bytes)"),
+        (lambda p: p.write_bytes(b"\xff\xfe"), "cannot read: not UTF-8 text"),
     ],
     ids=["fifo", "dev-zero", "directory", "missing", "too-large", "not-utf8"],
 )
@@ -54,7 +54,7 @@ def test_a_zone_file_that_is_dev_zero_and_a_fifo_topology(make_config: MakeConfi
     os.mkfifo(directory / "topology.csv")
     assert problems(directory) == [
         f"{directory}/topology.csv: cannot read: not a regular file (a FIFO)",
-        f"{directory}/wideips.toml:21: zone[0].file: {zone}: cannot read: not a regular file"
+        f"{directory}/wideips.toml:21: zone[0].file: cannot read {zone}: not a regular file"
         " (a device) (value: 'gslb.example.zone')",
     ]
 
@@ -73,7 +73,7 @@ def test_max_file_size_bounds_topology_and_zones(make_config: MakeConfig) -> Non
     zone = directory / "gslb.example.zone"
     assert zone.stat().st_size > 200 >= (directory / "topology.csv").stat().st_size
     assert problems(directory) == [
-        f"{directory}/wideips.toml:22: zone[0].file: {zone}: larger than max_file_size"
+        f"{directory}/wideips.toml:22: zone[0].file: cannot read {zone}: larger than max_file_size"
         " (200 bytes) (value: 'gslb.example.zone')",
     ]
 
