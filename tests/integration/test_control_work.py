@@ -105,5 +105,7 @@ def test_reloads_good_and_bad_do_not_stall_answers(gslbd):
     assert fifo.stderr.splitlines()[1:] == [
         f"{config}/topology.csv: cannot read: not a regular file (a FIFO)"
     ]
-    assert took > 1.0  # the bad file took its time to validate; answers went on
+    # The bad file took its time to validate (2-3 s here), answers went on: had
+    # they waited, a third of the stream would have, and the p99 with them.
+    assert took > 0.5
     assert_answered(result)
