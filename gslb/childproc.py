@@ -39,9 +39,11 @@ async def run(
     env: Mapping[str, str] | None = None,
     merge_errors: bool = False,
     new_session: bool = False,
+    nice: int = 0,
 ) -> Finished:
-    """Run `argv` to its end; cancelled, the child (and with `new_session` its
-    whole process group) is killed and reaped."""
+    """Run `argv` to its end, `nice` steps below gslbd's priority (so that
+    on a busy machine the child waits, not the answers); cancelled, the child
+    (and with `new_session` its whole process group) is killed and reaped."""
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(
             list(argv),
@@ -53,6 +55,10 @@ async def run(
         )
         assert child.stdout is not None
         try:
+            if nice:  # set from here: a preexec_fn would rule out vfork
+                os.setpriority(
+                    os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice
+                )
             output = await _read_all(child.stdout.fileno())
             while child.poll() is None:
                 await asyncio.sleep(POLL)

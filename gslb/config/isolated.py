@@ -27,6 +27,7 @@ from gslb.errors import ConfigError, Problem
 from gslb.model import Config
 
 TIMEOUT = 300.0  # seconds a reload may spend reading and validating
+CHILD_NICE = 10  # the validating child yields the CPU to the answering parent
 
 
 async def load_isolated(directory: str | Path, timeout: float = TIMEOUT) -> Config:
@@ -34,7 +35,7 @@ async def load_isolated(directory: str | Path, timeout: float = TIMEOUT) -> Conf
     where = str(directory)
     argv = (sys.executable, "-m", __name__, where)
     try:
-        done = await asyncio.wait_for(childproc.run(argv), timeout)
+        done = await asyncio.wait_for(childproc.run(argv, nice=CHILD_NICE), timeout)
     except TimeoutError:
         raise _failed(where, f"not validated within {timeout:g} s") from None
     try:

@@ -19,6 +19,14 @@ def test_output_errors_and_exit_status_come_back() -> None:
     assert merged.output.endswith(b"err\n") and merged.errors == b""
 
 
+def test_a_child_runs_at_the_priority_asked() -> None:
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    script = "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"
+    done = asyncio.run(childproc.run((PY, "-c", script), nice=10))
+    assert done.output == f"{min(mine + 10, 19)}\n".encode()
+    assert asyncio.run(childproc.run((PY, "-c", script))).output == f"{mine}\n".encode()
+
+
 def test_the_environment_is_the_one_given() -> None:
     done = asyncio.run(
         childproc.run((PY, "-c", "import os; print(os.environ['X'])"), env={"X": "given"})
