@@ -56,9 +56,9 @@ async def run(
         assert child.stdout is not None
         try:
             if nice:  # set from here: a preexec_fn would rule out vfork
-                os.setpriority(
-                    os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice
-                )
+                lower = os.getpriority(os.PRIO_PROCESS, 0) + nice
+                with contextlib.suppress(ProcessLookupError):  # gone already
+                    os.setpriority(os.PRIO_PROCESS, child.pid, lower)
             output = await _read_all(child.stdout.fileno())
             while child.poll() is None:
                 await asyncio.sleep(POLL)
