@@ -4,7 +4,7 @@
     gslbctl reload                       re-read the running gslbd's configuration
     gslbctl status                       version, uptime, generation, counts
     gslbctl show wideips|pools|members|datacenters|topology
-    gslbctl show ldns [IP]               the LDNS proximity table (3-DNS `ldns { }` form)
+    gslbctl show ldns [IP] [--limit N]   the LDNS proximity table (3-DNS `ldns { }` form)
     gslbctl explain NAME --ldns IP [--ecs NET] [--qtype A|AAAA]
     gslbctl member disable|enable NAME   by hand; survives reloads and restarts
     gslbctl probe IP                     probe an LDNS now, from every data center
@@ -28,7 +28,7 @@ from typing import Any
 
 from gslb import config
 from gslb.control import render
-from gslb.control.protocol import ControlError, request
+from gslb.control.protocol import LDNS_SHOWN, ControlError, request
 from gslb.errors import ConfigError
 from gslb.model import Config, ControlSettings
 
@@ -65,7 +65,12 @@ def _ldns_text(entries: Any) -> str:
 
 
 def _show_text(args: argparse.Namespace, result: Any) -> str:
-    return _ldns_text(result) if args.what == "ldns" else render.table(result)
+    if args.what != "ldns":
+        return render.table(result)
+    text = _ldns_text(result)
+    if args.address is None and len(result) == (args.limit or LDNS_SHOWN):
+        text += f"\n(the first {len(result)} entries, least recently seen first; --limit N)"
+    return text
 
 
 def remote(args: argparse.Namespace) -> int:
@@ -123,10 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         "version, uptime, configuration generation, counts",
         lambda a, r: render.fields(r),
     )
-    show = add("show", "list objects and their state", _show_text, "what", "address")
+    show = add("show", "list objects and their state", _show_text, "what", "address", "limit")
     show.add_argument("what", choices=("wideips", "pools", "members", "datacenters", "topology",
                                        "ldns"))  # fmt: skip
     show.add_argument("address", nargs="?", metavar="IP", help="show ldns: only this LDNS")
+    show.add_argument(
+        "--limit", type=int, metavar="N", help="show ldns: at most N entries (default 1000)"
+    )
     explain = add(
         "explain",
         "what a resolver would get for a wide IP, and why",

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from gslb import __version__
 from gslb.control.explain import explain
 from gslb.control.metrics import table_size
+from gslb.control.protocol import LDNS_SHOWN
 from gslb.errors import GslbError
 
 if TYPE_CHECKING:
     from gslb.server.app import Server
 
 SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns")
+MAX_LDNS_SHOWN = 50_000
 
 
 class CommandError(GslbError):
@@ -73,7 +75,7 @@ class ControlApi:
         if what not in SHOW:
             raise CommandError(f"show what? one of: {', '.join(SHOW)}")
         if what == "ldns":
-            return self._ldns(args.get("address"))
+            return self._ldns(args.get("address"), args.get("limit"))
         return getattr(self, f"_show_{what}")()
 
     def _show_wideips(self) -> list[dict[str, Any]]:
@@ -175,10 +177,17 @@ class ControlApi:
             raise CommandError("the LDNS table is not available in this gslbd")
         return proximity
 
-    def _ldns(self, address: str | None) -> list[dict[str, Any]]:
+    def _ldns(self, address: str | None, limit: object) -> list[dict[str, Any]]:
+        # Built on the event loop: a million entries would hold the answers
+        # for seconds (and make an answer past gslbctl's 16 MiB), so at most
+        # `limit` of them, least recently seen first.
+        if limit is None:
+            limit = LDNS_SHOWN
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LDNS_SHOWN:
+            raise CommandError(f"show ldns: --limit must be 1..{MAX_LDNS_SHOWN}")
         proximity = self._proximity()
         try:
-            return list(proximity.entries(address))
+            return list(proximity.entries(address, limit=limit))
         except ValueError as exc:
             raise CommandError(f"show ldns: {exc}") from None
 

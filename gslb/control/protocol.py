@@ -22,6 +22,7 @@ from gslb.errors import GslbError
 MAX_LINE = 16 * 1024 * 1024  # an answer (show ldns of a big table) may be large
 MAX_REQUEST = 1024 * 1024  # a request is a command and a few short arguments
 DEFAULT_TIMEOUT = 60.0
+LDNS_SHOWN = 1000  # `show ldns` entries when no --limit is given
 
 
 class ControlError(GslbError):

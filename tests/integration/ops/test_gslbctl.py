@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import dns.message
 import pytest
@@ -239,3 +240,32 @@ def test_a_bad_timeout_is_a_usage_error(shared_gslbd: Gslbd, value: str):
         f"gslbctl status: error: argument --timeout: must be a positive number of seconds,"
         f" not {value!r}"
     )
+
+
+def test_show_ldns_of_a_big_table_is_bounded(tmp_path):
+    from tests.integration.conftest import copy_config, edit_config, start_gslbd
+    from tests.integration.test_control_work import ldns_file
+
+    config = copy_config(tmp_path / "etc")
+    edit_config(config, toml=(("datacenters = []", "datacenters = []\nmax_entries = 3000"),))
+    ldns_file(tmp_path / "var" / "ldns.json", 3000, time.time())
+    server = start_gslbd(config)
+    try:
+        shown = ctl(server, "show", "ldns")
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert sum(line.startswith("ldns { address ") for line in lines) == 1000
+        assert lines[-1] == "(the first 1000 entries, least recently seen first; --limit N)"
+        assert [e["address"] for e in ctl_json(server, "show", "ldns", "--limit", "2")] == [
+            "10.0.0.0",
+            "10.0.0.1",
+        ]
+        assert len(ctl_json(server, "show", "ldns", "--limit", "5000")) == 3000
+        for bad in ("0", "50001"):
+            refused = ctl(server, "show", "ldns", "--limit", bad)
+            assert (refused.returncode, refused.stderr) == (
+                1,
+                "gslbctl: show ldns: --limit must be 1..50000\n",
+            )
+    finally:
+        server.stop()
