@@ -54,8 +54,8 @@ def main() -> int:
         probes = f"datacenters = []\nmax_entries = {args.entries}\nsave_interval = {save_interval}"
         edit_config(config, toml=(("datacenters = []", probes),))
         started = time.monotonic()
-        ldns_file(work / "var" / "ldns.json", args.entries, time.time())
-        size = (work / "var" / "ldns.json").stat().st_size
+        ldns_file(config / "var" / "ldns.json", args.entries, time.time())
+        size = (config / "var" / "ldns.json").stat().st_size
         print(f"ldns.json: {args.entries} entries, {size / 1e6:.0f} MB"
               f" ({time.monotonic() - started:.0f} s to write)")  # fmt: skip
         server = start_gslbd(config, timeout=600)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from gslb.config.compiler import Compiler
+from gslb.config.compiler import Compiler, under
 from gslb.config.files import DEFAULT_MAX_FILE_SIZE, FileRejected, read_text
-from gslb.config.schema import Document
+from gslb.config.schema import Control, Document
 from gslb.config.schema import Zone as ZoneEntry
 from gslb.config.source import TOO_DEEP, TomlSource, read_toml
 from gslb.config.topology_csv import parse_topology
@@ -124,3 +124,16 @@ def _compile(base: Path, directory: str, source: TomlSource) -> Config:
     if problems or problems.more:
         raise ConfigError(problems.ordered())
     return config
+
+
+def control_socket(directory: str | Path) -> str:
+    """The `[control] socket` of the configuration in `directory`, for gslbctl.
+    Only that table is read: a configuration being edited, with mistakes
+    elsewhere, must not keep gslbctl from reaching the running gslbd (to
+    reload it and read why it was rejected). An unreadable one gives the
+    default."""
+    try:
+        control = Control.model_validate(read_toml(Path(directory) / OBJECTS_FILE).data["control"])
+    except (ConfigError, KeyError, ValidationError):
+        control = Control()
+    return under(str(directory), control.socket)

@@ -408,14 +408,15 @@ class Scheduler:
         remove_leftovers(path)
         return load(path, self.table, self.datacenters, self.clock())
 
-    async def stop(self) -> None:
+    async def stop(self, save: bool = True) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._saving is not None:  # the final save below is the newer one
             self._saving.cancel()
             await asyncio.gather(self._saving, return_exceptions=True)
-        await self.save()
+        if save:
+            await self.save()
 
     # -- the operator's side (control socket) ------------------------------
 

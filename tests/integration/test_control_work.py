@@ -49,7 +49,7 @@ def assert_answered(result: StreamResult) -> None:
 def test_a_save_of_the_ldns_table_does_not_stall_answers(tmp_path):
     config = copy_config(tmp_path / "etc")
     edit_config(config, toml=(("datacenters = []", "datacenters = []\nsave_interval = 4"),))
-    ldns_file(tmp_path / "var" / "ldns.json", ENTRIES, time.time())
+    ldns_file(config / "var" / "ldns.json", ENTRIES, time.time())
     server = start_gslbd(config, timeout=60)
     try:
         assert server.logged(f"ldns_table: loaded={ENTRIES}")

@@ -68,14 +68,14 @@ def kernel_rcvbuf(sock: socket.socket) -> int:
 
 async def test_the_receive_buffer_is_what_was_asked_or_the_cap_is_logged(caplog):
     asked = 1 << 20
-    listener = UdpListener.bind("127.0.0.1", 0, answer, asked)
+    listener = UdpListener.bind("127.0.0.1", 0, answer, receive_buffer=asked)
     try:
         assert kernel_rcvbuf(listener.sock) == asked
         assert "udp_receive_buffer" not in caplog.text
     finally:
         listener.close()
     beyond = rmem_max() * 2
-    listener = UdpListener.bind("127.0.0.1", 0, answer, beyond)
+    listener = UdpListener.bind("127.0.0.1", 0, answer, receive_buffer=beyond)
     try:
         if may_force():
             assert kernel_rcvbuf(listener.sock) == beyond

@@ -248,7 +248,7 @@ def test_show_ldns_of_a_big_table_is_bounded(tmp_path):
 
     config = copy_config(tmp_path / "etc")
     edit_config(config, toml=(("datacenters = []", "datacenters = []\nmax_entries = 3000"),))
-    ldns_file(tmp_path / "var" / "ldns.json", 3000, time.time())
+    ldns_file(config / "var" / "ldns.json", 3000, time.time())
     server = start_gslbd(config)
     try:
         shown = ctl(server, "show", "ldns")
