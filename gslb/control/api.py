@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gslb import __version__
 from gslb.control.explain import explain
 from gslb.control.metrics import table_size
 from gslb.control.protocol import LDNS_SHOWN
+from gslb.control.served import ProbeScheduler, Served
 from gslb.errors import GslbError
-
-if TYPE_CHECKING:
-    from gslb.server.app import Server
 
 SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns")
 MAX_LDNS_SHOWN = 50_000
@@ -30,7 +28,7 @@ class CommandError(GslbError):
 
 
 class ControlApi:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Served) -> None:
         self.server = server
 
     async def handle(self, command: str, args: dict[str, Any]) -> Any:
@@ -67,7 +65,7 @@ class ControlApi:
             "queries": queries,
             "ldns_entries": table_size(snap),
             "listening": [f"{p} {h}:{port}" for p, h, port in server.bound],
-            **({"workers": 1} if server.workers is None else server.workers.status()),
+            **server.worker_status(),
         }
 
     async def cmd_show(self, args: dict[str, Any]) -> Any:
@@ -171,12 +169,6 @@ class ControlApi:
             for r in cfg.topology
         ]
 
-    def _proximity(self) -> Any:
-        proximity = getattr(self.server, "proximity", None)
-        if proximity is None or not hasattr(proximity, "entries"):
-            raise CommandError("the LDNS table is not available in this gslbd")
-        return proximity
-
     def _ldns(self, address: str | None, limit: object) -> list[dict[str, Any]]:
         # Built on the event loop: a million entries would hold the answers
         # for seconds (and make an answer past gslbctl's 16 MiB), so at most
@@ -185,9 +177,8 @@ class ControlApi:
             limit = LDNS_SHOWN
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LDNS_SHOWN:
             raise CommandError(f"show ldns: --limit must be 1..{MAX_LDNS_SHOWN}")
-        proximity = self._proximity()
         try:
-            return list(proximity.entries(address, limit=limit))
+            return list(self.server.probe_scheduler.entries(address, limit=limit))
         except ValueError as exc:
             raise CommandError(f"show ldns: {exc}") from None
 
@@ -229,11 +220,11 @@ class ControlApi:
         )
 
     async def cmd_probe(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        proximity = self._proximity()
         address = args.get("address")
         if not isinstance(address, str):
             raise CommandError("probe IP")
+        scheduler: ProbeScheduler = self.server.probe_scheduler
         try:
-            return list(await proximity.probe_now(address))
+            return list(await scheduler.probe_now(address))
         except ValueError as exc:
             raise CommandError(f"probe: {exc}") from None
