@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from ipaddress import IPv4Address
 
 from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
+from gslb.config.anycast import compile_anycast
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
 from gslb.config.zonefile import CNAME, DNAME, NS, absolute_name, check_name, in_zone
-from gslb.errors import Problem
+from gslb.errors import Problem, Problems
 from gslb.model import (
     AAAA,
     A,
@@ -59,7 +61,7 @@ class Compiler:
     def __init__(self, source: TomlSource, doc: schema.Document) -> None:
         self.source = source
         self.doc = doc
-        self.problems: list[Problem] = []
+        self.problems = Problems()
         self.warnings: list[str] = []
 
     def problem(self, path: FieldPath, value: object, message: str) -> None:
@@ -133,6 +135,9 @@ class Compiler:
             control=self.control(doc.control, directory),
             probes=self.probes(doc.probes, dcs, directory),
             log=LogSettings(doc.log.level, doc.log.format, doc.log.timestamps),
+            anycast=compile_anycast(
+                doc.anycast, doc.server.listen, zones, self.problem, partial(under, directory)
+            ),
         )
 
     @staticmethod
@@ -142,6 +147,9 @@ class Compiler:
             edns_buffer_size=s.edns_buffer_size,
             tcp_idle_timeout=s.tcp_idle_timeout,
             tcp_max_connections=s.tcp_max_connections,
+            tcp_max_connections_per_client=s.tcp_max_connections_per_client,
+            udp_receive_buffer=s.udp_receive_buffer,
+            max_file_size=s.max_file_size,
             nsid=s.nsid.encode() if s.nsid is not None else None,
             workers=s.workers,
             worker_report_interval=s.worker_report_interval,
@@ -183,6 +191,7 @@ class Compiler:
             ports=tuple(p.ports.items()),
             datacenters=datacenters,
             state_file=under(directory, p.state_file),
+            save_interval=p.save_interval,
         )
 
     def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:

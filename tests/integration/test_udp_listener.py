@@ -2,7 +2,8 @@
 gslb.server.batchio (recvmmsg/sendmmsg in C, recvfrom/sendto in Python):
 bursts past a wake-up's batch and the send groups, every reply to its own
 query, nothing for a dropped one; the peer's address as text, IPv6 too; a
-datagram longer than the slot cut; a failing answer()."""
+datagram longer than the slot cut; a failing answer(); the receive buffer
+asked for."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from gslb.server import batchio
 from gslb.server.batchio import MAX_DATAGRAM
-from gslb.server.udp_listener import BATCH, SEND_BATCH, UdpListener
+from gslb.server.udp_listener import BATCH, SEND_BATCH, SO_RCVBUFFORCE, UdpListener
 from tests.integration.conftest import IO_PATHS
 
 BURST = 2 * BATCH + SEND_BATCH + 3  # more than one wake-up, a group not full at the end
@@ -134,4 +135,57 @@ async def test_replies_made_before_a_failing_answer_are_sent(io_path: str) -> No
     finally:
         loop.set_exception_handler(None)
         client.close()
+        listener.close()
+
+
+def silent(data: bytes, peer: object, transport: str) -> bytes | None:
+    return None
+
+
+def rmem_max() -> int:
+    with open("/proc/sys/net/core/rmem_max") as f:
+        return int(f.read())
+
+
+def may_force() -> bool:
+    """Whether this process may set a receive buffer past rmem_max (CAP_NET_ADMIN)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4096)
+        except OSError:
+            return False
+    return True
+
+
+def kernel_rcvbuf(sock: socket.socket) -> int:
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+
+
+async def test_the_receive_buffer_is_what_was_asked_or_the_cap_is_logged(caplog):
+    asked = 1 << 20
+    listener = UdpListener.bind("127.0.0.1", 0, silent, receive_buffer=asked)
+    try:
+        assert kernel_rcvbuf(listener.sock) == asked
+        assert "udp_receive_buffer" not in caplog.text
+    finally:
+        listener.close()
+    beyond = rmem_max() * 2
+    listener = UdpListener.bind("127.0.0.1", 0, silent, receive_buffer=beyond)
+    try:
+        if may_force():
+            assert kernel_rcvbuf(listener.sock) == beyond
+            assert "udp_receive_buffer" not in caplog.text
+        else:
+            assert kernel_rcvbuf(listener.sock) == rmem_max()
+            assert caplog.messages == [
+                f"udp_receive_buffer: capped address=127.0.0.1:0 requested={beyond}"
+                f" effective={rmem_max()} (raise net.core.rmem_max)"
+            ]
+    finally:
+        listener.close()
+    listener = UdpListener.bind("127.0.0.1", 0, silent)  # 0: the kernel's default
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
+            assert kernel_rcvbuf(listener.sock) == kernel_rcvbuf(plain)
+    finally:
         listener.close()
