@@ -20,7 +20,7 @@ from __future__ import annotations
 from random import Random
 from typing import Any, Literal
 
-from gslb.algorithms import REGISTRY
+from gslb.algorithms import DYNAMIC, REGISTRY
 from gslb.algorithms.base import Candidate, Context, PlanContext, Verdict
 from gslb.decide.decision import Action, Decision, Step, decision_of, wants_probe
 from gslb.decide.persistence import PersistenceTable, Sticky
@@ -80,6 +80,8 @@ def decide(
         sticky = persistence.get(sticky_key, now)
         hit = None if sticky is None else _persisted(snap, wideip, rtype, sticky)
         if hit is not None and sticky is not None:
+            if hit.probe and snap.proximity.fresh(ldns, now - snap.path_ttl, "rtt_us"):
+                hit = hit._replace(probe=False)  # measured: the scheduler re-probes it when due
             if trace is None:
                 return hit
             _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
@@ -274,7 +276,15 @@ def _persisted(snap: Snapshot, wideip: int, rtype: int, sticky: Sticky) -> Decis
         if all(n in up for n in sticky.members):
             members = tuple(up[n] for n in sticky.members)
             ttl = snap.config.pools[pool].ttl
-            decision = Decision("answer", pool, members, ttl=ttl, method="persistence")
+            # A dynamic method the record skips still wants the LDNS measured
+            # (decide() clears it when the LDNS has a fresh path): persistence
+            # keeps the answer, never the resolvers behind it from being probed.
+            probe = any(
+                method in DYNAMIC
+                for pi in _reachable(snap, wideip, rtype)
+                for method in snap.config.pools[pi].methods
+            )
+            decision = Decision("answer", pool, members, ttl=ttl, method="persistence", probe=probe)
     snap.persisted[memo] = decision
     return decision
 
