@@ -89,6 +89,12 @@ class TokenBucket:
             await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+def wait(settings: ProbeSettings, failures: int) -> float:
+    """Seconds from a measurement to the next: the interval, doubled for each
+    failure after the first, at most `backoff_max`."""
+    return min(settings.interval * 2 ** max(0, failures - 1), max(settings.backoff_max, 0.0))
+
+
 class TargetState:
     """One probe target's last measurement, back-off and new-key budget."""
 
@@ -147,9 +153,13 @@ class Scheduler:
         self.configure(config)
 
     def configure(self, config: Config) -> None:
-        """(Re)read `[probes]` and the data centers; queued LDNS stay queued."""
+        """(Re)read `[probes]` and the data centers; queued LDNS stay queued.
+        A new interval or back-off cap applies to the LDNS measured already."""
         s: ProbeSettings = config.probes
+        old_settings = getattr(self, "settings", s)
         self.settings = s
+        if (old_settings.interval, old_settings.backoff_max) != (s.interval, s.backoff_max):
+            self._reschedule(old_settings, s)
         names = tuple(d.name for d in config.datacenters)
         old = getattr(self, "datacenters", names)
         self.table.remap(old, names)
@@ -281,6 +291,23 @@ class Scheduler:
         self._targets[target] = state
         return state
 
+    def _reschedule(self, old: ProbeSettings, new: ProbeSettings) -> None:
+        """Re-probe times as if the new settings had been in force: the wait
+        since each target's last measurement scaled by new wait / old wait."""
+        now = self.clock()
+        for target, state in self._targets.items():
+            if state.results is None:
+                continue
+            ratio = wait(new, state.failures) / max(wait(old, state.failures), 1e-9)
+            state.next_probe = state.measured_at + (state.next_probe - state.measured_at) * ratio
+        for address, entry in self.table.items():
+            known = self._targets.get(entry.target or address)
+            if known is not None and known.results is not None:
+                entry.next_probe = known.next_probe
+            elif entry.next_probe > now:  # its target was forgotten: scale what is left
+                ratio = wait(new, entry.failures) / max(wait(old, entry.failures), 1e-9)
+                entry.next_probe = now + (entry.next_probe - now) * ratio
+
     def _apply(self, ldns: IPAddress, state: TargetState) -> None:
         """Record the target's last measurement and back-off under `ldns`."""
         assert state.results is not None
@@ -300,8 +327,7 @@ class Scheduler:
             now = self.clock()
             answered = any(r.ok for r in results.values())
             state.failures = 0 if answered else state.failures + 1
-            wait = self.settings.interval * 2 ** max(0, state.failures - 1)
-            state.next_probe = now + min(wait, max(self.settings.backoff_max, 0.0))
+            state.next_probe = now + wait(self.settings, state.failures)
             state.results, state.measured_at = results, now
             for ldns in self._waiting.get(target, ()):
                 self._apply(ldns, state)

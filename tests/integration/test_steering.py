@@ -55,8 +55,10 @@ def settings(port: int, interval: float) -> str:
 def start(make_gslbd: Callable[..., Gslbd], port: int, interval: float) -> Gslbd:
     # The shipped persistence (cidr_v4 = 24), with a TTL a test can outwait.
     return make_gslbd(
-        toml=(("ttl = 300\ncidr_v4 = 24", f"ttl = {PERSISTENCE_TTL}\ncidr_v4 = 24"),)
-        + ((PROBES_OFF, settings(port, interval)),)
+        toml=(
+            ("ttl = 300\ncidr_v4 = 24", f"ttl = {PERSISTENCE_TTL}\ncidr_v4 = 24"),
+            (PROBES_OFF, settings(port, interval)),
+        )
     )
 
 
@@ -92,4 +94,3 @@ def test_persistence_answers_but_every_resolver_behind_it_is_measured(make_gslbd
     wait_for(lambda: www(server, cnc_near) == VS_CNC, PERSISTENCE_TTL + 5, "rtt for .62")
     assert www(server, first) == VS_CNC  # persisted again, now from a measurement
     wait_for(lambda: www(server, first) == VS_TEL, PERSISTENCE_TTL + 5, "rtt for .61")
-

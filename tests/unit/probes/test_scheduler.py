@@ -452,3 +452,37 @@ async def test_a_loaded_entry_keeps_its_back_off():
     await settle(s, lambda: not s._pending)
     entry = s.table.get(LDNS)
     assert (entry.failures, entry.next_probe) == (3, T0 + 40)
+
+
+@pytest.mark.parametrize(
+    ("interval", "backoff_max", "due_after"),
+    [
+        (15.0, 3600.0, 15.0),  # lowered: due 15 s after the measurement, not 600
+        (1200.0, 3600.0, 1200.0),  # raised: not due at 600 any more
+        (600.0, 300.0, 300.0),  # the back-off cap now below the interval
+    ],
+)
+async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
+    interval, backoff_max, due_after
+):
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    seen: deque = deque(maxlen=100)
+    s, _ = scheduler([dot], clock=clock, seen=seen)
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
+    forgotten = ip_address("127.0.0.54")  # in the table, its target's state evicted
+    s.offer(forgotten, forgotten)
+    await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
+    del s._targets[forgotten]
+    assert (s.table.get(LDNS).next_probe, s.table.get(forgotten).next_probe) == (T0 + 600,) * 2
+    clock.now = T0 + 10
+    s.configure(config(interval=interval, backoff_max=backoff_max))
+    # scaled from the measurement (T0) for the first, from the reload for the other
+    assert s.table.get(LDNS).next_probe == T0 + due_after
+    assert s.table.get(forgotten).next_probe == T0 + 10 + 590 * due_after / 600
+    for when, due in ((T0 + due_after - 1, False), (T0 + due_after, True)):
+        clock.now = when
+        seen.append(key_of(LDNS))
+        await s.tick()
+        assert (list(s._queue) == [(LDNS, LDNS)]) is due
