@@ -295,7 +295,7 @@ class Scheduler:
         """Re-probe times as if the new settings had been in force: the wait
         since each target's last measurement scaled by new wait / old wait."""
         now = self.clock()
-        for target, state in self._targets.items():
+        for state in self._targets.values():
             if state.results is None:
                 continue
             ratio = wait(new, state.failures) / max(wait(old, state.failures), 1e-9)

@@ -1,4 +1,5 @@
-"""Steering with a real gslbd: persistence does not starve probing.
+"""Steering with a real gslbd: persistence does not starve probing, a reload
+re-times probing.
 
 Three resolvers in one /24 (127.0.0.61-63), each a fake LDNS answering CNC's
 probe source (127.0.0.2) and TEL's (127.0.0.3) after its own delays; all
@@ -9,9 +10,11 @@ probe, is TEL's (127.0.20.1); CNC's (127.0.10.1) can only come from rtt.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import dns.message
 import dns.query
@@ -94,3 +97,26 @@ def test_persistence_answers_but_every_resolver_behind_it_is_measured(make_gslbd
     wait_for(lambda: www(server, cnc_near) == VS_CNC, PERSISTENCE_TTL + 5, "rtt for .62")
     assert www(server, first) == VS_CNC  # persisted again, now from a measurement
     wait_for(lambda: www(server, first) == VS_TEL, PERSISTENCE_TTL + 5, "rtt for .61")
+
+
+def test_a_reload_applies_a_lower_interval_to_resolvers_measured_already(make_gslbd, resolvers):
+    fakes, port = resolvers
+    server = start(make_gslbd, port, interval=600)
+    for resolver in RESOLVERS:
+        www(server, resolver)
+    for fake in fakes.values():
+        wait_for(lambda f=fake: len(f.received) == 2, 5, "measured once")
+    time.sleep(1.5)  # a tick or two: not due again under interval = 600
+    assert [len(f.received) for f in fakes.values()] == [2, 2, 2]
+
+    toml = Path(server.config_dir) / "wideips.toml"
+    toml.write_text(toml.read_text().replace("interval = 600\n", "interval = 1\n"))
+    server.proc.send_signal(signal.SIGHUP)
+    assert server.logged("reload: ok")
+
+    def reprobed() -> bool:
+        for resolver in RESOLVERS:  # they keep asking: re-probed once due
+            www(server, resolver)
+        return all(len(f.received) >= 4 for f in fakes.values())
+
+    wait_for(reprobed, 10, "re-probed at the new interval")
