@@ -61,14 +61,19 @@ class FakeLdns(asyncio.DatagramProtocol):
 
 
 class DelayBySource(FakeLdns):
-    """Delays set per source address (seconds; None: silent), changeable live."""
+    """Delays set per source address (seconds; None: silent), changeable live;
+    `once[source]` lists delays for the next datagrams from it (outliers)."""
 
     def __init__(self, delays: dict[str, float | None], default: float | None = 0.0) -> None:
         super().__init__()
         self.delays = dict(delays)
         self.default = default
+        self.once: dict[str, list[float | None]] = {}
 
     def delay(self, source: str) -> float | None:
+        pending = self.once.get(source)
+        if pending:
+            return pending.pop(0)
         return self.delays.get(source, self.default)
 
 

@@ -120,3 +120,41 @@ def test_a_reload_applies_a_lower_interval_to_resolvers_measured_already(make_gs
         return all(len(f.received) >= 4 for f in fakes.values())
 
     wait_for(reprobed, 10, "re-probed at the new interval")
+
+
+PERSISTENCE = "[wideip.persistence]\nttl = 300\ncidr_v4 = 24\ncidr_v6 = 56\n"
+
+
+def sources_after(fake: DelayBySource, start: int, source: str) -> int:
+    return sum(1 for s, _ in fake.received[start:] if s == source)
+
+
+def test_answers_follow_a_route_change_on_the_second_probe_and_ignore_one_outlier(
+    make_gslbd, resolvers
+):
+    # One resolver, no persistence: every answer is rtt's, re-probed every second.
+    fakes, port = resolvers
+    resolver = "127.0.0.62"
+    fake = fakes[resolver]
+    fake.delays.update({CNC_SOURCE: 0.02, TEL_SOURCE: 0.05})
+    server = make_gslbd(toml=((PERSISTENCE, ""), (PROBES_OFF, settings(port, interval=1))))
+    wait_for(lambda: www(server, resolver) == VS_CNC, 10, "rtt for CNC")
+
+    # One slow reply to CNC's probe, then the old delay again: CNC keeps the answer.
+    start = len(fake.received)
+    fake.once[CNC_SOURCE] = [0.15]  # a 1/3 average would read 63 ms: TEL
+
+    def cnc_probes() -> int:
+        assert www(server, resolver) == VS_CNC, "one outlier flipped the answer"
+        return sources_after(fake, start, CNC_SOURCE)
+
+    wait_for(lambda: cnc_probes() >= 4, 15, "four more probes")  # the outlier and three after
+    assert not fake.once[CNC_SOURCE]
+
+    # CNC's path lastingly 130 ms slower: TEL answers after the second slow sample.
+    start = len(fake.received)
+    fake.delays[CNC_SOURCE] = 0.15
+    wait_for(lambda: www(server, resolver) == VS_TEL, 15, "the answer following the change")
+    # The second sample set the level; the answer shows at the next publication
+    # (once a second), by when a third probe may have gone out.
+    assert 2 <= sources_after(fake, start, CNC_SOURCE) <= 3
