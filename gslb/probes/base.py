@@ -5,6 +5,14 @@ A prober measures one path: from a source address (a data center's
 network failure is a result (`rtt_us=None`, `detail="timeout"`), never an
 exception. Hops come from the reply's IP TTL where the socket can read it
 (IP_RECVTTL / IPV6_RECVHOPLIMIT on UDP), else 0.
+
+An RTT measures the network, not the event loop. The send time is read
+right before the send call (`Stamp`), and the reply's arrival is the time
+the kernel took it in (SO_TIMESTAMPNS, `arrived_ns`), so a reply that waits
+while the loop sends a burst or runs other work is timed as it arrived.
+TCP takes the kernel's own RTT of the handshake (TCP_INFO). Only where the
+kernel gives no time (an ICMP error to UDP, a RST to TCP) is the RTT read
+when the loop sees the answer.
 """
 
 from __future__ import annotations
@@ -26,8 +34,11 @@ from gslb.model import IPAddress
 # Initial TTLs in common use (Linux/BSD 64, Windows 128, network gear 255):
 # the hop count is the distance from the nearest one at or above the TTL seen.
 _INITIAL_TTLS = (64, 128, 255)
-_CMSG_SPACE = socket.CMSG_SPACE(struct.calcsize("i"))
 IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)  # Linux's value; Python does not export it
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value (SCM_TIMESTAMPNS too)
+_TIMESPEC = struct.Struct("@qq")  # struct timespec: seconds, nanoseconds
+# Room for the TTL (an int) and the receive time (a timespec).
+ANCILLARY = socket.CMSG_SPACE(struct.calcsize("i")) + socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,40 @@ def hops_from_ttl(ttl: int | None) -> int:
 
 def elapsed_us(started_ns: int) -> int:
     return max(1, (time.perf_counter_ns() - started_ns) // 1000)
+
+
+class Stamp:
+    """When a probe went out: read right before the send call, on the kernel's
+    receive-timestamp clock (CLOCK_REALTIME) and on the monotonic one."""
+
+    __slots__ = ("monotonic_ns", "realtime_ns")
+
+    def __init__(self) -> None:
+        self.realtime_ns = time.time_ns()
+        self.monotonic_ns = time.perf_counter_ns()
+
+    def rtt_us(self, arrived: int | None) -> int:
+        """The RTT to a reply the kernel took in at `arrived` (realtime ns);
+        without it, or if the wall clock stepped, until now."""
+        elapsed = time.perf_counter_ns() - self.monotonic_ns
+        if arrived is not None and 0 <= arrived - self.realtime_ns <= elapsed:
+            return max(1, (arrived - self.realtime_ns) // 1000)
+        return max(1, elapsed // 1000)
+
+
+def receive_timestamps(sock: socket.socket) -> None:
+    """Have the kernel stamp each datagram with its arrival time."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+
+
+def arrived_ns(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's arrival time of a datagram (realtime ns), if it gave one."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return seconds * 1_000_000_000 + nanoseconds
+    return None
 
 
 def failure(protocol: str, exc: BaseException | None) -> ProbeResult:
@@ -131,27 +176,31 @@ async def udp_exchange(
         )
         with contextlib.suppress(OSError):
             sock.setsockopt(level, option, 1)
+        receive_timestamps(sock)
         try:
             async with asyncio.timeout(timeout):
                 sock.connect((str(target), port))
-                started = time.perf_counter_ns()
+                sent = Stamp()
                 sock.send(payload)
                 while True:
                     await readable(sock)
                     try:
-                        data, ancillary, _, _ = sock.recvmsg(4096, _CMSG_SPACE)
+                        data, ancillary, _, _ = sock.recvmsg(4096, ANCILLARY)
                     except ConnectionRefusedError:
-                        return ProbeResult(protocol, elapsed_us(started), detail="refused")
+                        return ProbeResult(protocol, sent.rtt_us(None), detail="refused")
                     except BlockingIOError:
                         continue
                     if is_reply is None or is_reply(data):
-                        return ProbeResult(protocol, elapsed_us(started), ttl_hops(ancillary))
+                        rtt = sent.rtt_us(arrived_ns(ancillary))
+                        return ProbeResult(protocol, rtt, ttl_hops(ancillary))
         except OSError as exc:
             return failure(protocol, exc)
 
 
 def ttl_hops(ancillary: list[tuple[int, int, bytes]]) -> int:
-    for _level, _type, data in ancillary:
+    for level, _type, data in ancillary:
+        if level == socket.SOL_SOCKET:  # the receive time
+            continue
         if len(data) >= 4:
             return hops_from_ttl(struct.unpack("i", data[:4])[0])
         if len(data) == 1:  # some kernels hand IP_TTL as one byte
