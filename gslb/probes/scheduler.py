@@ -21,8 +21,17 @@ responder's record of who queried is drained every second (`tick`): known
 LDNS get their last seen and query count, and are re-probed once `interval`
 has passed. An LDNS no data center could reach backs off exponentially
 (interval, 2x, 4x ... capped at backoff_max). Every packet waits for a token,
-so whatever arrives, probes stay within `rate`; at most `concurrency` LDNS
-are probed at once, one job per target address.
+so whatever arrives, probes stay within `rate`; the bucket holds a tenth of a
+second's worth (`BURST`), so a flood of new LDNS goes out paced rather than
+as one burst. At most `concurrency` LDNS are probed at once, one job per
+target address.
+
+Re-probe times are jittered: the wait after a measurement is shortened by up
+to a tenth (`JITTER`, drawn each time), so LDNS first probed together drift
+apart instead of being re-probed in lockstep, and a path is still re-probed
+within `interval` of its last measurement. After a restart, each loaded LDNS
+is due its wait after its last probe (jittered alike); those already overdue
+are spread over the first `JITTER * interval` seconds instead of all at once.
 
 With ECS many keys share one target, and a (possibly spoofed) resolver can
 send any number of client subnets. So "not due yet" and the back-off hold
@@ -48,6 +57,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from ipaddress import IPv6Address, ip_address, ip_network
 from itertools import islice
+from random import Random
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
@@ -55,7 +65,7 @@ from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
 from gslb.probes.report import entry_dict
-from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, save
+from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, save, unpack
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +73,8 @@ DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
+BURST = 0.1  # seconds of `rate` the token bucket holds
+JITTER = 0.1  # a re-probe comes up to this fraction of its wait early
 
 Seen = deque[int]  # the LDNS (or ECS subnet) key (proximity.key_of) of each wide IP query
 
@@ -72,21 +84,22 @@ class ProbeRefused(GslbError, ValueError):
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved; `take` waits for one."""
+    """`rate` tokens a second, at most `burst` saved; `take` waits for one.
+
+    Takers are served in order: one that finds no token takes the next one
+    due (the count goes below zero) and sleeps once, until it is due, rather
+    than every waiter waking for each token and all but one sleeping again."""
 
     def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
         self.rate, self.burst, self.clock = rate, burst, clock
         self.tokens, self.at = burst, clock()
 
     async def take(self) -> None:
-        while True:
-            now = self.clock()
-            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-            self.at = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate) - 1
+        self.at = now
+        if self.tokens < 0:
+            await asyncio.sleep(-self.tokens / self.rate)
 
 
 def wait(settings: ProbeSettings, failures: int) -> float:
@@ -129,8 +142,10 @@ class Scheduler:
         seen: Seen | None = None,
         publish: Callable[[FrozenView], None] | None = None,
         clock: Callable[[], float] = time.time,
+        rng: Random | None = None,
     ) -> None:
         self.table = table
+        self.rng = rng if rng is not None else Random()  # the re-probe jitter
         self.probers = probers
         self.seen: Seen = seen if seen is not None else deque(maxlen=65536)
         self.publish = publish
@@ -177,7 +192,7 @@ class Scheduler:
             chosen = tuple(i for i, d in enumerate(config.datacenters) if d.probe_source)
         self.vantages = tuple((i, config.datacenters[i].probe_source) for i in chosen)
         self.table.max_entries, self.table.ldns_ttl = s.max_entries, s.ldns_ttl
-        self.bucket = TokenBucket(s.rate, max(1.0, s.rate))
+        self.bucket = TokenBucket(s.rate, max(1.0, s.rate * BURST))
         self.jobs = asyncio.Semaphore(s.concurrency)  # running jobs keep the one they took
 
     # -- the hot path's side ------------------------------------------------
@@ -327,7 +342,7 @@ class Scheduler:
             now = self.clock()
             answered = any(r.ok for r in results.values())
             state.failures = 0 if answered else state.failures + 1
-            state.next_probe = now + wait(self.settings, state.failures)
+            state.next_probe = now + self._jittered(wait(self.settings, state.failures))
             state.results, state.measured_at = results, now
             for ldns in self._waiting.get(target, ()):
                 self._apply(ldns, state)
@@ -414,9 +429,23 @@ class Scheduler:
         if path:
             await asyncio.to_thread(save, path, self.table.rows(self.datacenters), now)
 
+    def _jittered(self, seconds: float) -> float:
+        return seconds * (1 - JITTER * self.rng.random())
+
     def load(self) -> int:
+        """Read the state file; each LDNS is due as described above."""
         path = self.settings.state_file
-        return self.table.load(path, self.datacenters, self.clock()) if path else 0
+        if not path:
+            return 0
+        now = self.clock()
+        loaded = self.table.load(path, self.datacenters, now)
+        spread = JITTER * self.settings.interval
+        for _, entry in self.table.items():
+            probed = max((r.probed_at for r in unpack(entry.paths)), default=0)
+            draw = self.rng.random()
+            due = probed + wait(self.settings, entry.failures) * (1 - JITTER * draw)
+            entry.next_probe = due if due > now else now + spread * draw
+        return loaded
 
     async def stop(self) -> None:
         for task in list(self._tasks):

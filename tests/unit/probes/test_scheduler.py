@@ -7,13 +7,14 @@ import dataclasses
 import time
 from collections import deque
 from ipaddress import ip_address, ip_network
+from random import Random
 from typing import ClassVar
 
 import pytest
 
 from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
 from gslb.probes.base import ProbeResult
-from gslb.probes.scheduler import ProbeRefused, Scheduler
+from gslb.probes.scheduler import BURST, JITTER, ProbeRefused, Scheduler
 from gslb.proximity import LdnsTable, key_of, unpack
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
@@ -68,7 +69,18 @@ def config(**probes) -> Config:
     )
 
 
-def scheduler(probers, clock=None, seen=None, **probes) -> tuple[Scheduler, list]:
+class Draws(Random):
+    """random() gives these values in turn, then the last again (0.0: no jitter)."""
+
+    def __init__(self, *values: float) -> None:
+        super().__init__(0)
+        self.values = list(values) or [0.0]
+
+    def random(self) -> float:
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+def scheduler(probers, clock=None, seen=None, rng=None, **probes) -> tuple[Scheduler, list]:
     published: list = []
     s = Scheduler(
         LdnsTable(max_entries=1000, ldns_ttl=3600),
@@ -77,6 +89,7 @@ def scheduler(probers, clock=None, seen=None, **probes) -> tuple[Scheduler, list
         seen=seen,
         publish=published.append,
         clock=clock or Clock(),
+        rng=rng or Draws(),
     )
     return s, published
 
@@ -250,8 +263,8 @@ async def test_a_spoofed_flood_stays_within_the_token_bucket():
     elapsed = time.monotonic() - started
     runner.cancel()
     await asyncio.gather(runner, return_exceptions=True)
-    allowed = rate + rate * elapsed  # a full bucket, then the rate
-    assert rate <= len(dot.calls) <= allowed + 1
+    burst = rate * BURST  # a full bucket (a tenth of a second's worth), then the rate
+    assert burst <= len(dot.calls) <= burst + rate * elapsed + 1
     assert s.counts["probes"] == len(dot.calls)
     assert s.counts["queue_full"] > offered // 2
 
@@ -310,7 +323,39 @@ async def test_save_and_load_through_the_state_file(tmp_path):
     await s.stop()
     again, _ = scheduler([FakeProber("dns_dot")], state_file=state)
     assert again.load() == 1
-    assert again.entries() == s.entries()
+    (before,), (after,) = s.entries(), again.entries()
+    assert after == {**before, "next_probe": T0 + 600}  # an interval after its probe
+
+
+async def test_reprobe_times_are_jittered_up_to_a_tenth_early():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot], rng=Draws(0.5, 1.0))
+    for ldns in (LDNS, ip_address("127.0.0.54")):
+        s.offer(ldns, ldns)
+    await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
+    due = sorted(s.table.get(ldns).next_probe for ldns in (LDNS, ip_address("127.0.0.54")))
+    assert due == [T0 + 600 * (1 - JITTER * 1.0), T0 + 600 * (1 - JITTER * 0.5)]
+
+
+async def test_after_a_restart_overdue_ldns_are_spread_over_a_tenth_of_the_interval(tmp_path):
+    state = str(tmp_path / "ldns.json")
+    clock = Clock()
+    s, _ = scheduler([FakeProber("dns_dot")], clock=clock, state_file=state)
+    for address in ("127.0.0.53", "127.0.0.54"):
+        await s.probe_now(address)
+    clock.now = T0 + 500
+    await s.probe_now("127.0.0.55")
+    await s.stop()
+    clock.now = T0 + 1000  # .53 and .54 overdue (probed at T0), .55 not (at T0 + 500)
+    again, _ = scheduler([FakeProber("dns_dot")], clock=clock, state_file=state)
+    again.rng = Draws(0.25, 0.75, 0.5)
+    assert again.load() == 3
+    due = {str(address): entry.next_probe for address, entry in again.table.items()}
+    assert due == {
+        "127.0.0.53": T0 + 1000 + 60 * 0.25,
+        "127.0.0.54": T0 + 1000 + 60 * 0.75,
+        "127.0.0.55": T0 + 500 + 600 * (1 - JITTER * 0.5),
+    }
 
 
 async def test_who_queried_in_a_worker_process_counts_at_the_next_tick():
