@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 
@@ -80,28 +80,43 @@ class DelayBySource(FakeLdns):
 @contextmanager
 def ldns_thread(ldns: FakeLdns, host: str, port: int = 0) -> Iterator[int]:
     """Serve `ldns` on host:port from a thread; yields the bound port."""
+    with ldns_threads({host: ldns}, port) as bound:
+        yield bound
+
+
+@contextmanager
+def ldns_threads(fakes: Mapping[str, FakeLdns], port: int = 0) -> Iterator[int]:
+    """Serve each fake on its address, all on one port (0: the first one's
+    port, chosen by the kernel), from one background thread; yields the port."""
     loop = asyncio.new_event_loop()
     started: asyncio.Future[int] = loop.create_future()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(_serve(ldns, host, port, started))
+        loop.run_until_complete(_serve(fakes, port, started))
         loop.run_forever()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    bound = asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=5)
+    bound = asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=30)
     try:
         yield bound
     finally:
-        loop.call_soon_threadsafe(ldns.close)
+        for fake in fakes.values():
+            loop.call_soon_threadsafe(fake.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         loop.close()
 
 
-async def _serve(ldns: FakeLdns, host: str, port: int, started: asyncio.Future[int]) -> None:
-    started.set_result(await ldns.start(host, port))
+async def _serve(fakes: Mapping[str, FakeLdns], port: int, started: asyncio.Future[int]) -> None:
+    try:
+        for host, fake in fakes.items():
+            port = await fake.start(host, port)
+    except BaseException as exc:
+        started.set_exception(exc)
+        raise
+    started.set_result(port)
 
 
 async def _wait(started: asyncio.Future[int]) -> int:

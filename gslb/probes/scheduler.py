@@ -3,16 +3,19 @@
     [probes]
     protocols = ["dns_dot", "dns_rev", "udp", "tcp", "icmp"]
     interval = 600          # re-probe an LDNS that keeps querying
-    concurrency = 64        # LDNS probed at once
-    rate = 50               # packets per second (token bucket, one second deep)
-    queue_size = 1024       # first-seen LDNS waiting; more are dropped and counted
+    concurrency = 128       # LDNS probed at once
+    rate = 300              # packets per second (token bucket, a tenth of a second deep)
+    queue_size = 10000      # LDNS waiting; more are dropped and counted
     allow = ["127.0.0.0/8", "::1/128"]
     deny = []
     datacenters = ["CNC"]   # default: every datacenter with a probe_source
 
 The hot path calls `offer(ldns, peer)` when a dynamic method lacked data; it
 costs a set lookup and a `put_nowait` on a bounded queue (full: dropped and
-counted). The key of the table is `ldns` (with ECS, the client subnet); the
+counted as `queue_full`). A dropped LDNS is not lost: it is not in the
+table, so its next query that lacks data offers it again (a persistence hit
+too), and it is queued once the queue has room; the default queue holds a
+burst of 10,000 first-seen LDNS. The key of the table is `ldns` (with ECS, the client subnet); the
 address probed is always `peer`, the resolver that asked: a client subnet's
 network address is nobody's resolver. Each accepted LDNS is probed once per
 vantage point (a data center this node probes for, from its probe_source),
@@ -201,6 +204,10 @@ class Scheduler:
         """Queue `ldns` (probing `peer`) unless it is queued already or the queue is full."""
         key = key_of(ldns)
         if key in self._pending or not self.vantages:
+            return
+        entry = self.table.get(ldns)
+        if entry is not None and entry.next_probe > self.clock():
+            self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
             return
         if len(self._queue) >= self.settings.queue_size:
             self.counts["queue_full"] += 1

@@ -531,3 +531,32 @@ async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
         seen.append(key_of(LDNS))
         await s.tick()
         assert (list(s._queue) == [(LDNS, LDNS)]) is due
+
+
+async def test_offers_dropped_on_a_full_queue_are_counted_and_caught_up_when_asked_again():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot], queue_size=4, concurrency=1)
+    resolvers = [ip_address(f"127.0.3.{i}") for i in range(10)]
+    for r in resolvers:
+        s.offer(r, r)
+    assert (len(s._queue), s.counts["queue_full"]) == (4, 6)
+    runner = asyncio.create_task(s.run(tick=3600))
+    try:
+        deadline = time.monotonic() + 5
+        while not all(r in s.table and s.table.get(r).paths for r in resolvers):
+            assert time.monotonic() < deadline, "not caught up"
+            for r in resolvers:  # they keep asking: each query offers them again
+                s.offer(r, r)
+            await asyncio.sleep(0.005)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert sorted(t for t, _ in dot.calls) == sorted(resolvers * 2)  # each measured once
+
+
+def test_the_defaults_cover_a_thousand_resolvers_from_three_data_centers_in_20_s():
+    s = ProbeSettings()
+    assert 1000 * 3 / s.rate <= 20 * 0.75  # a quarter to spare for RTTs and timeouts
+    assert s.queue_size >= 5000  # a burst of 5,000 first-seen resolvers queues whole
+    # LDNS probed at once: enough to keep the rate busy with 200 ms paths
+    assert s.concurrency * 3 / 0.2 >= s.rate
