@@ -45,11 +45,12 @@ from random import Random
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+from gslb.model import DataCenter, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import ProbeResult
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import LdnsTable, unpack
+from tests.fakeldns import probing
 
 FIRST = int(IPv4Address("127.1.0.1"))
 SOURCES = ("127.0.1.1", "127.0.1.2", "127.0.1.3")
@@ -182,20 +183,8 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 async def measure(n: int, port: int, seed: int, settings: ProbeSettings) -> dict[str, object]:
     truth = delays(n, seed)
-    config = Config(
-        source="",
-        server=ServerSettings(),
-        datacenters=tuple(
-            DataCenter(f"DC{d}", ip_address(source)) for d, source in enumerate(SOURCES)
-        ),
-        virtual_servers=(),
-        pools=(),
-        wideips=(),
-        regions=(),
-        topology=(),
-        zones=(),
-        probes=settings,
-    )
+    datacenters = tuple(DataCenter(f"DC{d}", ip_address(s)) for d, s in enumerate(SOURCES))
+    config = probing(datacenters, settings)
     prober = Recording("dns_dot")
     table = LdnsTable(max_entries=max(n, settings.max_entries), ldns_ttl=settings.ldns_ttl)
     scheduler = Scheduler(table, config, probers={"dns_dot": prober})

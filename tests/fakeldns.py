@@ -3,8 +3,9 @@
 It answers every datagram that has a DNS header with that header flagged as a
 response (QR, no records), after `delay(source)` seconds; `None` means never
 answer that source. `FakeLdns.start()` runs it in the test's own loop;
-`LdnsThread` runs one in a background thread for tests that drive a real
-gslbd process synchronously.
+`ldns_thread` runs one (`ldns_threads` many) in a background thread, for
+tests that drive a real gslbd process synchronously or hold their own event
+loop. `probing()` is the config of data centers that probe them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,24 @@ import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+
+from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+
+
+def probing(datacenters: tuple[DataCenter, ...], probes: ProbeSettings) -> Config:
+    """A config of these data centers and `[probes]`, nothing else."""
+    return Config(
+        source="",
+        server=ServerSettings(),
+        datacenters=datacenters,
+        virtual_servers=(),
+        pools=(),
+        wideips=(),
+        regions=(),
+        topology=(),
+        zones=(),
+        probes=probes,
+    )
 
 
 class FakeLdns(asyncio.DatagramProtocol):

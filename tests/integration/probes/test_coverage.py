@@ -16,10 +16,10 @@ from ipaddress import ip_address
 
 import pytest
 
-from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+from gslb.model import DataCenter, ProbeSettings
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import LdnsTable, unpack
-from tests.fakeldns import DelayBySource, ldns_threads
+from tests.fakeldns import DelayBySource, ldns_threads, probing
 
 RESOLVERS = 300
 SOURCES = ("127.0.1.1", "127.0.1.2", "127.0.1.3")
@@ -45,18 +45,8 @@ def fakes() -> Iterator[int]:
 async def test_the_defaults_measure_every_resolver_from_every_data_center(fakes):
     defaults = ProbeSettings()
     settings = ProbeSettings(protocols=("dns_dot",), port=fakes, state_file="")
-    config = Config(
-        source="",
-        server=ServerSettings(),
-        datacenters=tuple(DataCenter(f"DC{d}", ip_address(s)) for d, s in enumerate(SOURCES)),
-        virtual_servers=(),
-        pools=(),
-        wideips=(),
-        regions=(),
-        topology=(),
-        zones=(),
-        probes=settings,
-    )
+    datacenters = tuple(DataCenter(f"DC{d}", ip_address(s)) for d, s in enumerate(SOURCES))
+    config = probing(datacenters, settings)
     table = LdnsTable(max_entries=defaults.max_entries, ldns_ttl=defaults.ldns_ttl)
     scheduler = Scheduler(table, config)
     started = time.monotonic()

@@ -12,10 +12,11 @@ from typing import ClassVar
 
 import pytest
 
-from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+from gslb.model import Config, DataCenter, ProbeSettings
 from gslb.probes.base import ProbeResult
 from gslb.probes.scheduler import BURST, JITTER, ProbeRefused, Scheduler
 from gslb.proximity import LdnsTable, key_of, unpack
+from tests.fakeldns import probing
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
 LDNS = ip_address("127.0.0.53")
@@ -55,17 +56,9 @@ class Clock:
 
 
 def config(**probes) -> Config:
-    return Config(
-        source="",
-        server=ServerSettings(),
-        datacenters=(DataCenter("CNC", CNC), DataCenter("TEL", TEL), DataCenter("HK")),
-        virtual_servers=(),
-        pools=(),
-        wideips=(),
-        regions=(),
-        topology=(),
-        zones=(),
-        probes=ProbeSettings(**{"protocols": ("dns_dot", "tcp"), **probes}),
+    return probing(
+        (DataCenter("CNC", CNC), DataCenter("TEL", TEL), DataCenter("HK")),
+        ProbeSettings(**{"protocols": ("dns_dot", "tcp"), **probes}),
     )
 
 
@@ -105,6 +98,14 @@ async def settle(s: Scheduler, until, timeout: float = 2.0) -> None:
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+
+
+async def measured(s: Scheduler, prober: FakeProber, *addresses) -> None:
+    """Offer each LDNS and run until each is probed from both sources."""
+    calls = len(prober.calls) + 2 * len(addresses)
+    for address in addresses:
+        s.offer(address, address)
+    await settle(s, lambda: len(prober.calls) == calls and not s._pending)
 
 
 def paths(s: Scheduler, address=LDNS):
@@ -330,9 +331,7 @@ async def test_save_and_load_through_the_state_file(tmp_path):
 async def test_reprobe_times_are_jittered_up_to_a_tenth_early():
     dot = FakeProber("dns_dot")
     s, _ = scheduler([dot], rng=Draws(0.5, 1.0))
-    for ldns in (LDNS, ip_address("127.0.0.54")):
-        s.offer(ldns, ldns)
-    await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
+    await measured(s, dot, LDNS, ip_address("127.0.0.54"))
     due = sorted(s.table.get(ldns).next_probe for ldns in (LDNS, ip_address("127.0.0.54")))
     assert due == [T0 + 600 * (1 - JITTER * 1.0), T0 + 600 * (1 - JITTER * 0.5)]
 
@@ -514,11 +513,8 @@ async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
     clock = Clock()
     seen: deque = deque(maxlen=100)
     s, _ = scheduler([dot], clock=clock, seen=seen)
-    s.offer(LDNS, LDNS)
-    await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
     forgotten = ip_address("127.0.0.54")  # in the table, its target's state evicted
-    s.offer(forgotten, forgotten)
-    await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
+    await measured(s, dot, LDNS, forgotten)
     del s._targets[forgotten]
     assert (s.table.get(LDNS).next_probe, s.table.get(forgotten).next_probe) == (T0 + 600,) * 2
     clock.now = T0 + 10
