@@ -180,6 +180,17 @@ class FrozenView:
         at = _FIELD_AT[field]
         return {r[0]: r[at] for r in PATH.iter_unpack(packed) if r[3] and r[3] >= since}
 
+    def measured(self, key: int, since: float) -> bool:
+        # What a persistence hit reads (does the LDNS still want a probe?): no dict.
+        packed = self._recent.get(key)
+        if packed is None:
+            packed = self._base.get(key)
+        if packed:
+            for record in PATH.iter_unpack(packed):
+                if record[3] and record[3] >= since:
+                    return True
+        return False
+
     def best(
         self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
     ) -> int | None:

@@ -93,6 +93,10 @@ class ProximityView(Protocol):
         """One metric (a `Path` field) of the paths measured at or after `since`."""
         ...
 
+    def measured(self, key: int, since: float) -> bool:
+        """Whether any path of this LDNS was measured at or after `since`."""
+        ...
+
     def best(
         self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
     ) -> int | None:

@@ -80,8 +80,8 @@ def decide(
         sticky = persistence.get(sticky_key, now)
         hit = None if sticky is None else _persisted(snap, wideip, rtype, sticky)
         if hit is not None and sticky is not None:
-            if hit.probe and snap.proximity.fresh(ldns, now - snap.path_ttl, "rtt_us"):
-                hit = hit._replace(probe=False)  # measured: the scheduler re-probes it when due
+            if hit.probe and snap.proximity.measured(ldns, now - snap.path_ttl):
+                hit = _measured(snap, wideip, rtype, sticky, hit)
             if trace is None:
                 return hit
             _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
@@ -287,6 +287,16 @@ def _persisted(snap: Snapshot, wideip: int, rtype: int, sticky: Sticky) -> Decis
             decision = Decision("answer", pool, members, ttl=ttl, method="persistence", probe=probe)
     snap.persisted[memo] = decision
     return decision
+
+
+def _measured(snap: Snapshot, wideip: int, rtype: int, sticky: Sticky, hit: Decision) -> Decision:
+    """A persistence hit for an LDNS with a fresh path: no probe wanted (the
+    scheduler re-probes it when due). Memoised beside the hit, under -rtype."""
+    memo = (wideip, -rtype, sticky.pool, sticky.members)
+    measured = snap.persisted.get(memo)
+    if measured is None:
+        measured = snap.persisted[memo] = hit._replace(probe=False)
+    return measured
 
 
 def _names(snap: Snapshot, members: tuple[int, ...]) -> tuple[str, ...]:

@@ -605,6 +605,7 @@ def persistence_hits(seed: int) -> tuple[bool, ...]:
             for m in config.pools[p].methods
         )
         fresh = snap.proximity.fresh(key, case.now - snap.path_ttl, "rtt_us")
+        assert snap.proximity.measured(key, case.now - snap.path_ttl) is bool(fresh)
         assert fast.probe is (dynamic and not fresh), f"seed={seed} ldns={ldns}\n{case.spec}"
         hits.append(fast.probe)
     return tuple(hits)
