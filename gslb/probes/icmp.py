@@ -5,7 +5,8 @@ permitted the prober says so once in the log and disables itself; the
 scheduler then goes on with the next protocol. Hops come from the reply's IP
 TTL (IPv4 header) or hop limit (IPv6 ancillary data); the RTT runs from
 right before the send call to the kernel's arrival time of the reply
-(SO_TIMESTAMPNS), as for udp. Config:
+(SO_TIMESTAMPNS), the send time the kernel's where it gives one, as for
+udp. Config:
 `[probes] protocols = [..., "icmp"]` (the port is not used).
 """
 
@@ -95,7 +96,11 @@ class Icmp:
         v4 = sock.family == socket.AF_INET
         while True:
             await readable(sock)
-            data, ancillary, _, peer = sock.recvmsg(2048, ANCILLARY)
+            sent.drain(sock)
+            try:
+                data, ancillary, _, peer = sock.recvmsg(2048, ANCILLARY)
+            except BlockingIOError:  # woken by the send stamp alone
+                continue
             # A raw IPv4 socket reads the IP header too; an IPv6 one does not.
             offset = (data[0] & 0x0F) * 4 if v4 else 0
             if peer[0] != str(target) or len(data) < offset + _HEADER.size:

@@ -19,6 +19,7 @@ from ipaddress import ip_address
 import pytest
 
 from gslb.probes import REGISTRY, icmp
+from gslb.probes.base import Stamp, receive_timestamps
 from tests.fakeldns import DelayBySource, ldns_thread
 from tests.integration.probes.conftest import CNC, LDNS, TEL
 
@@ -70,3 +71,39 @@ async def test_an_icmp_echo_read_late_is_timed_as_it_arrived():
         pytest.skip("no raw sockets here (root or CAP_NET_RAW needed)")
     assert result.ok and result.detail == "reply"
     assert 0 < result.rtt_us < 50_000, result
+
+
+async def test_the_send_time_is_the_kernels_stamp_of_the_datagram(threaded_ldns):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((str(CNC), 0))
+        sock.setblocking(False)
+        receive_timestamps(sock)
+        sock.connect((str(LDNS), threaded_ldns))
+        sent = Stamp()
+        sock.send(bytes(12))
+        deadline = time.monotonic() + 2
+        while sent.kernel_ns is None:
+            assert time.monotonic() < deadline, "no send stamp on the error queue"
+            await asyncio.sleep(0.001)
+            sent.drain(sock)
+        assert sent.realtime_ns <= sent.kernel_ns <= time.time_ns()
+
+
+@pytest.mark.parametrize(
+    ("kernel_ms", "arrived_ms", "expected_us"),
+    [
+        (5, 25, 20_000),  # from the kernel's send stamp
+        (None, 25, 25_000),  # none: from the clock read before sending
+        (-1, 25, 25_000),  # a stamp before the clock read is not ours
+        (30, 25, 25_000),  # nor one after the reply
+    ],
+)
+def test_the_rtt_runs_from_the_kernels_send_stamp_when_it_is_sane(
+    kernel_ms, arrived_ms, expected_us
+):
+    sent = Stamp()
+    sent.monotonic_ns -= 1_000_000_000  # a second has passed since
+    base = sent.realtime_ns
+    sent.kernel_ns = None if kernel_ms is None else base + kernel_ms * 1_000_000
+    assert sent.rtt_us(base + arrived_ms * 1_000_000) == expected_us
+    assert sent.rtt_us(None) >= 1_000_000  # no arrival stamp: the time until now
