@@ -4,8 +4,8 @@
     .venv/bin/python bench/probe_accuracy.py --rate 2000 --concurrency 512
     .venv/bin/python bench/probe_accuracy.py --resolvers 5000 --json out.json
 
-A separate process plays `--resolvers` LDNS on loopback addresses
-127.1.0.1, 127.1.0.2, ... (one UDP socket each, all on one port). Each
+A separate process (tests/fakenet.py) plays `--resolvers` LDNS on loopback
+addresses 127.1.0.1, 127.1.0.2, ... (one UDP socket each, all on one port). Each
 answers a probe after a delay fixed per (resolver, probe source): three data
 centers probe from 127.0.1.1-3; a resolver is 5-20 ms from the data center
 of its region (resolver number mod 3) and 60-200 ms from the others, and 5 %
@@ -27,15 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import heapq
 import json
-import os
-import select
-import signal
-import socket
-import struct
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -51,11 +43,10 @@ from gslb.probes.base import ProbeResult
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import LdnsTable, unpack
 from tests.fakeldns import probing
+from tests.fakenet import FakeNetwork
 
 FIRST = int(IPv4Address("127.1.0.1"))
 SOURCES = ("127.0.1.1", "127.0.1.2", "127.0.1.3")
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-TIMESPEC = struct.Struct("@qq")
 
 
 def resolver(i: int) -> str:
@@ -75,82 +66,6 @@ def delays(n: int, seed: int) -> list[tuple[float, float, float]]:
             )
         )
     return out  # type: ignore[return-value]
-
-
-# -- the fake network (its own process) -----------------------------------------------------
-
-
-def serve(n: int, port: int, seed: int) -> None:
-    """Answer every DNS query after its resolver's delay to the querying
-    source, timed from the kernel's arrival stamp; until SIGTERM."""
-    with contextlib.suppress(OSError):  # keep its lateness low on a busy machine (root)
-        os.nice(-10)
-    table = delays(n, seed)
-    by_source = {source: dc for dc, source in enumerate(SOURCES)}
-    poller = select.epoll()
-    sockets: dict[int, tuple[socket.socket, int]] = {}
-    for i in range(n):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        sock.bind((resolver(i), port))
-        sock.setblocking(False)
-        sockets[sock.fileno()] = (sock, i)
-        poller.register(sock.fileno(), select.EPOLLIN)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    due: list[tuple[int, int, int, int, bytes, tuple[str, int]]] = []
-    late: list[tuple[int, int, int]] = []  # (resolver, data center, ns the reply was late)
-    seq = 0
-    print("ready", flush=True)
-    while not stop:
-        timeout = 0.2  # at least this often: SIGTERM only sets `stop`
-        if due:
-            timeout = min(timeout, max(0.0, (due[0][0] - time.time_ns()) / 1e9))
-        try:
-            events = poller.poll(timeout)
-        except InterruptedError:
-            continue
-        for fd, _ in events:
-            sock, i = sockets[fd]
-            while True:
-                try:
-                    data, ancillary, _, addr = sock.recvmsg(512, 64)
-                except BlockingIOError:
-                    break
-                arrived = next(
-                    (
-                        s * 1_000_000_000 + ns
-                        for level, kind, raw in ancillary
-                        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS
-                        for s, ns in [TIMESPEC.unpack_from(raw)]
-                    ),
-                    time.time_ns(),
-                )
-                dc = by_source.get(addr[0])
-                if dc is None or len(data) < 12:
-                    continue
-                reply = data[:2] + bytes([data[2] | 0x80, data[3]]) + data[4:]
-                seq += 1
-                at = arrived + int(table[i][dc] * 1e9)
-                heapq.heappush(due, (at, seq, i * 3 + dc, fd, reply, addr))
-            send_due(due, sockets, late)  # between sockets too: a burst in delays no reply
-        send_due(due, sockets, late)
-    print(json.dumps(late), flush=True)
-
-
-def send_due(
-    due: list[tuple[int, int, int, int, bytes, tuple[str, int]]],
-    sockets: dict[int, tuple[socket.socket, int]],
-    late: list[tuple[int, int, int]],
-) -> None:
-    now = time.time_ns()
-    while due and due[0][0] <= now:
-        at, _, path, fd, reply, addr = heapq.heappop(due)
-        with contextlib.suppress(OSError):
-            sockets[fd][0].sendto(reply, addr)
-        late.append((path // 3, path % 3, now - at))
-        now = time.time_ns()
 
 
 # -- gslb's side ---------------------------------------------------------------------------
@@ -181,8 +96,9 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1], 2), "n": len(ordered)}
 
 
-async def measure(n: int, port: int, seed: int, settings: ProbeSettings) -> dict[str, object]:
-    truth = delays(n, seed)
+async def measure(
+    n: int, truth: list[tuple[float, float, float]], settings: ProbeSettings
+) -> dict[str, object]:
     datacenters = tuple(DataCenter(f"DC{d}", ip_address(s)) for d, s in enumerate(SOURCES))
     config = probing(datacenters, settings)
     prober = Recording("dns_dot")
@@ -265,42 +181,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-size", type=int, default=defaults.queue_size)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the result here")
-    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.resolvers, args.serve, args.seed)
-        return 0
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_port:
-        probe_port.bind((resolver(0), 0))
-        port = probe_port.getsockname()[1]
-    fake = subprocess.Popen(
-        [
-            *(sys.executable, __file__, "--serve", str(port)),
-            *("--resolvers", str(args.resolvers), "--seed", str(args.seed)),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert fake.stdout is not None
-        assert fake.stdout.readline().strip() == "ready"
+    truth = delays(args.resolvers, args.seed)
+    network = {
+        resolver(i): {source: truth[i][dc] for dc, source in enumerate(SOURCES)}
+        for i in range(args.resolvers)
+    }
+    with FakeNetwork(network) as fake:
         settings = ProbeSettings(
             protocols=("dns_dot",),
-            port=port,
+            port=fake.port,
             rate=args.rate,
             concurrency=args.concurrency,
             queue_size=args.queue_size,
             allow=(ip_network("127.0.0.0/8"),),
             state_file="",
         )
-        result = asyncio.run(measure(args.resolvers, port, args.seed, settings))
-    finally:
-        fake.send_signal(signal.SIGTERM)
-        out, _ = fake.communicate(timeout=30)
-    lines = out.strip().splitlines()
-    late = {(i, dc): ns / 1e6 for i, dc, ns in json.loads(lines[-1])} if lines else {}
+        result = asyncio.run(measure(args.resolvers, truth, settings))
+    late = {
+        (int(IPv4Address(r)) - FIRST, SOURCES.index(s)): seconds * 1000
+        for (r, s), seconds in fake.late.items()
+    }
     samples = result.pop("samples")
-    result.update(errors(samples, delays(args.resolvers, args.seed), late))  # type: ignore[arg-type]
+    result.update(errors(samples, truth, late))  # type: ignore[arg-type]
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:

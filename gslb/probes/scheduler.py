@@ -15,7 +15,10 @@ costs a set lookup and a `put_nowait` on a bounded queue (full: dropped and
 counted as `queue_full`). A dropped LDNS is not lost: it is not in the
 table, so its next query that lacks data offers it again (a persistence hit
 too), and it is queued once the queue has room; the default queue holds a
-burst of 10,000 first-seen LDNS. The key of the table is `ldns` (with ECS, the client subnet); the
+burst of 10,000 first-seen LDNS. An LDNS in the table that is not due yet
+(measured, or backing off) is refused at once and takes no queue slot.
+
+The key of the table is `ldns` (with ECS, the client subnet); the
 address probed is always `peer`, the resolver that asked: a client subnet's
 network address is nobody's resolver. Each accepted LDNS is probed once per
 vantage point (a data center this node probes for, from its probe_source),

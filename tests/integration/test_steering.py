@@ -13,15 +13,14 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import dns.message
 import dns.query
 import pytest
 
-from tests.fakeldns import DelayBySource, ldns_thread
-from tests.integration.conftest import PROBES_OFF, Gslbd, free_port
+from tests.fakeldns import DelayBySource, ldns_threads
+from tests.integration.conftest import PROBES_OFF, Gslbd
 
 CNC_SOURCE, TEL_SOURCE = "127.0.0.2", "127.0.0.3"
 VS_CNC, VS_TEL = "127.0.10.1", "127.0.20.1"
@@ -37,14 +36,11 @@ PERSISTENCE_TTL = 3
 
 @pytest.fixture
 def resolvers() -> Iterator[tuple[dict[str, DelayBySource], int]]:
-    port = free_port()
     fakes = {
         address: DelayBySource({CNC_SOURCE: cnc, TEL_SOURCE: tel}, default=None)
         for address, (cnc, tel) in RESOLVERS.items()
     }
-    with ExitStack() as stack:
-        for address, fake in fakes.items():
-            stack.enter_context(ldns_thread(fake, address, port))
+    with ldns_threads(fakes) as port:
         yield fakes, port
 
 

@@ -1,6 +1,7 @@
 """The default [probes] settings cover many resolvers quickly, and rightly.
 
-RESOLVERS fake LDNS on 127.2.0.x (one thread serves them all), three data
+RESOLVERS fake LDNS on 127.2.x.y (tests/fakenet.py: a process of their
+own, timing replies from the kernel's arrival stamps), three data
 centers probing from 127.0.1.1-3. Each resolver is NEAR to one data center
 (its number mod 3) and FAR from the others. The scheduler runs with the
 defaults but for the protocol (dns_dot), the port and the state file; every
@@ -19,7 +20,8 @@ import pytest
 from gslb.model import DataCenter, ProbeSettings
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import LdnsTable, unpack
-from tests.fakeldns import DelayBySource, ldns_threads, probing
+from tests.fakeldns import probing
+from tests.fakenet import FakeNetwork
 
 RESOLVERS = 300
 SOURCES = ("127.0.1.1", "127.0.1.2", "127.0.1.3")
@@ -32,14 +34,12 @@ def resolver(i: int) -> str:
 
 @pytest.fixture
 def fakes() -> Iterator[int]:
-    ldns = {
-        resolver(i): DelayBySource(
-            {s: NEAR if dc == i % 3 else FAR for dc, s in enumerate(SOURCES)}, default=None
-        )
+    delays = {
+        resolver(i): {s: NEAR if dc == i % 3 else FAR for dc, s in enumerate(SOURCES)}
         for i in range(RESOLVERS)
     }
-    with ldns_threads(ldns) as port:
-        yield port
+    with FakeNetwork(delays) as network:
+        yield network.port
 
 
 async def test_the_defaults_measure_every_resolver_from_every_data_center(fakes):
