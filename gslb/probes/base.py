@@ -126,6 +126,21 @@ class Stamp:
         return max(1, elapsed // 1000)
 
 
+_KEEPER: list[socket.socket] = []
+
+
+def keep_timestamps_on() -> None:
+    """Hold one timestamping socket open for good. Linux stamps arriving
+    packets only while some socket asks for it, and turns that on a moment
+    after the first one does: a probe socket alone would see its reply
+    stamped when it is read, after an idle spell."""
+    if not _KEEPER:
+        keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with contextlib.suppress(OSError):
+            keeper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        _KEEPER.append(keeper)
+
+
 def receive_timestamps(sock: socket.socket) -> None:
     """Have the kernel stamp each datagram with its arrival time, and each one
     sent with its departure (`Stamp.drain`)."""

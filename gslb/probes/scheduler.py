@@ -69,7 +69,7 @@ from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
-from gslb.probes.base import Prober, ProbeResult
+from gslb.probes.base import Prober, ProbeResult, keep_timestamps_on
 from gslb.probes.report import entry_dict
 from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, save, unpack
 
@@ -152,6 +152,7 @@ class Scheduler:
     ) -> None:
         self.table = table
         self.rng = rng if rng is not None else Random()  # the re-probe jitter
+        keep_timestamps_on()
         self.probers = probers
         self.seen: Seen = seen if seen is not None else deque(maxlen=65536)
         self.publish = publish

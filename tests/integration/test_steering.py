@@ -152,5 +152,6 @@ def test_answers_follow_a_route_change_on_the_second_probe_and_ignore_one_outlie
     fake.delays[CNC_SOURCE] = 0.15
     wait_for(lambda: www(server, resolver) == VS_TEL, 15, "the answer following the change")
     # The second sample set the level; the answer shows at the next publication
-    # (once a second), by when a third probe may have gone out.
-    assert 2 <= sources_after(fake, start, CNC_SOURCE) <= 3
+    # (once a second), by when a third probe may have gone out, on a busy
+    # machine a fourth. A 1/3 average would have flipped on the first.
+    assert 2 <= sources_after(fake, start, CNC_SOURCE) <= 4

@@ -19,12 +19,17 @@ from ipaddress import ip_address
 import pytest
 
 from gslb.probes import REGISTRY, icmp
-from gslb.probes.base import Stamp, receive_timestamps
+from gslb.probes.base import Stamp, keep_timestamps_on, receive_timestamps
 from tests.fakeldns import DelayBySource, ldns_thread
 from tests.integration.probes.conftest import CNC, LDNS, TEL
 
 BUSY = 0.3  # seconds the loop is held
 DELAY = 0.04  # the fake LDNS's delay to CNC's probes
+
+
+@pytest.fixture(autouse=True)
+def timestamps_on() -> None:
+    keep_timestamps_on()  # as the scheduler does when it starts
 
 
 @pytest.fixture
@@ -64,13 +69,22 @@ async def test_a_tcp_handshake_read_late_is_timed_by_the_kernel():
 
 
 async def test_an_icmp_echo_read_late_is_timed_as_it_arrived():
+    # The kernel itself answers the echo, in its softirq work: on a loaded
+    # machine that can be deferred past the loop's hold, so one of three
+    # tries must read the echo as it arrived (read late, all three would be
+    # >= BUSY).
     prober = icmp.Icmp()
-    probe = prober.probe(ip_address("127.0.0.1"), source=CNC, port=0, timeout=2.0)
-    result = await held(asyncio.ensure_future(probe))
-    if result.detail == "disabled":
-        pytest.skip("no raw sockets here (root or CAP_NET_RAW needed)")
-    assert result.ok and result.detail == "reply"
-    assert 0 < result.rtt_us < 50_000, result
+    results = []
+    for _ in range(3):
+        probe = prober.probe(ip_address("127.0.0.1"), source=CNC, port=0, timeout=2.0)
+        result = await held(asyncio.ensure_future(probe))
+        if result.detail == "disabled":
+            pytest.skip("no raw sockets here (root or CAP_NET_RAW needed)")
+        assert result.ok and result.detail == "reply"
+        results.append(result.rtt_us)
+        if result.rtt_us < 50_000:
+            break
+    assert min(results) < 50_000, results
 
 
 async def test_the_send_time_is_the_kernels_stamp_of_the_datagram(threaded_ldns):
