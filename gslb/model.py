@@ -198,7 +198,7 @@ class ProbeSettings:
     port: int = 53  # target port of every protocol (a resolver listens on 53)
     ports: tuple[tuple[str, int], ...] = ()  # per-protocol overrides: (("udp", 33434),)
     datacenters: tuple[int, ...] | None = None  # probe for these; None: every probe_source
-    state_file: str = "var/ldns.json"  # relative to the working directory; "" = not saved
+    state_file: str = "var/ldns.json"  # relative to the config directory; "" = not saved
 
     def port_for(self, protocol: str) -> int:
         return dict(self.ports).get(protocol, self.port)
@@ -220,13 +220,22 @@ class Monitor:
 
 @dataclass(frozen=True, slots=True)
 class ControlSettings:
-    """`[control]`: the operator's side. Paths are relative to the working directory."""
+    """`[control]`: the operator's side. Paths are relative to the config directory."""
 
     socket: str = "run/gslb.sock"  # gslbctl's Unix socket
     socket_mode: int = 0o600
     http: tuple[str, int] | None = ("127.0.0.1", 9300)  # /metrics /healthz /readyz
     state_dir: str = "var"  # saved health and admin state
     monitor_concurrency: int = 32  # checks in flight at once
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """`[log]`: what gslbd logs and how (gslb/server/runtime.py); read at start-up."""
+
+    level: str = "info"  # debug | info | warning | error
+    format: str = "text"  # text: `time LEVEL logger event: key=value`; json: one object a line
+    timestamps: bool = True  # off under journald, which stamps every line itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,3 +253,4 @@ class Config:
     monitors: tuple[Monitor, ...] = ()
     control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
+    log: LogSettings = field(default_factory=LogSettings)

@@ -9,6 +9,7 @@ the caller raises them together.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 
@@ -26,6 +27,7 @@ from gslb.model import (
     DataCenter,
     IPAddress,
     IPNetwork,
+    LogSettings,
     Persistence,
     Pool,
     PoolMember,
@@ -43,6 +45,12 @@ _FAMILY = {A: 4, AAAA: 6}
 _MISSING = -1  # index of an unknown name; the config is never returned then
 _KIND_WORDS = {"dc": "datacenter", "pool": "pool", "vs": "virtual_server", "region": "region"}
 _REGION_MEMBERS = "a subnet, region:NAME, dc:NAME, pool:NAME or vs:NAME"
+
+
+def under(directory: str, path: str) -> str:
+    """A configured path: relative ones are relative to the config directory,
+    so gslbd finds its files wherever it is started from; "" stays "" (off)."""
+    return path if not path or os.path.isabs(path) else os.path.join(directory, path)
 
 
 def prober_names() -> frozenset[str]:
@@ -134,8 +142,9 @@ class Compiler:
             zones=tuple(zones),
             warnings=tuple(self.warnings),
             monitors=monitors,
-            control=self.control(doc.control),
-            probes=self.probes(doc.probes, dcs),
+            control=self.control(doc.control, directory),
+            probes=self.probes(doc.probes, dcs, directory),
+            log=LogSettings(doc.log.level, doc.log.format, doc.log.timestamps),
         )
 
     @staticmethod
@@ -153,7 +162,7 @@ class Compiler:
             rrl_slip=s.rrl.slip,
         )
 
-    def probes(self, p: schema.Probes, dcs: dict[str, int]) -> ProbeSettings:
+    def probes(self, p: schema.Probes, dcs: dict[str, int], directory: str) -> ProbeSettings:
         known = prober_names()
         listed = ", ".join(sorted(known))
         for k, name in enumerate(p.protocols):
@@ -185,7 +194,7 @@ class Compiler:
             port=p.port,
             ports=tuple(p.ports.items()),
             datacenters=datacenters,
-            state_file=p.state_file,
+            state_file=under(directory, p.state_file),
         )
 
     def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:
@@ -198,8 +207,14 @@ class Compiler:
         return tuple(found)
 
     @staticmethod
-    def control(c: schema.Control) -> ControlSettings:
-        return ControlSettings(c.socket, c.socket_mode, c.http, c.state_dir, c.monitor_concurrency)
+    def control(c: schema.Control, directory: str) -> ControlSettings:
+        return ControlSettings(
+            under(directory, c.socket),
+            c.socket_mode,
+            c.http,
+            under(directory, c.state_dir),
+            c.monitor_concurrency,
+        )
 
     def virtual_server(
         self, i: int, v: schema.VirtualServer, dcs: dict[str, int], quorum: int = 0

@@ -196,6 +196,12 @@ class Control(Strict):
     monitor_concurrency: int = Field(default=32, ge=1)
 
 
+class Log(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    timestamps: bool = True
+
+
 class Document(Strict):
     """The whole of wideips.toml."""
 
@@ -209,3 +215,4 @@ class Document(Strict):
     monitor: list[Monitor] = []
     control: Control = Control()
     probes: Probes = Probes()
+    log: Log = Log()

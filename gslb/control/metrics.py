@@ -21,6 +21,7 @@ metric families when /metrics is scraped. Label values are object names
     gslb_probe_events_total{event}                       the scheduler's other counts
     gslb_ldns_table_entries, gslb_persistence_records
     gslb_reloads_total{outcome}, gslb_config_generation, gslb_start_time_seconds
+    gslb_build_info, process_*, gslb_worker_*    gslb/control/process.py
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from prometheus_client.core import (
 )
 
 from gslb.algorithms import DYNAMIC
+from gslb.control.process import ProcessMetrics
 from gslb.counters import NO_REPLY, QTYPE_NAMES, RCODE_NAMES, Histogram
 from gslb.snapshot import Snapshot
 
@@ -253,7 +255,9 @@ def table_size(snap: Snapshot) -> int:
 
 
 def registry(server: Server) -> CollectorRegistry:
-    """A registry of its own: only gslb's metrics, nothing process-global."""
+    """A registry of its own: gslb's metrics and its processes', nothing else
+    that happens to be registered in prometheus_client's global one."""
     reg = CollectorRegistry(auto_describe=False)
     reg.register(GslbCollector(server))  # type: ignore[arg-type]
+    reg.register(ProcessMetrics(server.worker_pids))  # type: ignore[arg-type]
     return reg

@@ -83,10 +83,6 @@ def hops_from_ttl(ttl: int | None) -> int:
     return next((initial - ttl for initial in _INITIAL_TTLS if ttl <= initial), 0)
 
 
-def elapsed_us(started_ns: int) -> int:
-    return max(1, (time.perf_counter_ns() - started_ns) // 1000)
-
-
 class Stamp:
     """When a probe went out: read right before the send call, on the kernel's
     timestamp clock (CLOCK_REALTIME) and on the monotonic one; then the
@@ -113,7 +109,7 @@ class Stamp:
                     if seconds or nanoseconds:
                         self.kernel_ns = seconds * 1_000_000_000 + nanoseconds
 
-    def rtt_us(self, arrived: int | None) -> int:
+    def rtt_ns(self, arrived: int | None) -> int:
         """The RTT to a reply the kernel took in at `arrived` (realtime ns),
         from the kernel's send stamp or else the clock read before sending;
         without an arrival, or if the wall clock stepped, until now."""
@@ -122,8 +118,11 @@ class Stamp:
             sent = self.kernel_ns
             if sent is None or not self.realtime_ns <= sent <= arrived:
                 sent = self.realtime_ns
-            return max(1, (arrived - sent) // 1000)
-        return max(1, elapsed // 1000)
+            return arrived - sent
+        return elapsed
+
+    def rtt_us(self, arrived: int | None) -> int:
+        return max(1, self.rtt_ns(arrived) // 1000)
 
 
 _KEEPER: list[socket.socket] = []
@@ -248,15 +247,20 @@ async def udp_exchange(
             return failure(protocol, exc)
 
 
-def ttl_hops(ancillary: list[tuple[int, int, bytes]]) -> int:
+def ancillary_ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The IP_TTL or IPV6_HOPLIMIT a recvmsg() handed over, if any."""
     for level, _type, data in ancillary:
-        if level == socket.SOL_SOCKET:  # the receive time
+        if level == socket.SOL_SOCKET:  # a time stamp
             continue
         if len(data) >= 4:
-            return hops_from_ttl(struct.unpack("i", data[:4])[0])
+            return int(struct.unpack("i", data[:4])[0])
         if len(data) == 1:  # some kernels hand IP_TTL as one byte
-            return hops_from_ttl(data[0])
-    return 0
+            return data[0]
+    return None
+
+
+def ttl_hops(ancillary: list[tuple[int, int, bytes]]) -> int:
+    return hops_from_ttl(ancillary_ttl(ancillary))
 
 
 async def dns_exchange(

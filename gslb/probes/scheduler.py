@@ -458,11 +458,12 @@ class Scheduler:
             entry.next_probe = due if due > now else now + spread * draw
         return loaded
 
-    async def stop(self) -> None:
+    async def stop(self, save: bool = True) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.save()
+        if save:
+            await self.save()
 
     # -- the operator's side (control socket) ------------------------------
 

@@ -13,7 +13,6 @@ answer the queries (gslb/server/supervisor.py).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import logging
@@ -24,24 +23,31 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gslb import __version__
+from gslb.command import command_parser
 from gslb.config import load
 from gslb.control.plane import ControlPlane
 from gslb.counters import QueryCounters
 from gslb.dns.answer import Responder
-from gslb.errors import ConfigError, Problem
+from gslb.errors import ConfigError, GslbError, Problem
+from gslb.model import LogSettings
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
 from gslb.server import runtime
 from gslb.server.listeners import Events, Listeners, bind
+from gslb.server.lock import InstanceLock
+from gslb.server.notify import Notifier
+from gslb.server.sample import write_sample
 from gslb.server.supervisor import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
 
 log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000
+LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass
@@ -65,6 +71,8 @@ class Server:
     last_reload_problems: tuple[Problem, ...] = field(default=(), init=False)
     ready: bool = field(default=False, init=False)  # config loaded, listeners bound
     workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
+    log: LogSettings = field(default_factory=LogSettings)  # as configured and overridden
+    lock: InstanceLock | None = None  # held from before anything is read until the exit
 
     def __post_init__(self) -> None:
         config = self.holder.current.config
@@ -88,7 +96,7 @@ class Server:
         self.control = ControlPlane(self)
         if config.server.workers > 1:
             self.workers = WorkerPool(
-                self.holder, self.proximity, config.server.workers, on_down=self._down
+                self.holder, self.proximity, config.server.workers, on_down=self._down, log=self.log
             )
 
     def _down(self) -> None:
@@ -98,19 +106,33 @@ class Server:
         self.holder.publish(self.holder.current.with_proximity(view))
 
     @classmethod
-    def from_directory(cls, config_dir: Path) -> Server:
+    def from_directory(cls, config_dir: Path, log_options: dict[str, Any] | None = None) -> Server:
+        """Load `config_dir` and log as its `[log]` says (`log_options` override it)."""
         config = load(config_dir)
+        settings = runtime.overridden(config.log, log_options or {})
+        runtime.configure_logging(settings)
+        lock = InstanceLock(config.control.state_dir)
+        lock.acquire()  # before anything a running gslbd owns is read or touched
         for w in config.warnings:
             log.warning("config: %s", w)
         holder_type = SnapshotHolder if config.server.workers == 1 else PublishingHolder
         holder = holder_type(Snapshot.build(config))
-        return cls(config_dir, holder, Responder(holder))
+        return cls(config_dir, holder, Responder(holder), log=settings, lock=lock)
 
     async def start(self) -> None:
+        settings = self.holder.current.config.server
         if self.workers is None:
-            self.listeners = await bind(self.holder.current.config.server, self.responder.answer)
+            self.listeners = await bind(settings, self.responder.answer, reuse_port=False)
             self.bound += self.listeners.bound
         else:
+            # Each worker binds for itself, with SO_REUSEPORT. A trial bind
+            # without it says in one line what would stop them all (a port
+            # taken, a missing capability), and fails while any other
+            # process holds an address, even another gslbd's workers (which
+            # the kernel would let ours join, under the same user).
+            trial = await bind(settings, self.responder.answer, reuse_port=False)
+            trial.close()
+            await trial.wait_closed()
             self.bound += await self.workers.start()
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
@@ -160,6 +182,10 @@ class Server:
         """What the listeners counted: this process's, or the sum over the workers."""
         return self.listeners.events() if self.workers is None else self.workers.events()
 
+    def worker_pids(self) -> dict[int, int]:
+        """Slot -> PID of each live worker process (none with `workers` = 1)."""
+        return {} if self.workers is None else self.workers.pids()
+
     def persistence_records(self) -> int:
         if self.workers is None:
             return len(self.responder.persistence)
@@ -168,7 +194,9 @@ class Server:
     def save_state(self) -> None:
         save_state(self.holder.current.config.control.state_dir, self.monitors.saved())
 
-    async def stop(self) -> None:
+    async def stop(self, save: bool = True) -> None:
+        """Stop serving; save the health and admin state and the LDNS table
+        unless `save` is false (a start that failed has nothing new to save)."""
         self.ready = False
         for t in self.listeners.transports:
             t.close()
@@ -176,23 +204,36 @@ class Server:
             await self.workers.stop()
         await self.control.stop()
         await self.monitors.stop()
-        self.save_state()
+        if save:
+            self.save_state()
         if self.probing is not None:
             self.probing.cancel()
-        await self.proximity.stop()  # saves the LDNS table
+        await self.proximity.stop(save)  # saves the LDNS table
         for s in self.listeners.servers:
             s.close()
             await s.wait_closed()
+        if self.lock is not None:
+            self.lock.release()
 
 
-async def serve(config_dir: Path) -> int:
+async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> int:
+    """Run gslbd until SIGTERM/SIGINT; 0 on a clean stop, 1 when it cannot start."""
     try:
-        server = Server.from_directory(config_dir)
+        server = Server.from_directory(config_dir, log_options)
     except ConfigError as err:
         for p in err.problems:
             print(p, file=sys.stderr)
         return 1
-    await server.start()
+    except GslbError as exc:  # another gslbd holds the lock
+        print(f"gslbd: {exc}", file=sys.stderr)
+        return 1
+    try:
+        await server.start()
+    except (GslbError, OSError) as exc:  # a listener, the control socket or HTTP
+        print(f"gslbd: {exc}", file=sys.stderr)
+        await server.stop(save=False)
+        return 1
+    notifier = Notifier()
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, server.reload)
@@ -205,18 +246,47 @@ async def serve(config_dir: Path) -> int:
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     log.info("ready: version=%s generation=%d", __version__, server.holder.current.generation)
+    listening = ", ".join(f"{proto} {host}:{port}" for proto, host, port in server.bound)
+    notifier.ready(f"serving generation {server.holder.current.generation} on {listening}")
     await done.wait()
     log.info("stopping: reason=signal")
+    notifier.stopping()
     await server.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gslbd", description="gslb authoritative GSLB DNS server")
+    parser = command_parser(
+        "gslbd",
+        "gslb authoritative GSLB DNS server",
+        "0 stopped by SIGTERM/SIGINT; 1 could not start (the reason on stderr: every config "
+        "problem, or one line)",
+    )
     parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", type=str.lower, choices=LEVELS, help="overrides [log] level")
+    parser.add_argument("--log-format", choices=("text", "json"), help="overrides [log] format")
+    parser.add_argument(
+        "--no-log-timestamps",
+        dest="log_timestamps",
+        action="store_const",
+        const=False,
+        help="overrides [log] timestamps (journald stamps lines itself)",
+    )
+    parser.add_argument(
+        "--write-sample-config",
+        metavar="DIR",
+        type=Path,
+        help="write the sample configuration (etc/ of the source) into DIR and exit",
+    )
     args = parser.parse_args(argv)
-    return runtime.run(serve(args.config), args.log_level)
+    if args.write_sample_config is not None:
+        return write_sample(args.write_sample_config)
+    options = {
+        "level": args.log_level,
+        "format": args.log_format,
+        "timestamps": args.log_timestamps,
+    }
+    return runtime.run(serve(args.config, options), runtime.overridden(LogSettings(), options))
 
 
 if __name__ == "__main__":
