@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 
+from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
@@ -39,6 +40,7 @@ from gslb.model import (
     WideIP,
     Zone,
 )
+from gslb.probes import REGISTRY as PROBERS
 
 _RTYPES = {"A": A, "AAAA": AAAA}
 _FAMILY = {A: 4, AAAA: 6}
@@ -51,20 +53,6 @@ def under(directory: str, path: str) -> str:
     """A configured path: relative ones are relative to the config directory,
     so gslbd finds its files wherever it is started from; "" stays "" (off)."""
     return path if not path or os.path.isabs(path) else os.path.join(directory, path)
-
-
-def prober_names() -> frozenset[str]:
-    from gslb.probes import REGISTRY
-
-    return frozenset(REGISTRY)
-
-
-def method_names() -> frozenset[str]:
-    # Imported here: the registry pulls in every algorithm, which a caller
-    # of gslb.config should not pay for at import time.
-    from gslb.algorithms import REGISTRY
-
-    return frozenset(REGISTRY)
 
 
 class Compiler:
@@ -163,7 +151,7 @@ class Compiler:
         )
 
     def probes(self, p: schema.Probes, dcs: dict[str, int], directory: str) -> ProbeSettings:
-        known = prober_names()
+        known = frozenset(PROBERS)
         listed = ", ".join(sorted(known))
         for k, name in enumerate(p.protocols):
             if name not in known:
@@ -269,13 +257,13 @@ class Compiler:
             self.problem(path, value, f"IPv{family} address {address} in a pool of type {rtype}")
 
     def check_methods(self, i: int, p: schema.Pool) -> None:
-        known = method_names()
+        known = frozenset(METHODS)
         for k, method in enumerate(p.methods):
             path = ("pool", i, "methods", k)
             if method not in known:
                 self.problem(path, method, f"unknown method; known: {', '.join(sorted(known))}")
-            elif method == "fallback_ip" and p.fallback_ip is None:
-                self.problem(path, method, "method fallback_ip needs the pool's fallback_ip")
+            elif METHODS[method].needs_fallback_ip and p.fallback_ip is None:
+                self.problem(path, method, f"method {method} needs the pool's fallback_ip")
 
     def wideip(self, i: int, w: schema.WideIP, pools: dict[str, int]) -> WideIP:
         indices = tuple(

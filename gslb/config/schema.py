@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyAddress
 
-from gslb.model import POOL_METHODS, PROBE_PROTOCOLS
+from gslb.algorithms import POOL_METHODS
+from gslb.probes import PROBE_PROTOCOLS
 
 MAX_TTL = 2**31 - 1  # RFC 2181 §8
 

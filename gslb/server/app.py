@@ -59,7 +59,7 @@ class Server:
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
     # The LDNS table and its probes; also what the control socket asks for
     # `show ldns` (`entries`) and `probe IP` (`probe_now`).
-    proximity: Scheduler = field(init=False)
+    probe_scheduler: Scheduler = field(init=False)
     probing: asyncio.Task[None] | None = field(default=None, init=False)
     # Health monitors, the control socket and HTTP listener, and what
     # `gslbctl status` and /metrics report about the process.
@@ -77,11 +77,11 @@ class Server:
     def __post_init__(self) -> None:
         config = self.holder.current.config
         table = LdnsTable(max_entries=config.probes.max_entries, ldns_ttl=config.probes.ldns_ttl)
-        self.proximity = Scheduler(
+        self.probe_scheduler = Scheduler(
             table, config, seen=self.responder.seen, publish=self._publish_proximity
         )
-        self.responder.on_probe = self.proximity.offer
-        loaded = self.proximity.load()
+        self.responder.on_probe = self.probe_scheduler.offer
+        loaded = self.probe_scheduler.load()
         log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
         self._publish_proximity(table.view())
         control = config.control
@@ -96,7 +96,11 @@ class Server:
         self.control = ControlPlane(self)
         if config.server.workers > 1:
             self.workers = WorkerPool(
-                self.holder, self.proximity, config.server.workers, on_down=self._down, log=self.log
+                self.holder,
+                self.probe_scheduler,
+                config.server.workers,
+                on_down=self._down,
+                log=self.log,
             )
 
     def _down(self) -> None:
@@ -136,7 +140,7 @@ class Server:
             self.bound += await self.workers.start()
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
-        self.probing = asyncio.create_task(self.proximity.run())
+        self.probing = asyncio.create_task(self.probe_scheduler.run())
         self.monitors.start()
         await self.control.start(self.holder.current.config.control)
         self.ready = True
@@ -152,8 +156,8 @@ class Server:
             self.reloads["failed"] += 1
             self.last_reload_problems = err.problems
             return False
-        self.proximity.configure(config)
-        view = self.proximity.table.view()
+        self.probe_scheduler.configure(config)
+        view = self.probe_scheduler.table.view()
         health = self.monitors.configure(config)
         self.holder.publish(
             Snapshot.build(config, old.generation + 1, health=health, proximity=view)
@@ -173,6 +177,10 @@ class Server:
         """Return once every worker process serves what was just published."""
         if self.workers is not None:
             await self.workers.synced()
+
+    def worker_status(self) -> dict[str, Any]:
+        """One process answers, or what each worker process is doing."""
+        return {"workers": 1} if self.workers is None else self.workers.status()
 
     def query_counters(self) -> QueryCounters:
         """What the hot path counted: this process's, or the sum over the workers."""
@@ -208,7 +216,7 @@ class Server:
             self.save_state()
         if self.probing is not None:
             self.probing.cancel()
-        await self.proximity.stop(save)  # saves the LDNS table
+        await self.probe_scheduler.stop(save)  # saves the LDNS table
         for s in self.listeners.servers:
             s.close()
             await s.wait_closed()

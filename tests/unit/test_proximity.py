@@ -8,11 +8,11 @@ from ipaddress import ip_address
 
 import pytest
 
-from gslb.algorithms.base import Path
 from gslb.proximity import (
     EMPTY,
     FrozenView,
     LdnsTable,
+    Path,
     PathRecord,
     address_of,
     agree,
