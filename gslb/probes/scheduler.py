@@ -67,18 +67,18 @@ from random import Random
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
+from gslb.ldnsfile import load, remove_leftovers, save_forked
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult, keep_timestamps_on
 from gslb.probes.report import entry_dict
-from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, save, unpack
+from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, unpack
 
 log = logging.getLogger(__name__)
 
 DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
-SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
 BURST = 0.1  # seconds of `rate` the token bucket holds
 JITTER = 0.1  # a re-probe comes up to this fraction of its wait early
 
@@ -179,6 +179,7 @@ class Scheduler:
         self._waiting: dict[IPAddress, list[IPAddress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
+        self._saving: asyncio.Task[None] | None = None  # a periodic save under way
         self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
         self.configure(config)
 
@@ -431,8 +432,16 @@ class Scheduler:
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:
             self.publish(self.table.view())
-        if now - self._last_save >= SAVE_EVERY:
-            await self.save()
+        if now - self._last_save >= self.settings.save_interval and self._saving is None:
+            # Apart from the tick: a save of a big table takes seconds (in
+            # slices), and who queried must still be drained every second.
+            self._saving = asyncio.create_task(self.save())
+            self._saving.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Task[None]) -> None:
+        self._saving = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ldns_table: save failed", exc_info=task.exception())
 
     async def _tick_forever(self, every: float) -> None:
         while True:
@@ -443,21 +452,25 @@ class Scheduler:
                 log.exception("probe_tick: failed")
 
     async def save(self) -> None:
+        """Write the table to `state_file` (gslb/ldnsfile.py: from a forked
+        child, while this process answers)."""
         path = self.settings.state_file
         self._last_save = now = self.clock()
         if path:
-            await asyncio.to_thread(save, path, self.table.rows(self.datacenters), now)
+            await save_forked(path, self.table, self.datacenters, now)
 
     def _jittered(self, seconds: float) -> float:
         return seconds * (1 - JITTER * self.rng.random())
 
     def load(self) -> int:
-        """Read the state file; each LDNS is due as described above."""
+        """Load the saved table (at start-up), and remove what saves killed
+        half-way left behind; each LDNS is then due as described above."""
         path = self.settings.state_file
         if not path:
             return 0
+        remove_leftovers(path)
         now = self.clock()
-        loaded = self.table.load(path, self.datacenters, now)
+        loaded = load(path, self.table, self.datacenters, now)
         spread = JITTER * self.settings.interval
         for _, entry in self.table.items():
             probed = max((r.probed_at for r in unpack(entry.paths)), default=0)
@@ -470,6 +483,9 @@ class Scheduler:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._saving is not None:  # the final save below is the newer one
+            self._saving.cancel()
+            await asyncio.gather(self._saving, return_exceptions=True)
         if save:
             await self.save()
 
