@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from ipaddress import IPv4Address
 
 from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
+from gslb.config.anycast import compile_anycast
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
@@ -133,6 +135,9 @@ class Compiler:
             control=self.control(doc.control, directory),
             probes=self.probes(doc.probes, dcs, directory),
             log=LogSettings(doc.log.level, doc.log.format, doc.log.timestamps),
+            anycast=compile_anycast(
+                doc.anycast, doc.server.listen, zones, self.problem, partial(under, directory)
+            ),
         )
 
     @staticmethod
