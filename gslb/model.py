@@ -228,6 +228,18 @@ class ControlSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """`[sync]`: this node's place in a sync group (see gslb/sync/)."""
+
+    servers: tuple[str, ...]  # NATS server URLs
+    node: str  # unique in the group; default: the host name
+    replicas: int = 1  # JetStream replicas of the group's buckets (a NATS cluster: 3)
+    publish_interval: float = 0.2  # seconds between batches sent to the bus
+    heartbeat: float = 1.0  # seconds between this node's reports
+    stale_after: float = 10.0  # a peer not heard of for this long is down, its view unknown
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: str  # the directory it was loaded from
     server: ServerSettings
@@ -242,3 +254,4 @@ class Config:
     monitors: tuple[Monitor, ...] = ()
     control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
+    sync: SyncSettings | None = None  # None: a standalone node

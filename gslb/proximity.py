@@ -42,7 +42,17 @@ from types import MappingProxyType
 from gslb.algorithms.base import Path
 from gslb.model import PROBE_PROTOCOLS, IPAddress, address_of, key_of
 
-__all__ = ["EMPTY", "PATH", "FrozenView", "LdnsEntry", "LdnsTable", "address_of", "key_of", "save"]
+__all__ = [
+    "EMPTY",
+    "PATH",
+    "FrozenView",
+    "LdnsEntry",
+    "LdnsTable",
+    "PathRecord",
+    "address_of",
+    "key_of",
+    "save",
+]
 log = logging.getLogger(__name__)
 
 # datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol
@@ -231,6 +241,9 @@ class LdnsTable:
         self._entries: OrderedDict[int, LdnsEntry] = OrderedDict()  # least recently seen first
         self._dirty: set[int] = set()
         self._view = EMPTY
+        # (key, data center) measured here since the sync group last took
+        # them (gslb/sync/paths.py); None: a standalone node keeps no such set.
+        self.recorded: set[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -304,6 +317,37 @@ class LdnsTable:
         records[datacenter] = new
         entry.paths = _pack(list(records.values()))
         self._dirty.add(key)
+        if self.recorded is not None:
+            self.recorded.add((key, datacenter))
+
+    def merge(
+        self, address: IPAddress, target: IPAddress | None, path: PathRecord, now: float
+    ) -> bool:
+        """A path measured by another node of the sync group; the entry is
+        created if new. An older round than the one held (`probed_at`) is
+        ignored; whether it was taken."""
+        key = key_of(address)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self.add(address, target, now)
+        records = {r.datacenter: r for r in unpack(entry.paths)}
+        old = records.get(path.datacenter)
+        if old is not None and old.probed_at > path.probed_at:
+            return False
+        records[path.datacenter] = path
+        entry.paths = _pack(list(records.values()))
+        self._dirty.add(key)
+        return True
+
+    def path(self, key: int, datacenter: int) -> tuple[LdnsEntry, PathRecord] | None:
+        """The entry of `key` and its path from `datacenter`, if both are held."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        for r in unpack(entry.paths):
+            if r.datacenter == datacenter:
+                return entry, r
+        return None
 
     def remap(self, old: Sequence[str], new: Sequence[str]) -> None:
         """Data centers reordered, added or removed (a reload): paths follow

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 
 from gslb.config import schema
+from gslb.config.group import TOKEN, TOKEN_RULE, bad_server_url, default_node
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
@@ -32,6 +33,7 @@ from gslb.model import (
     ProbeSettings,
     Region,
     ServerSettings,
+    SyncSettings,
     TopologyRecord,
     VirtualServer,
     WideIP,
@@ -136,6 +138,7 @@ class Compiler:
             monitors=monitors,
             control=self.control(doc.control),
             probes=self.probes(doc.probes, dcs),
+            sync=None if doc.sync is None else self.sync(doc.sync),
         )
 
     @staticmethod
@@ -186,6 +189,27 @@ class Compiler:
             ports=tuple(p.ports.items()),
             datacenters=datacenters,
             state_file=p.state_file,
+        )
+
+    def sync(self, s: schema.Sync) -> SyncSettings:
+        # Node and data-center names become NATS subject tokens (gslb/sync/).
+        for k, url in enumerate(s.servers):
+            reason = bad_server_url(url)
+            if reason:
+                self.problem(("sync", "servers", k), url, reason)
+        node = s.node if s.node is not None else default_node()
+        if not TOKEN.fullmatch(node):
+            self.problem(("sync", "node"), node, TOKEN_RULE)
+        for i, d in enumerate(self.doc.datacenter):
+            if not TOKEN.fullmatch(d.name):
+                self.problem(("datacenter", i, "name"), d.name, f"with [sync]: {TOKEN_RULE}")
+        return SyncSettings(
+            servers=tuple(s.servers),
+            node=node,
+            replicas=s.replicas,
+            publish_interval=s.publish_interval,
+            heartbeat=s.heartbeat,
+            stale_after=s.stale_after,
         )
 
     def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:

@@ -196,6 +196,17 @@ class Control(Strict):
     monitor_concurrency: int = Field(default=32, ge=1)
 
 
+class Sync(Strict):
+    """`[sync]`; URLs, names and data centers are checked by the compiler."""
+
+    servers: list[str] = Field(min_length=1)
+    node: Name | None = None
+    replicas: int = Field(default=1, ge=1, le=5)
+    publish_interval: float = Field(default=0.2, gt=0, le=10)
+    heartbeat: float = Field(default=1.0, gt=0, le=60)
+    stale_after: float = Field(default=10.0, gt=0)
+
+
 class Document(Strict):
     """The whole of wideips.toml."""
 
@@ -209,3 +220,4 @@ class Document(Strict):
     monitor: list[Monitor] = []
     control: Control = Control()
     probes: Probes = Probes()
+    sync: Sync | None = None

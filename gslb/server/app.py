@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gslb import __version__
 from gslb.config import load
@@ -39,6 +40,9 @@ from gslb.server.listeners import Events, Listeners, bind
 from gslb.server.supervisor import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
+
+if TYPE_CHECKING:
+    from gslb.sync.group import SyncGroup
 
 log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000
@@ -65,6 +69,7 @@ class Server:
     last_reload_problems: tuple[Problem, ...] = field(default=(), init=False)
     ready: bool = field(default=False, init=False)  # config loaded, listeners bound
     workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
+    sync: SyncGroup | None = field(default=None, init=False)  # `[sync]`: the group's bus
 
     def __post_init__(self) -> None:
         config = self.holder.current.config
@@ -76,6 +81,10 @@ class Server:
         loaded = self.proximity.load()
         log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
         self._publish_proximity(table.view())
+        if config.sync is not None:  # imported only then: a standalone node needs no NATS
+            from gslb.sync.group import SyncGroup
+
+            self.sync = SyncGroup(config.sync, self.proximity, self._publish_proximity)
         control = config.control
         saved = load_state(control.state_dir)
         self.monitors = MonitorRunner(
@@ -115,6 +124,8 @@ class Server:
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
         self.probing = asyncio.create_task(self.proximity.run())
+        if self.sync is not None:
+            self.sync.start()
         self.monitors.start()
         await self.control.start(self.holder.current.config.control)
         self.ready = True
@@ -180,6 +191,8 @@ class Server:
         if self.probing is not None:
             self.probing.cancel()
         await self.proximity.stop()  # saves the LDNS table
+        if self.sync is not None:
+            await self.sync.stop()
         for s in self.listeners.servers:
             s.close()
             await s.wait_closed()

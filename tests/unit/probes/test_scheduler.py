@@ -200,7 +200,7 @@ def test_the_queue_is_bounded_and_drops_are_counted():
     for i in range(5):
         s.offer(ip_address(f"127.0.1.{i}"), f"127.0.1.{i}")
     s.offer(ip_address("127.0.1.0"), "127.0.1.0")  # already queued: no second entry
-    assert ([a for a, _ in s._queue], s.counts["queue_full"]) == (
+    assert ([a for a, _, _ in s._queue], s.counts["queue_full"]) == (
         [ip_address(f"127.0.1.{i}") for i in range(3)],
         2,
     )
@@ -273,7 +273,7 @@ async def test_the_tick_records_who_queried_and_reprobes_when_due():
     clock.now = T0 + 600
     seen.append(key_of(LDNS))
     await s.tick()
-    assert list(s._queue) == [(LDNS, LDNS)]
+    assert list(s._queue) == [(LDNS, LDNS, False)]
     assert len(published) == 1  # the first tick published, the second had nothing new
 
 

@@ -1,0 +1,70 @@
+"""The seed's RTT flow across two gslbd nodes, one per data center.
+
+The LDNS asks only node CNC; CNC answers by topology and asks the group to
+probe; node TEL probes the LDNS from TEL without ever being asked by it, CNC
+from CNC; both hold both paths and both answer TEL (30 ms) rather than CNC
+(150 ms). When the delays swap, both follow.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.ops.helpers import metric
+from tests.integration.sync.conftest import (
+    CNC_SOURCE,
+    FAST,
+    SLOW,
+    TEL_SOURCE,
+    VS_CNC,
+    VS_TEL,
+    www,
+)
+
+
+def until(predicate, within: float, what: str) -> float:
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < within, f"no {what} after {within} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_two_nodes_share_paths_and_answer_alike(make_node, nats_server, ldns):
+    fake, port = ldns
+    cnc = make_node("cnc-1", ["CNC"], port, [nats_server.url])
+    tel = make_node("tel-1", ["TEL"], port, [nats_server.url])
+    for node in (cnc, tel):
+        assert node.server.logged(f"sync: connected node={node.name}", timeout=10)
+
+    assert www(cnc.server) == VS_CNC  # no path data anywhere yet: topology decides
+    until(lambda: www(cnc.server) == VS_TEL, 10, "TEL answer at CNC")
+    # TEL probed the LDNS, which never asked it anything.
+    assert {source for source, _ in fake.received} == {CNC_SOURCE, TEL_SOURCE}
+    until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 5, "both paths at TEL")
+    for node in (cnc, tel):
+        paths = node.ldns()
+        assert set(paths) == {"CNC", "TEL"}
+        assert paths["CNC"] >= SLOW * 1e6 * 0.9 and FAST * 1e6 * 0.9 <= paths["TEL"] < paths["CNC"]
+    assert www(tel.server) == VS_TEL  # its first query: decided from the group's paths
+
+    fake.delays.update({CNC_SOURCE: FAST, TEL_SOURCE: SLOW})  # the links change
+    until(lambda: www(cnc.server) == VS_CNC, 15, "CNC answer at CNC after the swap")
+    until(lambda: www(tel.server) == VS_CNC, 15, "CNC answer at TEL after the swap")
+
+
+def test_each_node_probes_only_from_its_own_datacenters(make_node, nats_server, ldns):
+    _, port = ldns
+    cnc = make_node("cnc-1", ["CNC"], port, [nats_server.url])
+    tel = make_node("tel-1", ["TEL"], port, [nats_server.url])
+    for node in (cnc, tel):
+        assert node.server.logged(f"sync: connected node={node.name}", timeout=10)
+    www(cnc.server)
+    until(lambda: www(cnc.server) == VS_TEL, 10, "TEL answer at CNC")
+    sent = {
+        (node.name, dc): metric(node.server, "gslb_probes_total", datacenter=dc)
+        for node in (cnc, tel)
+        for dc in ("CNC", "TEL")
+    }
+    assert sent[("cnc-1", "TEL")] == sent[("tel-1", "CNC")] == 0, sent
+    assert sent[("cnc-1", "CNC")] >= 1 and sent[("tel-1", "TEL")] >= 1, sent
