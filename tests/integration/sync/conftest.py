@@ -9,6 +9,7 @@ own control socket, state directory and LDNS state file. The fake LDNS on
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,15 @@ def make_node(make_gslbd: Callable[..., Gslbd], tmp_path: Path) -> Callable[...,
         return Node(name, server, socket)
 
     return make
+
+
+def until(predicate: Callable[[], bool], within: float, what: str) -> float:
+    """Poll `predicate` every 50 ms until true; how long it took."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < within, f"no {what} after {within} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
 
 
 def www(server: Gslbd, source: str = LDNS) -> str:

@@ -8,8 +8,6 @@ from CNC; both hold both paths and both answer TEL (30 ms) rather than CNC
 
 from __future__ import annotations
 
-import time
-
 from tests.integration.ops.helpers import metric
 from tests.integration.sync.conftest import (
     CNC_SOURCE,
@@ -18,16 +16,9 @@ from tests.integration.sync.conftest import (
     TEL_SOURCE,
     VS_CNC,
     VS_TEL,
+    until,
     www,
 )
-
-
-def until(predicate, within: float, what: str) -> float:
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < within, f"no {what} after {within} s"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_two_nodes_share_paths_and_answer_alike(make_node, nats_server, ldns):
