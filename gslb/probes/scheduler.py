@@ -239,10 +239,12 @@ class Scheduler:
         """Probe for `ldns`, or join or reuse its target's measurement; True: a job started.
 
         A request from another node gets the same limits, with a quarter of
-        an interval of slack on "not due yet": its node's clock for the
-        interval started a moment before this one's."""
+        the re-probe wait (interval, or backoff_max when shorter) of slack on
+        "not due yet": its node's clock for that wait started a moment before
+        this one's."""
         now = self.clock()
-        slack = self.settings.interval / 4 if remote else 0.0
+        s = self.settings
+        slack = min(s.interval, s.backoff_max) / 4 if remote else 0.0
         key = key_of(ldns)
         try:
             target = peer if not isinstance(peer, str) else ip_address(peer)
@@ -254,8 +256,7 @@ class Scheduler:
         if entry is not None and now + slack < entry.next_probe:
             return self._skip(key, "not_due")
         state = self._target(target, entry)
-        settings = self.settings
-        if entry is None and not state.admit(now, settings.interval, settings.keys_per_target):
+        if entry is None and not state.admit(now, s.interval, s.keys_per_target):
             return self._skip(key, "target_keys_full")
         self.table.add(ldns, target, now)
         if remote:

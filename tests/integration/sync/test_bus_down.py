@@ -24,7 +24,7 @@ from tests.integration.sync.conftest import (
 
 # Paths stay fresh and nothing is re-probed during a test: every path a node
 # holds came from one probe round, its own or the other node's.
-STEADY = {"interval": 600, "path_ttl": 600}
+STEADY = {"interval": 600, "path_ttl": 600, "backoff_max": 600}
 
 
 def connected(node, times: int = 1) -> bool:
