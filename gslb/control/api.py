@@ -20,7 +20,7 @@ from gslb.errors import GslbError
 if TYPE_CHECKING:
     from gslb.server.app import Server
 
-SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns")
+SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns", "sync")
 
 
 class CommandError(GslbError):
@@ -168,6 +168,13 @@ class ControlApi:
             }
             for r in cfg.topology
         ]
+
+    def _show_sync(self) -> list[dict[str, Any]]:
+        sync = getattr(self.server, "sync", None)
+        if sync is None:
+            raise CommandError("this node is standalone: no [sync] in its config")
+        rows: list[dict[str, Any]] = sync.status()
+        return rows
 
     def _proximity(self) -> Any:
         proximity = getattr(self.server, "proximity", None)

@@ -84,6 +84,11 @@ class GslbCollector:
         yield from self._monitors()
         yield from self._probes()
         yield from self._process()
+        sync = getattr(self.server, "sync", None)
+        if sync is not None:
+            from gslb.sync.metrics import families  # [sync] only: it imports nats
+
+            yield from families(sync)
 
     def _queries(self) -> Iterable[Metric]:
         counters = self.server.query_counters()

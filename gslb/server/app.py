@@ -81,10 +81,6 @@ class Server:
         loaded = self.proximity.load()
         log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
         self._publish_proximity(table.view())
-        if config.sync is not None:  # imported only then: a standalone node needs no NATS
-            from gslb.sync.group import SyncGroup
-
-            self.sync = SyncGroup(config.sync, self.proximity, self._publish_proximity)
         control = config.control
         saved = load_state(control.state_dir)
         self.monitors = MonitorRunner(
@@ -94,6 +90,12 @@ class Server:
         log.info(
             "health_state: loaded checks=%d disabled=%d", len(saved.checks), len(saved.disabled)
         )
+        if config.sync is not None:  # imported only then: a standalone node needs no NATS
+            from gslb.sync.group import ServerNode, SyncGroup
+
+            node = ServerNode(self.holder, self.monitors, self.save_state)
+            self.sync = SyncGroup(config.sync, self.proximity, self._publish_proximity, node)
+            self.monitors.combine = self.sync.combine_health
         self.control = ControlPlane(self)
         if config.server.workers > 1:
             self.workers = WorkerPool(
@@ -156,6 +158,8 @@ class Server:
         """`gslbctl member disable|enable`: at once, and saved for restarts."""
         self.monitors.set_disabled(name, disabled)
         log.info("member: name=%s %s by hand", name, "disabled" if disabled else "enabled")
+        if self.sync is not None:
+            self.sync.set_member_disabled(name, disabled)
         self.save_state()
 
     async def synced(self) -> None:

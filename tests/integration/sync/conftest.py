@@ -67,6 +67,8 @@ def make_node(make_gslbd: Callable[..., Gslbd], tmp_path: Path) -> Callable[...,
         ldns_port: int,
         servers: list[str],
         state: bool = True,
+        sync: str = "",
+        toml: tuple[tuple[str, str], ...] = (),
         **probes: object,
     ) -> Node:
         home = tmp_path / name
@@ -83,13 +85,14 @@ def make_node(make_gslbd: Callable[..., Gslbd], tmp_path: Path) -> Callable[...,
             **probes,
         }
         table = "".join(f"{key} = {value}\n" for key, value in settings.items())
-        sync = f"\n[sync]\nservers = {servers!r}\nnode = {name!r}\n".replace("'", '"')
+        sync = f"\n[sync]\nservers = {servers!r}\nnode = {name!r}\n".replace("'", '"') + sync
         socket = home / "gslb.sock"
         control = f'{HTTP_ANY_PORT}socket = "{socket}"\nstate_dir = "{home}"\n'
         server = make_gslbd(
             toml=(
                 (PERSISTENCE, ""),
                 (PROBES_OFF + HTTP_ANY_PORT, f"\n[probes]\n{table}{control}{sync}"),
+                *toml,
             ),
             topology=TOPOLOGY,
         )
