@@ -452,3 +452,66 @@ async def test_a_loaded_entry_keeps_its_back_off():
     await settle(s, lambda: not s._pending)
     entry = s.table.get(LDNS)
     assert (entry.failures, entry.next_probe) == (3, T0 + 40)
+
+
+# -- the sync group's side: announcements and remote requests ---------------
+
+
+async def test_an_admitted_ldns_is_announced_once_and_remote_ones_never():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot, FakeProber("tcp")], keys_per_target=2)
+    announced: list = []
+    s.announce = lambda ldns, target: announced.append((ldns, target))
+    subnets = [ip_address(f"10.0.{i}.0") for i in range(4)]
+    for subnet in subnets:
+        s.offer(subnet, LDNS)  # ECS: four keys, one resolver
+    s.offer(ip_address("127.0.0.54"), "127.0.0.54", True)  # asked by another node
+    await settle(s, lambda: not s._pending and not s._queue)
+    # Two keys within the target's budget were admitted and announced; the
+    # other two were refused before any announcement; the remote one is not
+    # announced back.
+    assert announced == [(subnets[0], LDNS), (subnets[1], LDNS)]
+    assert s.counts["target_keys_full"] == 2
+    assert sorted(dot.calls) == sorted(
+        [(LDNS, CNC), (LDNS, TEL), (ip_address("127.0.0.54"), CNC), (ip_address("127.0.0.54"), TEL)]
+    )
+
+
+async def test_a_node_without_vantage_points_still_announces():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot, FakeProber("tcp")], datacenters=())
+    announced: list = []
+    s.announce = lambda ldns, target: announced.append(ldns)
+    s.offer(LDNS, LDNS)
+    s.offer(ip_address("127.0.0.54"), "127.0.0.54", True)  # nothing to probe it from
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert (announced, dot.calls, s.counts["no_vantage"]) == ([LDNS], [], 1)
+
+
+async def test_remote_requests_get_the_limits_with_a_quarter_wait_of_slack():
+    clock = Clock()
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot, FakeProber("tcp")], clock=clock, interval=100, backoff_max=40)
+    s.offer(LDNS, LDNS, True)
+    await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
+    assert s.table.get(LDNS).next_probe == T0 + 40  # the wait: backoff_max caps interval
+    clock.now = T0 + 29  # 11 s before due: more than the slack (10 s)
+    s.offer(LDNS, LDNS, True)
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert (len(dot.calls), s.counts["not_due"]) == (2, 1)
+    clock.now = T0 + 31  # 9 s before due: within the slack, probed
+    s.offer(LDNS, LDNS, True)
+    await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
+    clock.now = T0 + 62  # a local offer gets no slack
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert (len(dot.calls), s.counts["not_due"]) == (4, 2)
+
+
+async def test_a_remote_request_teaches_whom_to_probe_for_a_key_that_came_without():
+    s, _ = scheduler([FakeProber("dns_dot"), FakeProber("tcp")])
+    subnet = ip_address("10.9.8.0")
+    s.table.add(subnet, None, T0)  # made by a path from the bus, target unknown
+    s.offer(subnet, LDNS, True)
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert s.table.get(subnet).target == LDNS
