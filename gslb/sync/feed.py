@@ -56,7 +56,9 @@ class Feed:
             self.last = 0
             config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
         self.target, self.taken, self.started = state.last_seq, 0, time.monotonic()
-        self.caught_up = self.last >= self.target
+        self.caught_up = False
+        if self.last >= self.target:  # nothing new (or taken by the consumer being replaced)
+            self._caught_up()
         self._sub = await js.subscribe(
             f"{self.prefix}>",
             stream=f"KV_{self.bucket}",
@@ -77,10 +79,13 @@ class Feed:
         except Exception:  # one bad value must not stop the feed
             log.exception("sync: bad message bucket=%s subject=%s", self.bucket, msg.subject)
         if not self.caught_up and sequence >= self.target:
-            self.caught_up = True
-            log.info(
-                "sync: caught_up bucket=%s messages=%d seconds=%.3f",
-                self.bucket,
-                self.taken,
-                time.monotonic() - self.started,
-            )
+            self._caught_up()
+
+    def _caught_up(self) -> None:
+        self.caught_up = True
+        log.info(
+            "sync: caught_up bucket=%s messages=%d seconds=%.3f",
+            self.bucket,
+            self.taken,
+            time.monotonic() - self.started,
+        )

@@ -9,11 +9,14 @@ state file holds the group's paths within seconds, from the bucket.
 
 from __future__ import annotations
 
+import time
+
 from tests.fakeldns import DelayBySource, ldns_thread
 from tests.integration.sync.conftest import (
     CNC_SOURCE,
     FAST,
     LDNS,
+    PUBLISHED,
     SLOW,
     TEL_SOURCE,
     VS_CNC,
@@ -82,5 +85,6 @@ def test_a_node_without_state_bootstraps_from_the_group(make_node, nats_server, 
     until(lambda: connected(again), 10, "the new TEL connected")
     assert again.server.logged("sync: caught_up bucket=gslb_paths", timeout=5)
     assert set(again.ldns()) == {"CNC", "TEL"}
+    time.sleep(PUBLISHED)
     assert www(again.server) == VS_TEL  # its first query, from the group's paths
     assert LDNS in {e["address"] for e in again.ctl("show", "ldns")}
