@@ -26,8 +26,10 @@ from tests.integration.sync.conftest import (
 
 def test_two_nodes_share_paths_and_answer_alike(make_node, nats_server, ldns):
     fake, port = ldns
-    cnc = make_node("cnc-1", ["CNC"], port, [nats_server.url])
-    tel = make_node("tel-1", ["TEL"], port, [nats_server.url])
+    # Paths stay fresh for 10 s: the checks below take seconds on a loaded
+    # machine, and nobody queries in between to have them re-probed.
+    cnc = make_node("cnc-1", ["CNC"], port, [nats_server.url], path_ttl=10)
+    tel = make_node("tel-1", ["TEL"], port, [nats_server.url], path_ttl=10)
     for node in (cnc, tel):
         assert node.server.logged(f"sync: connected node={node.name}", timeout=10)
 
