@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,11 @@ def test_datacenter_names_must_be_subject_tokens_with_sync(make_config: MakeConf
     assert brief(caught.value.problems) == [
         (W, 28, "datacenter[1].name", "TEL south", f"with [sync]: {RULE}")
     ]
+
+
+@pytest.mark.parametrize("node", ["cnc-1", "tel-1"])
+def test_the_two_dc_example_loads(node):
+    directory = Path(__file__).resolve().parents[3] / "contrib" / "sync-two-dc" / node
+    config = load(directory)
+    assert config.sync is not None and config.sync.node == node
+    assert config.probes.datacenters == ((0,) if node == "cnc-1" else (1,))
