@@ -34,6 +34,14 @@ most `keys_per_target` table entries per `interval` (256 by default); more
 are dropped and counted (`target_keys_full`), so it cannot evict the other
 LDNS.
 
+In a sync group (gslb/sync/) each LDNS admitted here (past the allow list
+and the per-target budget) is announced to the other nodes, which offer it
+to their own scheduler as a remote request: every limit above holds again
+there, with a quarter of the re-probe wait of slack on "not due yet" (the
+asking node's clock for it started a moment earlier), and nothing remote
+is announced again. A node with no vantage point of its own still
+announces.
+
 Never probed, whatever the allow list says: unspecified, multicast,
 broadcast, reserved and link-local addresses; documentation ranges only when
 an allow entry lies inside one (the operator named it).

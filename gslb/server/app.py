@@ -144,6 +144,8 @@ class Server:
             self.last_reload_problems = err.problems
             return False
         self.proximity.configure(config)
+        if config.sync != (None if self.sync is None else self.sync.settings):
+            log.warning("reload: [sync] changed; it takes a restart to apply")
         view = self.proximity.table.view()
         health = self.monitors.configure(config)
         self.holder.publish(

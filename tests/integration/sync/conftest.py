@@ -24,12 +24,27 @@ from tests.integration.conftest import HTTP_ANY_PORT, PROBES_OFF, Gslbd
 from tests.integration.natsserver import NatsServer, nats_server  # noqa: F401  (fixture)
 from tests.integration.ops.helpers import ctl
 
-LDNS = "127.0.0.53"
-CNC_SOURCE, TEL_SOURCE = "127.0.0.2", "127.0.0.3"
-VS_CNC, VS_TEL = "127.0.10.1", "127.0.20.1"
-SLOW, FAST = 0.15, 0.03
-# Topology prefers CNC for 127/8: CNC's address is the chain falling back to
-# topology (no path data); TEL's is rtt deciding.
+
+@dataclass(frozen=True)
+class Seed:
+    """The seed's two links on loopback. Topology prefers CNC for 127/8: CNC's
+    address is the chain falling back to topology (no path data); TEL's is
+    rtt deciding."""
+
+    ldns: str = "127.0.0.53"
+    cnc_source: str = "127.0.0.2"
+    tel_source: str = "127.0.0.3"
+    vs_cnc: str = "127.0.10.1"
+    vs_tel: str = "127.0.20.1"
+    slow: float = 0.15  # the LDNS answers CNC's probes after 150 ms
+    fast: float = 0.03  # and TEL's after 30 ms
+
+
+SEED = Seed()
+LDNS = SEED.ldns
+# Paths stay fresh and nothing is re-probed during a test: every path a node
+# holds came from one probe round, its own or another node's.
+STEADY = {"interval": 600, "path_ttl": 600, "backoff_max": 600}
 TOPOLOGY = "server,ldns,score\ndc:CNC,127.0.0.0/8,100\ndc:TEL,127.0.0.0/8,50\n"
 PUBLISHED = 0.5  # merged paths reach the hot path's view within a batch (0.2 s)
 PERSISTENCE = "[wideip.persistence]\nttl = 300\ncidr_v4 = 24\ncidr_v6 = 56\n"
@@ -55,7 +70,7 @@ class Node:
 
 @pytest.fixture
 def ldns() -> Iterator[tuple[DelayBySource, int]]:
-    fake = DelayBySource({CNC_SOURCE: SLOW, TEL_SOURCE: FAST}, default=None)
+    fake = DelayBySource({SEED.cnc_source: SEED.slow, SEED.tel_source: SEED.fast}, default=None)
     with ldns_thread(fake, LDNS) as port:
         yield fake, port
 

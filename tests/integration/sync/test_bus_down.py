@@ -12,22 +12,7 @@ from __future__ import annotations
 import time
 
 from tests.fakeldns import DelayBySource, ldns_thread
-from tests.integration.sync.conftest import (
-    CNC_SOURCE,
-    FAST,
-    LDNS,
-    PUBLISHED,
-    SLOW,
-    TEL_SOURCE,
-    VS_CNC,
-    VS_TEL,
-    until,
-    www,
-)
-
-# Paths stay fresh and nothing is re-probed during a test: every path a node
-# holds came from one probe round, its own or the other node's.
-STEADY = {"interval": 600, "path_ttl": 600, "backoff_max": 600}
+from tests.integration.sync.conftest import PUBLISHED, SEED, STEADY, until, www
 
 
 def connected(node, times: int = 1) -> bool:
@@ -47,27 +32,27 @@ def test_bus_down_answers_go_on_and_catch_up_after(make_node, nats_server, ldns)
     # Every query answered; a new LDNS is probed from CNC alone: topology
     # (CNC) answers until then, rtt with CNC's path only afterwards.
     during = "127.0.0.54"
-    other = DelayBySource({CNC_SOURCE: SLOW, TEL_SOURCE: FAST}, default=None)
+    other = DelayBySource({SEED.cnc_source: SEED.slow, SEED.tel_source: SEED.fast}, default=None)
     with ldns_thread(other, during, port):
         for _ in range(20):
-            assert www(cnc.server, during) == VS_CNC
-            assert www(tel.server, "127.0.0.1") == VS_CNC  # nobody probes 127.0.0.1:port
+            assert www(cnc.server, during) == SEED.vs_cnc
+            assert www(tel.server, "127.0.0.1") == SEED.vs_cnc  # nobody probes 127.0.0.1:port
         until(lambda: set(cnc.ldns(during)) == {"CNC"}, 5, "CNC's own path while down")
-        assert {source for source, _ in other.received} == {CNC_SOURCE}
+        assert {source for source, _ in other.received} == {SEED.cnc_source}
 
         nats_server.start()
         for node in (cnc, tel):
             until(lambda node=node: connected(node, 2), 15, f"{node.name} reconnected")
         # The waiting request reached TEL, which probed; its path reached CNC.
         until(lambda: set(cnc.ldns(during)) == {"CNC", "TEL"}, 10, "TEL's path after catch-up")
-        assert www(cnc.server, during) == VS_TEL
-        assert {source for source, _ in other.received} == {CNC_SOURCE, TEL_SOURCE}
+        assert www(cnc.server, during) == SEED.vs_tel
+        assert {source for source, _ in other.received} == {SEED.cnc_source, SEED.tel_source}
 
     # A new LDNS seen at one node after the bus is back: paths from the other.
-    assert www(cnc.server) == VS_CNC
-    until(lambda: www(cnc.server) == VS_TEL, 10, "TEL answer for a new LDNS")
+    assert www(cnc.server) == SEED.vs_cnc
+    until(lambda: www(cnc.server) == SEED.vs_tel, 10, "TEL answer for a new LDNS")
     assert set(tel.ldns()) == {"CNC", "TEL"}
-    assert {source for source, _ in fake.received} == {CNC_SOURCE, TEL_SOURCE}
+    assert {source for source, _ in fake.received} == {SEED.cnc_source, SEED.tel_source}
 
 
 def test_a_node_without_state_bootstraps_from_the_group(make_node, nats_server, ldns):
@@ -76,15 +61,17 @@ def test_a_node_without_state_bootstraps_from_the_group(make_node, nats_server, 
     tel = make_node("tel-1", ["TEL"], port, [nats_server.url], state=False, **STEADY)
     until(lambda: connected(cnc) and connected(tel), 10, "both connected")
     www(cnc.server)
-    until(lambda: www(cnc.server) == VS_TEL, 10, "TEL answer at CNC")
+    until(lambda: www(cnc.server) == SEED.vs_tel, 10, "TEL answer at CNC")
     until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 5, "both paths at TEL")
     assert tel.server.stop() == 0
 
-    fake.delays.update({CNC_SOURCE: None, TEL_SOURCE: None})  # no probe answers from now on
+    fake.delays.update(
+        {SEED.cnc_source: None, SEED.tel_source: None}
+    )  # no probe answers from now on
     again = make_node("tel-1", ["TEL"], port, [nats_server.url], state=False, **STEADY)
     until(lambda: connected(again), 10, "the new TEL connected")
     assert again.server.logged("sync: caught_up bucket=gslb_paths", timeout=5)
     assert set(again.ldns()) == {"CNC", "TEL"}
     time.sleep(PUBLISHED)
-    assert www(again.server) == VS_TEL  # its first query, from the group's paths
-    assert LDNS in {e["address"] for e in again.ctl("show", "ldns")}
+    assert www(again.server) == SEED.vs_tel  # its first query, from the group's paths
+    assert SEED.ldns in {e["address"] for e in again.ctl("show", "ldns")}

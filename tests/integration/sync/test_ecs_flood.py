@@ -12,10 +12,9 @@ import dns.edns
 import dns.message
 import dns.query
 
-from tests.integration.sync.conftest import CNC_SOURCE, LDNS, TEL_SOURCE, until
+from tests.integration.sync.conftest import SEED, STEADY, until
 
 SUBNETS = 200
-STEADY = {"interval": 600, "path_ttl": 600, "backoff_max": 600}
 
 
 def test_an_ecs_flood_is_one_probe_per_datacenter_group_wide(make_node, nats_server, ldns):
@@ -27,11 +26,13 @@ def test_an_ecs_flood_is_one_probe_per_datacenter_group_wide(make_node, nats_ser
     for i in range(SUBNETS):
         subnet = dns.edns.ECSOption(f"10.{i // 256}.{i % 256}.0", 24)
         query = dns.message.make_query("www.gslb.example.", "A", use_edns=0, options=[subnet])
-        reply = dns.query.udp(query, cnc.server.host, port=cnc.server.port, source=LDNS, timeout=2)
+        reply = dns.query.udp(
+            query, cnc.server.host, port=cnc.server.port, source=SEED.ldns, timeout=2
+        )
         assert reply.answer
     last = f"10.{(SUBNETS - 1) // 256}.{(SUBNETS - 1) % 256}.0"
     # The last subnet reached TEL as a request and took TEL's measurement.
     until(lambda: set(tel.ldns(last)) == {"CNC", "TEL"}, 10, "both paths of the last subnet")
     until(lambda: set(cnc.ldns(last)) == {"CNC", "TEL"}, 10, "both paths at CNC")
     sources = [source for source, _ in fake.received]
-    assert sorted(sources) == [CNC_SOURCE, TEL_SOURCE], sources
+    assert sorted(sources) == [SEED.cnc_source, SEED.tel_source], sources

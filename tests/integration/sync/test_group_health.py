@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.ops.helpers import metric
-from tests.integration.sync.conftest import VS_CNC, VS_TEL, until, www
+from tests.integration.sync.conftest import SEED, STEADY, until, www
 
 VS_CNC_TABLE = 'name = "vs_cnc"\naddress = "127.0.10.1"\nport = 80\ndatacenter = "CNC"\n'
+CLIENT = "127.0.0.1"
 # Nothing probes the client, so rtt never decides (a probe of a closed port
 # on loopback is answered, by the kernel).
-STEADY = {"interval": 600, "path_ttl": 600, "backoff_max": 600, "deny": '["127.0.0.1/32"]'}
-CLIENT = "127.0.0.1"
+UNPROBED = {**STEADY, "deny": '["127.0.0.1/32"]'}
 
 
 def answer(node) -> str:
@@ -41,7 +41,7 @@ def pair(make_node, nats_server, ldns, tmp_path):
     _, port = ldns
     nodes = [
         make_node(name, [dc], port, [nats_server.url], sync="stale_after = 2\n",
-                  toml=monitored(tmp_path), **STEADY)
+                  toml=monitored(tmp_path), **UNPROBED)
         for name, dc in (("cnc-1", "CNC"), ("tel-1", "TEL"))
     ]  # fmt: skip
     for node in nodes:
@@ -60,16 +60,18 @@ def see_up(tmp_path, node, up: bool) -> None:
 def test_a_members_state_comes_from_the_nodes_in_its_datacenter(pair, tmp_path):
     cnc, tel = pair
     see_up(tmp_path, tel, True)  # TEL sees vs_cnc up, CNC (its own DC) does not: down
-    until(lambda: answer(tel) == VS_TEL and answer(cnc) == VS_TEL, 10, "vs_cnc down at both")
+    until(
+        lambda: answer(tel) == SEED.vs_tel and answer(cnc) == SEED.vs_tel, 10, "vs_cnc down at both"
+    )
     see_up(tmp_path, cnc, True)
     see_up(tmp_path, tel, False)  # now only CNC sees it up, and CNC stands in its DC
-    until(lambda: answer(cnc) == VS_CNC, 10, "vs_cnc up at CNC")
-    until(lambda: answer(tel) == VS_CNC, 10, "vs_cnc up at TEL, by CNC's view")
+    until(lambda: answer(cnc) == SEED.vs_cnc, 10, "vs_cnc up at CNC")
+    until(lambda: answer(tel) == SEED.vs_cnc, 10, "vs_cnc up at TEL, by CNC's view")
     for _ in range(10):  # TEL's own checks keep saying down; CNC's view keeps deciding
-        assert answer(tel) == VS_CNC
+        assert answer(tel) == SEED.vs_cnc
 
     assert cnc.server.stop() == 0  # a silent peer: its view is unknown after 2 s, not down
-    until(lambda: answer(tel) == VS_TEL, 10, "TEL back on its own view")
+    until(lambda: answer(tel) == SEED.vs_tel, 10, "TEL back on its own view")
     rows = {r["node"]: r for r in tel.ctl("show", "sync")}
     assert (rows["cnc-1"]["connected"], rows["tel-1"]["connected"]) == (False, True)
 
@@ -78,14 +80,16 @@ def test_member_disable_applies_to_the_whole_group(pair, tmp_path):
     cnc, tel = pair
     for node in pair:
         see_up(tmp_path, node, True)
-    until(lambda: answer(cnc) == VS_CNC and answer(tel) == VS_CNC, 10, "vs_cnc up at both")
+    until(
+        lambda: answer(cnc) == SEED.vs_cnc and answer(tel) == SEED.vs_cnc, 10, "vs_cnc up at both"
+    )
     tel.ctl("member", "disable", "vs_cnc")
-    until(lambda: answer(cnc) == VS_TEL, 5, "vs_cnc disabled at CNC by TEL's operator")
-    assert answer(tel) == VS_TEL
+    until(lambda: answer(cnc) == SEED.vs_tel, 5, "vs_cnc disabled at CNC by TEL's operator")
+    assert answer(tel) == SEED.vs_tel
     members = {m["name"]: m for m in cnc.ctl("show", "members")}
     assert members["vs_cnc"]["state"] == "disabled"
     cnc.ctl("member", "enable", "vs_cnc")
-    until(lambda: answer(tel) == VS_CNC, 5, "vs_cnc enabled at TEL by CNC's operator")
+    until(lambda: answer(tel) == SEED.vs_cnc, 5, "vs_cnc enabled at TEL by CNC's operator")
 
 
 def test_show_sync_and_metrics(pair, tmp_path):

@@ -18,19 +18,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fakeldns import DelayBySource, ldns_thread
-from tests.integration.sync.conftest import (
-    CNC_SOURCE,
-    FAST,
-    SLOW,
-    TEL_SOURCE,
-    VS_CNC,
-    VS_TEL,
-    until,
-    www,
-)
+from tests.integration.sync.conftest import SEED, STEADY, until, www
 from tests.integration.tcpproxy import TcpProxy
 
-STEADY = {"interval": 600, "path_ttl": 600, "backoff_max": 600}
 NEW = "127.0.0.54"
 
 
@@ -58,25 +48,27 @@ def test_a_partitioned_node_answers_from_what_it_has(make_node, nats_server, pro
     nodes = (cnc1, tel1, cnc2)
     until(lambda: all(connected(n, p.name) for n in nodes for p in nodes), 15, "a full group")
     www(cnc1.server)
-    until(lambda: www(cnc1.server) == VS_TEL, 10, "TEL for the first LDNS")
+    until(lambda: www(cnc1.server) == SEED.vs_tel, 10, "TEL for the first LDNS")
     until(lambda: all(set(n.ldns()) == {"CNC", "TEL"} for n in nodes), 10, "paths everywhere")
 
     proxy.cut()
     assert cnc2.server.logged("sync: disconnected node=cnc-2", timeout=10)
     until(lambda: not connected(cnc1, "cnc-2") and not connected(cnc2, "cnc-1"), 10, "the cut seen")
     assert connected(cnc1, "tel-1")
-    fake = DelayBySource({CNC_SOURCE: SLOW, TEL_SOURCE: FAST}, default=None)
+    fake = DelayBySource({SEED.cnc_source: SEED.slow, SEED.tel_source: SEED.fast}, default=None)
     with ldns_thread(fake, NEW, port):
-        assert www(cnc1.server, NEW) == VS_CNC
-        until(lambda: www(cnc1.server, NEW) == VS_TEL, 10, "TEL for a new LDNS on the bus side")
-        until(lambda: www(tel1.server, NEW) == VS_TEL, 5, "and at tel-1")
-        assert www(cnc2.server) == VS_TEL  # the LDNS it knew: from what it held
-        assert www(cnc2.server, NEW) == VS_CNC  # a new one: topology, then its own CNC path
+        assert www(cnc1.server, NEW) == SEED.vs_cnc
+        until(
+            lambda: www(cnc1.server, NEW) == SEED.vs_tel, 10, "TEL for a new LDNS on the bus side"
+        )
+        until(lambda: www(tel1.server, NEW) == SEED.vs_tel, 5, "and at tel-1")
+        assert www(cnc2.server) == SEED.vs_tel  # the LDNS it knew: from what it held
+        assert www(cnc2.server, NEW) == SEED.vs_cnc  # a new one: topology, then its own CNC path
         until(lambda: set(cnc2.ldns(NEW)) == {"CNC"}, 5, "cnc-2's own path")
-        assert www(cnc2.server, NEW) == VS_CNC
+        assert www(cnc2.server, NEW) == SEED.vs_cnc
 
         proxy.mend()
         assert cnc2.server.logged("sync: caught_up bucket=gslb_paths", timeout=15)
         until(lambda: set(cnc2.ldns(NEW)) == {"CNC", "TEL"}, 10, "cnc-2 caught up")
-        until(lambda: www(cnc2.server, NEW) == VS_TEL, 2, "TEL at cnc-2")
+        until(lambda: www(cnc2.server, NEW) == SEED.vs_tel, 2, "TEL at cnc-2")
         until(lambda: connected(cnc1, "cnc-2") and connected(cnc2, "tel-1"), 10, "the group whole")

@@ -11,17 +11,7 @@ from __future__ import annotations
 import time
 
 from tests.integration.ops.helpers import metric
-from tests.integration.sync.conftest import (
-    CNC_SOURCE,
-    FAST,
-    PUBLISHED,
-    SLOW,
-    TEL_SOURCE,
-    VS_CNC,
-    VS_TEL,
-    until,
-    www,
-)
+from tests.integration.sync.conftest import PUBLISHED, SEED, until, www
 
 
 def test_two_nodes_share_paths_and_answer_alike(make_node, nats_server, ldns):
@@ -33,21 +23,24 @@ def test_two_nodes_share_paths_and_answer_alike(make_node, nats_server, ldns):
     for node in (cnc, tel):
         assert node.server.logged(f"sync: connected node={node.name}", timeout=10)
 
-    assert www(cnc.server) == VS_CNC  # no path data anywhere yet: topology decides
-    until(lambda: www(cnc.server) == VS_TEL, 10, "TEL answer at CNC")
+    assert www(cnc.server) == SEED.vs_cnc  # no path data anywhere yet: topology decides
+    until(lambda: www(cnc.server) == SEED.vs_tel, 10, "TEL answer at CNC")
     # TEL probed the LDNS, which never asked it anything.
-    assert {source for source, _ in fake.received} == {CNC_SOURCE, TEL_SOURCE}
+    assert {source for source, _ in fake.received} == {SEED.cnc_source, SEED.tel_source}
     until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 5, "both paths at TEL")
     for node in (cnc, tel):
         paths = node.ldns()
         assert set(paths) == {"CNC", "TEL"}
-        assert paths["CNC"] >= SLOW * 1e6 * 0.9 and FAST * 1e6 * 0.9 <= paths["TEL"] < paths["CNC"]
+        assert (
+            paths["CNC"] >= SEED.slow * 1e6 * 0.9
+            and SEED.fast * 1e6 * 0.9 <= paths["TEL"] < paths["CNC"]
+        )
     time.sleep(PUBLISHED)  # the table holds them; the hot path's view within a batch
-    assert www(tel.server) == VS_TEL  # its first query: decided from the group's paths
+    assert www(tel.server) == SEED.vs_tel  # its first query: decided from the group's paths
 
-    fake.delays.update({CNC_SOURCE: FAST, TEL_SOURCE: SLOW})  # the links change
-    until(lambda: www(cnc.server) == VS_CNC, 15, "CNC answer at CNC after the swap")
-    until(lambda: www(tel.server) == VS_CNC, 15, "CNC answer at TEL after the swap")
+    fake.delays.update({SEED.cnc_source: SEED.fast, SEED.tel_source: SEED.slow})  # the links change
+    until(lambda: www(cnc.server) == SEED.vs_cnc, 15, "CNC answer at CNC after the swap")
+    until(lambda: www(tel.server) == SEED.vs_cnc, 15, "CNC answer at TEL after the swap")
 
 
 def test_each_node_probes_only_from_its_own_datacenters(make_node, nats_server, ldns):
@@ -57,7 +50,7 @@ def test_each_node_probes_only_from_its_own_datacenters(make_node, nats_server, 
     for node in (cnc, tel):
         assert node.server.logged(f"sync: connected node={node.name}", timeout=10)
     www(cnc.server)
-    until(lambda: www(cnc.server) == VS_TEL, 10, "TEL answer at CNC")
+    until(lambda: www(cnc.server) == SEED.vs_tel, 10, "TEL answer at CNC")
     sent = {
         (node.name, dc): metric(node.server, "gslb_probes_total", datacenter=dc)
         for node in (cnc, tel)
