@@ -1,7 +1,8 @@
 """A key-value bucket read in order: every key's latest value, then each change.
 
-The first read of a bucket asks JetStream for the last message of every key
-(the group's state: how a new node bootstraps). After the bus was lost and
+The first read of a bucket takes all of it: a bucket keeps one message per
+key, so that is every key's latest value (the group's state: how a new node
+bootstraps). After the bus was lost and
 came back it resumes after the last stream sequence taken, so a node catches
 up with what changed meanwhile, not with the whole bucket; if the bucket was
 made anew (its sequence went back), it starts over. `caught_up` is set once
@@ -62,8 +63,11 @@ class Feed:
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.last + 1
             )
         else:
+            # Every bucket keeps one message per key, so the whole stream is
+            # every key's latest value: ALL reads the same as LAST_PER_SUBJECT
+            # without the server first listing millions of subjects.
             self.last = 0
-            config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
         self.target, self.taken, self.started = state.last_seq, 0, time.monotonic()
         self.caught_up = False
         if self.last >= self.target:  # nothing new (or taken by the consumer being replaced)
