@@ -148,6 +148,8 @@ class Gslbd:
         assert self.proc.stderr is not None
         deadline = time.monotonic() + timeout
         for line in self.proc.stderr:
+            if "sync:" in line:
+                print(f"  {line.rstrip()}", file=sys.stderr)
             if not self.port and (m := re.search(r"proto=udp address=\S+ port=(\d+)", line)):
                 self.port = int(m.group(1))
             if m := pattern.search(line):

@@ -69,8 +69,11 @@ class Bus:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=RETRY,  # type: ignore[arg-type]
                     connect_timeout=2,
-                    ping_interval=2,
-                    max_outstanding_pings=2,
+                    # A lost server that closed the connection is seen at
+                    # once; a silent one after 3 pings (30 s). Tighter, and a
+                    # node reading a big bucket misses its pongs and reconnects.
+                    ping_interval=10,
+                    max_outstanding_pings=3,
                     disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
                     error_cb=self._error,

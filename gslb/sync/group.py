@@ -104,7 +104,7 @@ class SyncGroup:
         scheduler.announce = self.requests.announce
         self.roster = Roster(settings.node, settings.stale_after)
         self.admin = AdminState(settings.node, node.apply_admin)
-        self.feeds = (
+        self.feeds = (  # opened last to first
             Feed(paths.BUCKET, self.paths.take),
             Feed(roster.BUCKET, self.roster.take),
             Feed(admin.BUCKET, self.admin.take),
@@ -115,15 +115,17 @@ class SyncGroup:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _ready(self, js: JetStreamContext) -> None:
+        # The paths feed last: at a bootstrap it floods the connection for a
+        # while, and a JetStream request behind that flood would time out and
+        # make the whole set-up start over.
         await self.bus.bucket(js, paths.BUCKET, ttl=self.scheduler.settings.ldns_ttl)
         await self.bus.bucket(js, roster.BUCKET)
         await self.bus.bucket(js, admin.BUCKET)
-        for feed in self.feeds:
-            await feed.open(js)
         if not self._subscribed:  # nats-py renews plain subscriptions itself
             await self.bus.subscribe(requests.SUBJECT, self._request)
             self._subscribed = True
-        await self.heartbeat()
+        for feed in reversed(self.feeds):
+            await feed.open(js)
 
     async def _request(self, msg: Any) -> None:
         self.requests.take(msg.data)
