@@ -84,7 +84,9 @@ class Bus:
                     log.warning("sync: not connected servers=%s error=%s", self.servers, exc)
                 await asyncio.sleep(RETRY)
                 continue
-            self.js = self.client.jetstream()
+            # JetStream requests wait up to 30 s: making a consumer on a bucket of
+            # millions of keys takes seconds on a loaded server.
+            self.js = self.client.jetstream(timeout=30)
             await self._reconnected()
             return
 
