@@ -11,13 +11,9 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.ops.helpers import metric
-from tests.integration.sync.conftest import SEED, STEADY, until, www
+from tests.integration.sync.conftest import CLIENT, SEED, STEADY, until, www
 
 VS_CNC_TABLE = 'name = "vs_cnc"\naddress = "127.0.10.1"\nport = 80\ndatacenter = "CNC"\n'
-CLIENT = "127.0.0.1"
-# Nothing probes the client, so rtt never decides (a probe of a closed port
-# on loopback is answered, by the kernel).
-UNPROBED = {**STEADY, "deny": '["127.0.0.1/32"]'}
 
 
 def answer(node) -> str:
@@ -41,7 +37,7 @@ def pair(make_node, nats_server, ldns, tmp_path):
     _, port = ldns
     nodes = [
         make_node(name, [dc], port, [nats_server.url], sync="stale_after = 2\n",
-                  toml=monitored(tmp_path), **UNPROBED)
+                  toml=monitored(tmp_path), **STEADY)
         for name, dc in (("cnc-1", "CNC"), ("tel-1", "TEL"))
     ]  # fmt: skip
     for node in nodes:
