@@ -147,6 +147,7 @@ class Record:
     ttl: int
     rdata: bytes
     line: int = 0
+    file: str = ""  # the zone file, or the file it $INCLUDEs, the record is written in
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from gslb.config.group import TOKEN, TOKEN_RULE, bad_server_url, default_node
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
-from gslb.config.zonefile import CNAME, NS, absolute_name, check_name, in_zone
+from gslb.config.zonefile import CNAME, DNAME, NS, absolute_name, check_name, in_zone
 from gslb.errors import Problem
 from gslb.model import (
     AAAA,
@@ -336,10 +336,13 @@ class Compiler:
         for record in zone.records:
             if record.name == name and record.rtype == CNAME:
                 self.problem(
-                    path, name, f"the zone has a CNAME at this name ({zone.file}:{record.line})"
+                    path, name, f"the zone has a CNAME at this name ({record.file}:{record.line})"
                 )
             elif record.rtype == NS and record.name != zone.origin and in_zone(name, record.name):
                 self.problem(path, name, f"name is below the delegation {record.name}")
+                return
+            elif record.rtype == DNAME and record.name != name and in_zone(name, record.name):
+                self.problem(path, name, f"name is below the DNAME at {record.name}")
                 return
 
     def warn_unused_pools(self, wideips: Sequence[WideIP]) -> None:

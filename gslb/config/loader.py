@@ -80,7 +80,7 @@ def _read_zones(
             # Still a configured zone: names in it must not be reported as outside.
             zones.append(Zone(origin, str(base / entry.file), ()))
             continue
-        zone, found = parse_zone(text, origin, str(base / entry.file))
+        zone, found = parse_zone(text, origin, str(base / entry.file), _read_text)
         problems.extend(found)
         zones.append(zone)
     return zones

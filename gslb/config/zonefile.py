@@ -1,139 +1,41 @@
 """Zone files: an RFC 1035 master file -> `gslb.model.Zone`.
 
-Supported: `$ORIGIN`, `$TTL`, `@`, relative and absolute names, a blank owner
-repeating the previous one, optional TTL (with s/m/h/d/w units) and class
-(IN only) in either order, parentheses spanning lines, `;` comments, quoted
-strings with `\\X` and `\\DDD` escapes, and RFC 3597 `TYPEnnn \\# len hex`.
-`$INCLUDE` is refused: a zone must be one file so that every error points
-into it. A record without a TTL takes `$TTL`, else the SOA minimum.
+Supported: `$ORIGIN`, `$TTL`, `$INCLUDE file [origin]` (the file relative to
+the including file's directory; the origin and the owner to repeat are the
+includer's again after it), `$GENERATE` (BIND's, gslb.config.generate),
+`@`, relative and absolute names, a blank owner repeating the previous one,
+optional TTL (with s/m/h/d/w units) and class (IN only) in either order,
+parentheses spanning lines, `;` comments, quoted strings with `\\X` and
+`\\DDD` escapes, every record type dnspython knows in its presentation form
+(gslb.config.rdata) and RFC 3597 `TYPEnnn \\# len hex`. A record without a
+TTL takes `$TTL`, else the SOA minimum. Every problem is reported, each
+with the file and line it is written at.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from gslb.config.generate import GenerateError, parse_range, parse_template
 from gslb.config.rdata import RdataError, qualify, to_wire, type_name, type_number
+from gslb.config.zonelexer import Entry, Token, entries
 from gslb.errors import Problem
 from gslb.model import Record, Zone
 
-SOA, NS, CNAME, RRSIG, NSEC = 6, 2, 5, 46, 47
+SOA, NS, CNAME, DNAME, RRSIG, NSEC = 6, 2, 5, 39, 46, 47
 MAX_TTL = 2**31 - 1
+MAX_INCLUDE_DEPTH = 16
+MAX_SHOWN = 80
 _TTL = re.compile(r"(?:\d+[smhdw]?)+", re.IGNORECASE)
 _TTL_PART = re.compile(r"(\d+)([smhdw]?)", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_ESCAPE = re.compile(rb"\\(\d{3}|.)", re.DOTALL)
+_GENERATE_USAGE = "$GENERATE takes: range lhs [ttl] [class] type rhs (quote an rhs with spaces)"
 
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    raw: str  # as written, escapes kept, without surrounding quotes
-    quoted: bool
-
-    @property
-    def data(self) -> bytes:
-        """The bytes the token stands for, escapes decoded (RFC 1035 §5.1)."""
-
-        def unescape(match: re.Match[bytes]) -> bytes:
-            code = match.group(1)
-            return bytes([int(code)]) if code.isdigit() else code
-
-        return _ESCAPE.sub(unescape, self.raw.encode("utf-8"))
-
-    @property
-    def field(self) -> str:
-        """Presentation text for dnslib: quoted strings are unescaped."""
-        return self.data.decode("utf-8", "replace") if self.quoted else self.raw
-
-
-@dataclass(slots=True)
-class Entry:
-    """One logical line: its first physical line and its tokens."""
-
-    line: int
-    indented: bool
-    tokens: list[Token] = field(default_factory=list)
-    broken: bool = False  # a syntax error was reported; parse no further
-
-
-class _Lexer:
-    """Splits a master file into entries; parentheses join physical lines."""
-
-    def __init__(self, file: str, problems: list[Problem]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def entries(self, text: str) -> list[Entry]:
-        entries: list[Entry] = []
-        current: Entry | None = None
-        depth = 0
-        for number, line in enumerate(text.splitlines(), start=1):
-            if current is None:
-                current = Entry(number, line[:1] in (" ", "\t"))
-            depth = self._line(line, number, current, depth)
-            if depth == 0:
-                if current.tokens and not current.broken:
-                    entries.append(current)
-                current = None
-        if current is not None and depth > 0:
-            self._error(current.line, "unbalanced parentheses: '(' is never closed")
-        return entries
-
-    def _line(self, line: str, number: int, entry: Entry, depth: int) -> int:
-        i, word = 0, ""
-        while i < len(line):
-            char = line[i]
-            if char == "\\":
-                word += line[i : i + 2]
-                i += 2
-                continue
-            if char == '"':
-                end = self._closing_quote(line, i + 1)
-                if end < 0:
-                    self._error(number, "unterminated quoted string")
-                    entry.broken = True
-                    return depth
-                if word:  # key="value" inside a token (HTTPS parameters)
-                    word += line[i : end + 1]
-                else:
-                    entry.tokens.append(Token(line[i + 1 : end], True))
-                i = end + 1
-                continue
-            if char in " \t;()":
-                if word:
-                    entry.tokens.append(Token(word, False))
-                    word = ""
-                if char == ";":
-                    break
-                if char == "(":
-                    depth += 1
-                elif char == ")":
-                    depth -= 1
-                    if depth < 0:
-                        self._error(number, "unbalanced parentheses: ')' without '('")
-                        depth = 0
-            else:
-                word += char
-            i += 1
-        if word:
-            entry.tokens.append(Token(word, False))
-        return depth
-
-    @staticmethod
-    def _closing_quote(line: str, start: int) -> int:
-        i = start
-        while i < len(line):
-            if line[i] == "\\":
-                i += 2
-            elif line[i] == '"':
-                return i
-            else:
-                i += 1
-        return -1
-
-    def _error(self, line: int, message: str, path: str = "", value: object = None) -> None:
-        self.problems.append(Problem(self.file, line, path, value, message))
+Reader = Callable[[Path], str]  # a file's text; ValueError (with the reason) if unreadable
 
 
 def parse_ttl(text: str) -> int:
@@ -165,6 +67,13 @@ def check_name(name: str) -> str | None:
     return None
 
 
+def _shown(text: str) -> str:
+    """`text` as a problem's value: a line of rdata can be megabytes long."""
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
 def in_zone(name: str, origin: str) -> bool:
     return origin == "." or name == origin or name.endswith("." + origin)
 
@@ -175,21 +84,45 @@ class _Pending:
     rtype: int
     ttl: int | None
     rdata: bytes
+    file: str
     line: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.name} {type_name(self.rtype)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What comes between the owner and the rdata: TTL, class, type."""
+
+    ttl: int | None
+    rtype: int
+    rdata: list[Token]
 
 
 class _Parser:
-    def __init__(self, origin: str, file: str) -> None:
+    def __init__(self, origin: str, file: str, read: Reader) -> None:
         self.apex = origin
         self.origin = origin
-        self.file = file
+        self.file = file  # the file being read: the top one or an $INCLUDEd one
+        self.top = file
+        self.read = read
+        # The $INCLUDE chain, for loops: each file as found and as written.
+        self.stack: tuple[tuple[Path, str], ...] = ((Path(file).resolve(), file),)
         self.default_ttl: int | None = None
         self.owner: str | None = None
         self.records: list[_Pending] = []
         self.problems: list[Problem] = []
 
     def error(self, line: int | None, path: str, value: object, message: str) -> None:
-        self.problems.append(Problem(self.file, line, path, value, message))
+        shown = _shown(value) if isinstance(value, str) else value
+        self.problems.append(Problem(self.file, line, _shown(path), shown, message))
+
+    def text(self, text: str) -> None:
+        """Read the entries of `text`, written in `self.file`."""
+        for entry in entries(text, self.file, self.problems):
+            self.entry(entry)
 
     def entry(self, entry: Entry) -> None:
         tokens = list(entry.tokens)
@@ -202,17 +135,30 @@ class _Parser:
                 self.error(entry.line, "", None, "no previous owner name to repeat")
                 return
         else:
-            owner = absolute_name(tokens.pop(0).raw, self.origin)
-            problem = check_name(owner)
-            if problem is not None:
-                self.error(entry.line, owner, first.raw, f"bad owner name: {problem}")
+            owner = self.absolute(entry.line, tokens.pop(0).raw, "owner name")
+            if owner is None:
                 return
             self.owner = owner
-        self.record(entry.line, self.owner, tokens)
+        head = self.head(entry.line, self.owner, tokens)
+        if head is not None:
+            rdata = " ".join(t.text for t in head.rdata)
+            self.add(entry.line, self.owner, head, rdata)
+
+    def absolute(self, line: int, text: str, what: str, path: str | None = None) -> str | None:
+        """`text` made absolute against the origin; None (and a problem
+        about the `what`, at `path` or else the name) if it is no name."""
+        name = absolute_name(text, self.origin)
+        problem = check_name(name)
+        if problem is not None:
+            self.error(line, name if path is None else path, text, f"bad {what}: {problem}")
+            return None
+        return name
 
     def directive(self, line: int, name: str, args: list[Token]) -> None:
         if name == "$INCLUDE":
-            self.error(line, name, None, "$INCLUDE is not supported: keep the zone in one file")
+            self.include(line, args)
+        elif name == "$GENERATE":
+            self.generate(line, args)
         elif name not in ("$ORIGIN", "$TTL"):
             self.error(line, name, None, f"unknown directive {name}")
         elif len(args) != 1:
@@ -223,14 +169,86 @@ class _Parser:
             except ValueError as exc:
                 self.error(line, name, args[0].raw, str(exc))
         else:
-            origin = absolute_name(args[0].raw, self.origin)
-            problem = check_name(origin)
-            if problem is None:
+            origin = self.absolute(line, args[0].raw, "origin", name)
+            if origin is not None:
                 self.origin = origin
-            else:
-                self.error(line, name, args[0].raw, f"bad origin: {problem}")
 
-    def record(self, line: int, owner: str, tokens: list[Token]) -> None:
+    def include(self, line: int, args: list[Token]) -> None:
+        if len(args) not in (1, 2):
+            self.error(line, "$INCLUDE", None, "$INCLUDE takes a file name and an optional origin")
+            return
+        origin = self.origin
+        if len(args) == 2:
+            given = self.absolute(line, args[1].raw, "origin", "$INCLUDE")
+            if given is None:
+                return
+            origin = given
+        path = Path(self.file).parent / args[0].raw
+        try:
+            key = path.resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL, a symlink loop
+            self.error(line, "$INCLUDE", args[0].raw, f"cannot read {path}: {exc}")
+            return
+        if any(key == found for found, _ in self.stack):
+            chain = " -> ".join(shown for _, shown in (*self.stack, (key, str(path))))
+            self.error(line, "$INCLUDE", args[0].raw, f"include loop: {chain}")
+            return
+        if len(self.stack) > MAX_INCLUDE_DEPTH:
+            message = f"$INCLUDEs nested more than {MAX_INCLUDE_DEPTH} deep"
+            self.error(line, "$INCLUDE", args[0].raw, message)
+            return
+        try:
+            text = self.read(path)
+        except ValueError as exc:
+            self.error(line, "$INCLUDE", args[0].raw, str(exc))
+            return
+        # RFC 1035 §5.1: the included file does not change the includer's origin.
+        saved = (self.file, self.origin, self.owner, self.stack)
+        self.file, self.origin, self.stack = str(path), origin, (*self.stack, (key, str(path)))
+        try:
+            self.text(text)
+        finally:
+            self.file, self.origin, self.owner, self.stack = saved
+
+    def generate(self, line: int, args: list[Token]) -> None:
+        if len(args) < 4:
+            self.error(line, "$GENERATE", None, _GENERATE_USAGE)
+            return
+        try:
+            counter = parse_range(args[0].raw)
+        except GenerateError as exc:
+            self.error(line, "$GENERATE", args[0].raw, str(exc))
+            return
+        templates = []
+        for token in (args[1], args[-1]):
+            try:
+                templates.append(parse_template(token.raw))
+            except GenerateError as exc:
+                self.error(line, "$GENERATE", token.raw, str(exc))
+                return
+        lhs, rhs = templates
+        head = self.head(line, "$GENERATE", args[2:-1])
+        if head is None:
+            return
+        if head.rdata:
+            self.error(line, "$GENERATE", " ".join(t.text for t in args[2:]), _GENERATE_USAGE)
+            return
+        for value in counter:
+            # One bad record of a run is reported, not thousands like it.
+            first = len(self.problems)
+            try:
+                owner = self.absolute(line, lhs.render(value), "owner name")
+                if owner is not None:
+                    self.add(line, owner, head, rhs.render(value))
+            except GenerateError as exc:
+                self.error(line, "$GENERATE", None, str(exc))
+            if len(self.problems) > first:
+                self.problems[first:] = [
+                    replace(p, message=f"{p.message} ($ = {value})") for p in self.problems[first:]
+                ]
+                return
+
+    def head(self, line: int, path: str, tokens: list[Token]) -> _Head | None:
         ttl: int | None = None
         rest = list(tokens)
         # Up to two of TTL and class, in either order, before the type.
@@ -242,82 +260,110 @@ class _Parser:
                 try:
                     ttl = parse_ttl(word)
                 except ValueError as exc:
-                    self.error(line, owner, word, str(exc))
-                    return
+                    self.error(line, path, word, str(exc))
+                    return None
             elif word.upper() == "IN":
                 pass
             elif word.upper() in ("CH", "HS", "CS", "NONE") or word.upper().startswith("CLASS"):
-                self.error(line, owner, word, "only class IN is supported")
-                return
+                self.error(line, path, word, "only class IN is supported")
+                return None
             else:
                 break
             rest.pop(0)
         if not rest:
-            self.error(line, owner, None, "missing record type")
-            return
+            self.error(line, path, None, "missing record type")
+            return None
         rtype = type_number(rest[0].raw)
         if rtype is None or rest[0].quoted:
-            self.error(line, owner, rest[0].raw, "unknown record type")
-            return
-        path = f"{owner} {type_name(rtype)}"
+            self.error(line, path, rest[0].raw, "unknown record type")
+            return None
+        return _Head(ttl, rtype, rest[1:])
+
+    def add(self, line: int, owner: str, head: _Head, rdata: str) -> None:
         if not in_zone(owner, self.apex):
-            self.error(line, path, None, f"name is outside the zone {self.apex}")
+            message = f"name is outside the zone {self.apex}"
+            self.error(line, f"{owner} {type_name(head.rtype)}", None, message)
             return
-        fields = [t.field for t in rest[1:]]
         try:
-            rdata = to_wire(rtype, fields, [t.data for t in rest[1:]], self.origin)
+            wire = to_wire(head.rtype, rdata, self.origin)
         except RdataError as exc:
-            self.error(line, path, " ".join(t.raw for t in rest[1:]), str(exc))
+            self.error(line, f"{owner} {type_name(head.rtype)}", rdata, str(exc))
             return
-        ttl = ttl if ttl is not None else self.default_ttl
-        self.records.append(_Pending(owner, rtype, ttl, rdata, line))
+        ttl = head.ttl if head.ttl is not None else self.default_ttl
+        self.records.append(_Pending(owner, head.rtype, ttl, wire, self.file, line))
 
     def finish(self) -> Zone:
+        self.file = self.top
         soas = [r for r in self.records if r.rtype == SOA]
         for soa in soas:
             if soa.name != self.apex:
-                self.error(soa.line, f"{soa.name} SOA", None, f"SOA outside the apex {self.apex}")
+                self.problem(soa, f"SOA outside the apex {self.apex}")
         apex_soas = [r for r in soas if r.name == self.apex]
         if not apex_soas:
             self.error(None, self.apex, None, "no SOA record at the apex")
         for extra in apex_soas[1:]:
-            self.error(extra.line, f"{self.apex} SOA", None, "more than one SOA at the apex")
+            self.problem(extra, "more than one SOA at the apex")
         if not any(r.rtype == NS and r.name == self.apex for r in self.records):
             self.error(None, self.apex, None, "no NS record at the apex")
-        self._check_cnames()
+        self._check_aliases()
         # RFC 2308 §4: without $TTL, the SOA minimum is the default.
         minimum = int.from_bytes(apex_soas[0].rdata[-4:]) if apex_soas else None
         records: list[Record] = []
+        seen: set[tuple[str, int, bytes]] = set()
         for r in self.records:
             ttl = r.ttl if r.ttl is not None else minimum
             if ttl is None:
-                path = f"{r.name} {type_name(r.rtype)}"
-                self.error(r.line, path, None, "no TTL: give one, or $TTL, or an SOA")
+                self.problem(r, "no TTL: give one, or $TTL, or an SOA")
                 continue
-            records.append(Record(r.name, r.rtype, ttl, r.rdata, r.line))
-        return Zone(self.apex, self.file, tuple(records))
+            # RFC 2181 §5: an RRset has no duplicates (an $INCLUDE twice, a
+            # $GENERATE over a written record): the first one stands.
+            if (r.name, r.rtype, r.rdata) not in seen:
+                seen.add((r.name, r.rtype, r.rdata))
+                records.append(Record(r.name, r.rtype, ttl, r.rdata, r.line, r.file))
+        return Zone(self.apex, self.top, tuple(records))
 
-    def _check_cnames(self) -> None:
+    def problem(self, record: _Pending, message: str) -> None:
+        self.problems.append(Problem(record.file, record.line, record.path, None, message))
+
+    def _check_aliases(self) -> None:
         by_name: dict[str, list[_Pending]] = defaultdict(list)
         for r in self.records:
             by_name[r.name].append(r)
+        dnames = set()
         for name, rrs in by_name.items():
-            cnames = [r for r in rrs if r.rtype == CNAME]
-            if not cnames:
+            for rtype in (CNAME, DNAME):  # RFC 2181 §10.1, RFC 6672 §2.4: one at a name
+                for extra in [r for r in rrs if r.rtype == rtype][1:]:
+                    self.problem(extra, f"more than one {type_name(rtype)} at this name")
+            if any(r.rtype == DNAME for r in rrs):
+                dnames.add(name)
+                # RFC 6672 §2.3: not at a delegation, where the referral wins.
+                if name != self.apex and any(r.rtype == NS for r in rrs):
+                    first = next(r for r in rrs if r.rtype == DNAME)
+                    self.problem(first, "a DNAME cannot be at a delegation (NS below the apex)")
+            if not any(r.rtype == CNAME for r in rrs):
                 continue
-            for extra in cnames[1:]:
-                self.error(extra.line, f"{name} CNAME", None, "more than one CNAME at this name")
             # RFC 2181 §10.1: a CNAME stands alone (DNSSEC records excepted).
             for r in rrs:
                 if r.rtype not in (CNAME, RRSIG, NSEC):
-                    path = f"{name} {type_name(r.rtype)}"
-                    self.error(r.line, path, None, "a CNAME cannot coexist with other data")
+                    self.problem(r, "a CNAME cannot coexist with other data")
+        if dnames:
+            self._check_occluded(dnames)
+
+    def _check_occluded(self, dnames: set[str]) -> None:
+        """RFC 6672 §2.4: names below a DNAME are never answered."""
+        for r in self.records:
+            ancestor = r.name
+            while ancestor != self.apex and "." in ancestor[:-1]:
+                ancestor = ancestor.split(".", 1)[1]
+                if ancestor in dnames:
+                    self.problem(r, f"below the DNAME at {ancestor}: never answered")
+                    break
 
 
-def parse_zone(text: str, origin: str, file: str) -> tuple[Zone, list[Problem]]:
-    """The zone `origin` (absolute) written in `text`; `file` names it in errors."""
-    parser = _Parser(absolute_name(origin), file)
-    for entry in _Lexer(file, parser.problems).entries(text):
-        parser.entry(entry)
+def parse_zone(text: str, origin: str, file: str, read: Reader) -> tuple[Zone, list[Problem]]:
+    """The zone `origin` (absolute) written in `text`; `file` names it in
+    errors and is where `$INCLUDE` names are found from; `read` reads them."""
+    parser = _Parser(absolute_name(origin), file, read)
+    parser.text(text)
     zone = parser.finish()
-    return zone, sorted(parser.problems, key=lambda p: p.line or 0)
+    return zone, sorted(parser.problems, key=lambda p: (p.file, p.line or 0))

@@ -23,7 +23,8 @@ OPT_ECS = 8
 FLAG_QR = 0x8000
 FLAG_AA = 0x0400
 FLAG_TC = 0x0200
-ECHOED_FLAGS = 0x7800 | 0x0100 | 0x0010  # opcode, RD, CD
+OPCODE = 0x7800
+ECHOED_FLAGS = OPCODE | 0x0100 | 0x0010  # opcode, RD, CD
 BADVERS = 16
 _HEADER = struct.Struct("!HHHHHH")
 _RR_TAIL = struct.Struct("!HHIH")
@@ -225,5 +226,12 @@ def response_flags(query_flags: int, rcode: int, aa: bool) -> int:
 
 
 def error_response(err: FormError, rcode: int) -> bytes:
-    """A header-only reply (FORMERR, NOTIMP) echoing the query's ID and opcode."""
-    return header(err.query_id, response_flags(err.flags, rcode, False), 0, 0, 0, 0)
+    """A header-only reply (FORMERR, NOTIMP) echoing the query's ID and opcode.
+
+    A reply to an opcode other than QUERY echoes nothing else: RD and CD are
+    flags of a QUERY, which the server did not understand this to be (ISC
+    genreport's `opcodeflg`)."""
+    flags = response_flags(err.flags, rcode, False)
+    if flags & OPCODE:
+        flags &= ~(ECHOED_FLAGS & ~OPCODE)
+    return header(err.query_id, flags, 0, 0, 0, 0)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from gslb.model import AAAA, A, Config, Record
 
-CNAME, NS, SOA, DS, ANY = 5, 2, 6, 43, 255
-NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
+CNAME, NS, SOA, DNAME, DS, ANY = 5, 2, 6, 39, 43, 255
+NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, YXDOMAIN = 0, 1, 2, 3, 4, 5, 6
 QNAME_POINTER = b"\xc0\x0c"  # the question's name always starts at offset 12
 MAX_CNAME_CHAIN = 8
 
@@ -65,6 +65,7 @@ class ZoneIndex:
         self._nodes: dict[bytes, _Node] = {}
         self._exists: set[bytes] = set()  # names and empty non-terminals
         self._cuts: set[bytes] = set()  # delegation points below an apex
+        self._dnames: set[bytes] = set()  # owners of a DNAME
         self._wild_wideips: dict[bytes, int] = {}  # parent of "*." alias -> wide IP
         self._soa: dict[int, bytes] = {}  # zone -> SOA RR for negative answers
         self._memo: dict[tuple[bytes, int, bool], Resolution] = {}
@@ -75,6 +76,8 @@ class ZoneIndex:
                 node.rrsets.setdefault(rec.rtype, []).append(rec)
                 if rec.rtype == NS and rec.name != z.origin:
                     self._cuts.add(to_wire(rec.name))
+                elif rec.rtype == DNAME:
+                    self._dnames.add(to_wire(rec.name))
         for i, w in enumerate(config.wideips):
             for name in (w.name, *w.aliases):
                 if name.startswith("*."):
@@ -142,6 +145,17 @@ class ZoneIndex:
                 if answer:  # a CNAME led below a cut: give what we have
                     return Resolution(answer=tuple(answer), zone=zi)
                 return self._referral(cut)
+            dname = self._dname_above(name, zi) if self._dnames else None
+            if dname is not None:
+                rewritten = self._synthesize(name, owner, dname, answer)
+                if rewritten is None:
+                    return Resolution(rcode=YXDOMAIN, answer=tuple(answer), zone=zi)
+                zi_target = self.zone_of(rewritten)
+                if qtype == CNAME or zi_target < 0:
+                    return Resolution(answer=tuple(answer), zone=zi)
+                name = owner = rewritten
+                zi = zi_target
+                continue
             node = self._nodes.get(name)
             if node is None or (not node.rrsets and node.wideip < 0):
                 if name in self._exists:  # an empty non-terminal: wildcards do not apply
@@ -191,6 +205,29 @@ class ZoneIndex:
             if name in self._exists:
                 return name
         return name
+
+    def _synthesize(
+        self, name: bytes, owner: bytes, dname: bytes, answer: list[bytes]
+    ) -> bytes | None:
+        """RFC 6672 §3.2: append the DNAME and the CNAME it stands for (from
+        `name` to it rewritten under the DNAME's target); that new name, or
+        None when it would be longer than 255 octets (YXDOMAIN)."""
+        rec = self._nodes[dname].rrsets[DNAME][0]
+        answer.append(rr(dname, DNAME, rec.ttl, rec.rdata))
+        rewritten = name[: len(name) - len(dname)] + rec.rdata
+        if len(rewritten) > 255:
+            return None
+        answer.append(rr(owner, CNAME, rec.ttl, rewritten))
+        return rewritten.lower()
+
+    def _dname_above(self, name: bytes, zi: int) -> bytes | None:
+        """The DNAME owner strictly above `name` inside zone `zi`, if any."""
+        origin_len = len(self._apex[zi])
+        while len(name) > origin_len:
+            name = parent(name)
+            if name in self._dnames:
+                return name
+        return None
 
     def _cut_above(self, name: bytes, zi: int) -> bytes | None:
         """The delegation point at or above `name` inside zone `zi`, if any."""

@@ -238,6 +238,31 @@ def test_unknown_opcode_is_notimp(shared_gslbd: Gslbd, opcode: int) -> None:
     assert reply.answer == []
 
 
+ALL_FLAGS = HEADER_FLAGS & ~dns.flags.QR | 0x0040  # AA TC RD RA AD CD, and Z
+
+
+@pytest.mark.parametrize("question", [False, True], ids=["header-only", "with-question"])
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_notimp_echoes_no_flag(shared_gslbd: Gslbd, question: bool, transport: str) -> None:
+    # ISC genreport's `opcodeflg`: opcode 15 with every flag bit set. The reply
+    # is NOTIMP with the opcode and nothing else: not RD, not CD.
+    query = dns.message.make_query("www.gslb.example.", "A") if question else dns.message.Message()
+    query.flags = ALL_FLAGS
+    query.set_opcode(15)
+    reply = shared_gslbd.udp(query) if transport == "udp" else shared_gslbd.tcp(query)
+    assert (reply.id, reply.opcode(), reply.rcode()) == (query.id, 15, dns.rcode.NOTIMP)
+    assert int(reply.flags) & ~0x7800 & ~0xF == dns.flags.QR
+    assert (reply.question, reply.answer, reply.authority, reply.additional) == ([], [], [], [])
+
+
+def test_formerr_still_echoes_rd(shared_gslbd: Gslbd) -> None:
+    query = dns.message.Message()  # a QUERY without a question: FORMERR
+    query.flags = dns.flags.RD | dns.flags.CD
+    reply = shared_gslbd.udp(query)
+    assert reply.rcode() == dns.rcode.FORMERR
+    assert header_flags(reply) == dns.flags.QR | dns.flags.RD | dns.flags.CD
+
+
 def test_update_is_notimp(shared_gslbd: Gslbd) -> None:
     update = dns.update.UpdateMessage("gslb.example.")
     update.add("evil", 300, "A", "192.0.2.1")

@@ -126,11 +126,11 @@ http = ""
 TOPOLOGY = "server,ldns,score\ndc:TEL,198.51.100.0/24,100\ndc:CNC,192.0.2.0/24,100\n"
 
 
-def knot_conf(directory: Path, address: str, zone: str) -> str:
+def knot_conf(directory: Path, address: str, zone: str, port: int = 53) -> str:
     return f"""\
 server:
     rundir: "{directory}"
-    listen: {address}@53
+    listen: {address}@{port}
 log:
   - target: stderr
     any: info

@@ -89,3 +89,30 @@ def test_no_subcommand_is_a_usage_error() -> None:
     result = gslbctl()
     assert result.returncode == 2
     assert "usage: gslbctl" in result.stderr
+
+
+def test_check_reports_zone_file_problems_in_every_included_file(make_config: MakeConfig) -> None:
+    # $INCLUDE, $GENERATE and native rdata: each problem with its own file and
+    # line, all of them in one run.
+    zone = "gslb.example.zone"
+    directory = make_config(
+        (zone, "", "$INCLUDE bad.zone\n$GENERATE 250-300 h$ A 127.0.0.$\n"),
+        (zone, "", "$INCLUDE missing.zone\nx LOC 1 2\nok SVCB 1 . alpn=h2\n"),
+        ("bad.zone", "", "y SVCB 1 . alpn=h2 alpn=h3\n$INCLUDE gslb.example.zone\n"),
+        ("bad.zone", "", "z DNAME a\nq.z A 127.0.0.1\n"),
+    )
+    top, inc = directory / zone, directory / "bad.zone"
+    result = gslbctl("check", str(directory))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        f"{inc}:1: y.gslb.example. SVCB: bad SVCB rdata: alpn is given twice"
+        " (value: '1 . alpn=h2 alpn=h3')",
+        f"{inc}:2: $INCLUDE: include loop: {top} -> {inc} -> {top} (value: 'gslb.example.zone')",
+        f"{inc}:4: q.z.gslb.example. A: below the DNAME at z.gslb.example.: never answered",
+        f"{top}:25: h256.gslb.example. A: not an A address: '127.0.0.256' ($ = 256)"
+        " (value: '127.0.0.256')",
+        f"{top}:26: $INCLUDE: cannot read {directory / 'missing.zone'}: No such file or directory"
+        " (value: 'missing.zone')",
+        f"{top}:27: x.gslb.example. LOC: bad LOC rdata: too few fields (value: '1 2')",
+        "6 errors",
+    ]

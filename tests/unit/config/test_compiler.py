@@ -153,6 +153,26 @@ CASES: list[tuple[str, list[Edit], list[tuple[object, ...]]]] = [
         ],
     ),
     (
+        "a wide IP below a DNAME (RFC 6672: never answered), and one at its owner",
+        [
+            (Z, "", "legacy IN DNAME gslb.example.\n"),
+            (
+                W,
+                'aliases = ["web.gslb.example.", "*.app.gslb.example."]',
+                'aliases = ["x.legacy.gslb.example.", "legacy.gslb.example."]',
+            ),
+        ],
+        [
+            (
+                W,
+                66,
+                "wideip[0].aliases[0]",
+                "x.legacy.gslb.example.",
+                "name is below the DNAME at legacy.gslb.example.",
+            ),
+        ],
+    ),
+    (
         "regions: members, unknown names, cycles",
         [
             (W, "", REGIONS),

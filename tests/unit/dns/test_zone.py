@@ -1,4 +1,5 @@
-"""Static resolution: wildcards (RFC 4592), DS at a delegation, return_to_dns.
+"""Static resolution: wildcards (RFC 4592), DS at a delegation, DNAME
+(RFC 6672), return_to_dns.
 
 The zone's rdata is made by dnspython, an independent encoder; answers are
 read back with dnspython too.
@@ -30,6 +31,12 @@ RECORDS = [
     ("sub", "NS", "ns.sub"),
     ("sub", "DS", "12345 8 2 " + "ab" * 32),
     ("ns.sub", "A", "127.0.0.53"),
+    ("old", "DNAME", "new"),
+    ("host.new", "A", "192.0.2.8"),
+    ("ext", "DNAME", "example.net."),
+    ("alias", "DNAME", "gslb.example."),
+    ("long", "DNAME", ".".join(["l" * 60] * 3) + "."),  # 184 octets
+    ("loop", "DNAME", "x.loop"),
 ]
 
 
@@ -38,6 +45,11 @@ def record(owner: str, rtype: str, text: str) -> Record:
     name = dns.name.from_text(owner, ORIGIN) if owner != "@" else ORIGIN
     return Record(name.to_text().lower(), dns.rdatatype.from_text(rtype), 300, rd.to_wire())
 
+
+# (dnspython reads the DNAME repeated at each step as one RRset.)
+LOOP = ["loop.gslb.example. DNAME x.loop.gslb.example."] + [
+    f"a.{'x.' * i}loop.gslb.example. CNAME a.{'x.' * (i + 1)}loop.gslb.example." for i in range(8)
+]
 
 INDEX = ZoneIndex(
     Config(
@@ -107,6 +119,95 @@ def resolve(name: str, rtype: str, *, wideips: bool = True) -> tuple[int, bool, 
         ),
         ("sub.gslb.example.", "A", (dns.rcode.NOERROR, False, [], -1)),  # a referral
         ("a.sub.gslb.example.", "DS", (dns.rcode.NOERROR, False, [], -1)),  # below: referral
+        # Below a DNAME: the DNAME, a CNAME to the rewritten name, and on.
+        (
+            "host.old.gslb.example.",
+            "A",
+            (
+                dns.rcode.NOERROR,
+                True,
+                [
+                    "old.gslb.example. DNAME new.gslb.example.",
+                    "host.old.gslb.example. CNAME host.new.gslb.example.",
+                    "host.new.gslb.example. A 192.0.2.8",
+                ],
+                -1,
+            ),
+        ),
+        (
+            "a.b.old.gslb.example.",
+            "A",
+            (
+                dns.rcode.NXDOMAIN,
+                True,
+                [
+                    "old.gslb.example. DNAME new.gslb.example.",
+                    "a.b.old.gslb.example. CNAME a.b.new.gslb.example.",
+                ],
+                -1,
+            ),
+        ),
+        (
+            "host.old.gslb.example.",
+            "CNAME",
+            (
+                dns.rcode.NOERROR,
+                True,
+                [
+                    "old.gslb.example. DNAME new.gslb.example.",
+                    "host.old.gslb.example. CNAME host.new.gslb.example.",
+                ],
+                -1,
+            ),
+        ),
+        # At its owner, a DNAME is a record like any other.
+        (
+            "old.gslb.example.",
+            "DNAME",
+            (dns.rcode.NOERROR, True, ["old.gslb.example. DNAME new.gslb.example."], -1),
+        ),
+        ("old.gslb.example.", "A", (dns.rcode.NOERROR, True, [], -1)),
+        # A target outside our zones ends the answer there.
+        (
+            "a.b.ext.gslb.example.",
+            "A",
+            (
+                dns.rcode.NOERROR,
+                True,
+                [
+                    "ext.gslb.example. DNAME example.net.",
+                    "a.b.ext.gslb.example. CNAME a.b.example.net.",
+                ],
+                -1,
+            ),
+        ),
+        # A wide IP reached through a DNAME: its RRs take the rewritten name.
+        (
+            "www.alias.gslb.example.",
+            "A",
+            (
+                dns.rcode.NOERROR,
+                True,
+                [
+                    "alias.gslb.example. DNAME gslb.example.",
+                    "www.alias.gslb.example. CNAME www.gslb.example.",
+                ],
+                0,
+            ),
+        ),
+        # A rewritten name longer than 255 octets: YXDOMAIN, with the DNAME.
+        (
+            f"{'a' * 63}.{'b' * 10}.long.gslb.example.",
+            "A",
+            (
+                dns.rcode.YXDOMAIN,
+                True,
+                [f"long.gslb.example. DNAME {'l' * 60}.{'l' * 60}.{'l' * 60}."],
+                -1,
+            ),
+        ),
+        # A DNAME below itself: the chain is cut after 8 steps (SERVFAIL).
+        ("a.loop.gslb.example.", "A", (dns.rcode.SERVFAIL, True, LOOP, -1)),
     ],
 )
 def test_resolution(name, rtype, expected):
