@@ -39,7 +39,10 @@ def config_hash(config: Config) -> str:
         config.wideips,
         config.regions,
         config.topology,
-        tuple((z.origin, z.records) for z in config.zones),
+        # Records by content: where they are written (file, line) may differ.
+        tuple(
+            (z.origin, [(r.name, r.rtype, r.ttl, r.rdata) for r in z.records]) for z in config.zones
+        ),
         config.monitors,
     )
     return hashlib.sha256(repr(shared).encode()).hexdigest()[:12]

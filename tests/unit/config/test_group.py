@@ -122,3 +122,11 @@ def test_the_two_dc_example_loads(node):
     config = load(directory)
     assert config.sync is not None and config.sync.node == node
     assert config.probes.datacenters == ((0,) if node == "cnc-1" else (1,))
+
+
+def test_the_two_dc_example_nodes_share_one_config_hash():
+    from gslb.sync.roster import config_hash
+
+    example = Path(__file__).resolve().parents[3] / "contrib" / "sync-two-dc"
+    hashes = {config_hash(load(example / node)) for node in ("cnc-1", "tel-1")}
+    assert len(hashes) == 1  # what `gslbctl show sync` compares: only [probes] etc. differ

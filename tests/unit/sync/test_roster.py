@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from gslb.model import Config, ProbeSettings, ServerSettings, SyncSettings
+from gslb.model import Config, ProbeSettings, Record, ServerSettings, SyncSettings, Zone
 from gslb.sync.roster import Roster, config_hash
 
 CONFIG = Config("", ServerSettings(), (), (), (), (), (), (), ())
@@ -33,6 +33,13 @@ def test_the_hash_covers_what_the_group_shares_only():
         sync=SyncSettings(("nats://a:4222",), "cnc-1"),
     )
     assert config_hash(mine) == config_hash(CONFIG)
+    here = [Record("a.example.", 1, 60, b"\x7f\x00\x00\x01", line=3, file="cnc-1/z.zone")]
+    there = [Record("a.example.", 1, 60, b"\x7f\x00\x00\x01", line=9, file="tel-1/z.zone")]
+    assert config_hash(
+        dataclasses.replace(CONFIG, zones=(Zone("example.", "cnc-1/z.zone", tuple(here)),))
+    ) == config_hash(
+        dataclasses.replace(CONFIG, zones=(Zone("example.", "tel-1/z.zone", tuple(there)),))
+    )
     assert config_hash(dataclasses.replace(CONFIG, topology=((),))) != config_hash(CONFIG)  # type: ignore[arg-type]
 
 
