@@ -58,3 +58,17 @@ def test_each_node_probes_only_from_its_own_datacenters(make_node, nats_server, 
     }
     assert sent[("cnc-1", "TEL")] == sent[("tel-1", "CNC")] == 0, sent
     assert sent[("cnc-1", "CNC")] >= 1 and sent[("tel-1", "TEL")] >= 1, sent
+
+
+def test_a_node_with_worker_processes_takes_part_alike(make_node, nats_server, ldns):
+    # The workers answer and report who asked; the first process probes,
+    # announces, merges the group's paths and sends the view to the workers.
+    _, port = ldns
+    workers = (("[server]\n", "[server]\nworkers = 2\n"),)
+    cnc = make_node("cnc-1", ["CNC"], port, [nats_server.url], toml=workers, path_ttl=10)
+    tel = make_node("tel-1", ["TEL"], port, [nats_server.url], path_ttl=10)
+    for node in (cnc, tel):
+        assert node.server.logged(f"sync: connected node={node.name}", timeout=10)
+    assert www(cnc.server) == SEED.vs_cnc
+    until(lambda: www(cnc.server) == SEED.vs_tel, 10, "TEL answer at CNC's workers")
+    until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 5, "CNC's path at TEL")
