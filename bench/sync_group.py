@@ -174,6 +174,41 @@ class Gslbd:
             self.proc.kill()
 
 
+class Latency:
+    """A query every 10 ms to gslbd until stopped: how long the answers took."""
+
+    def __init__(self, port: int) -> None:
+        import threading
+
+        self.port, self.times, self.lost = port, [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        header = bytes.fromhex("beef01000001000000000000")
+        query = header + b"\x03www\x04gslb\x07example\x00\x00\x01\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(1.0)
+            while not self._stop.wait(0.01):
+                started = time.perf_counter()
+                s.sendto(query, ("127.0.0.1", self.port))
+                try:
+                    s.recv(4096)
+                except TimeoutError:
+                    self.lost += 1
+                    continue
+                self.times.append((time.perf_counter() - started) * 1000)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        t = sorted(self.times)
+        pick = lambda q: round(t[min(len(t) - 1, int(q * len(t)))], 2)  # noqa: E731
+        return {"queries": len(t), "lost": self.lost, "p50": pick(0.5), "p99": pick(0.99),
+                "max": round(t[-1], 2)}  # fmt: skip
+
+
 def bootstrap(ldns: int, home: Path) -> dict:
     out: dict = {"ldns": ldns, "paths": 2 * ldns}
     probes = "datacenters = []\n" + f"max_entries = {ldns + 1000}\n"
@@ -185,7 +220,10 @@ def bootstrap(ldns: int, home: Path) -> dict:
             node = Gslbd(node_config(home, f"new-{label}", nats.url, probes))
             try:
                 if size:
+                    node.wait_for(re.compile(r"ready:"), timeout=60)
+                    probe = Latency(node.port)
                     m = node.wait_for(CAUGHT_UP, timeout=1800)
+                    out["query_ms_during_bootstrap"] = probe.stop()
                     out["feed_seconds"] = float(m.group(2))
                     out["messages"] = int(m.group(1))
                     out["start_to_caught_up_seconds"] = round(time.monotonic() - node.started, 1)

@@ -11,6 +11,7 @@ the messages that were in the bucket when reading (re)started are taken.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DELETED = frozenset({"DEL", "PURGE"})
+YIELD_EVERY = 32  # messages taken between two turns of the event loop
 
 # key (after the bucket's prefix), value, deleted?
 Take = Callable[[str, bytes, bool], None]
@@ -93,6 +95,11 @@ class Feed:
             log.exception("sync: bad message bucket=%s subject=%s", self.bucket, msg.subject)
         if not self.caught_up and sequence >= self.target:
             self._caught_up()
+        if self.taken % YIELD_EVERY == 0:
+            # nats-py runs the callbacks of queued messages back to back; a
+            # bucket read whole would hold the event loop, and the queries
+            # behind it, for seconds.
+            await asyncio.sleep(0)
 
     def _caught_up(self) -> None:
         self.caught_up = True
