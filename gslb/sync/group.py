@@ -226,4 +226,6 @@ class SyncGroup:
             await self.flush()
         except Exception as exc:
             log.warning("sync: last batch not sent error=%r", exc)
+        for feed in self.feeds:
+            await feed.close()
         await self.bus.stop()
