@@ -32,6 +32,7 @@ from random import Random
 from dns.message import from_wire, make_query
 
 from gslb.config import load
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, decide
 from gslb.dns.answer import Responder
 from gslb.model import A, address_of
@@ -61,11 +62,11 @@ def fill(size: int) -> LdnsTable:
 
 def decisions(snap: Snapshot, addresses: list[int]) -> tuple[float, dict[str, int]]:
     """Microseconds per decision, and which method decided how often."""
-    rng, cursors = Random(1), Cursors()
+    rng, cursors, memo = Random(1), Cursors(), SnapshotMemo()
     methods: dict[str, int] = {}
     started = time.perf_counter()
     for ldns in addresses:
-        d = decide(snap, 0, A, ldns, now=NOW, rng=rng, cursors=cursors)
+        d = decide(snap, 0, A, ldns, now=NOW, rng=rng, cursors=cursors, memo=memo)
         methods[d.method] = methods.get(d.method, 0) + 1
     return (time.perf_counter() - started) / len(addresses) * 1e6, methods
 

@@ -1,5 +1,6 @@
 """gslbctl: the operator's command line.
 
+    gslbctl --version
     gslbctl check [DIR]                  validate the configuration in DIR (default: etc)
     gslbctl reload                       re-read the running gslbd's configuration
     gslbctl status                       version, uptime, generation, counts
@@ -13,9 +14,11 @@
 Each subcommand is a function taking the parsed arguments and returning the
 exit status; `_parser()` registers it. `check` runs the same `config.load()`
 as server start-up, so what it accepts the server accepts. The others talk
-to gslbd over its control socket (`--socket`, default run/gslb.sock as in
-`[control]`): a table by default, `--json` for scripts; any failure is one
-line on stderr and exit status 1.
+to gslbd over its control socket: `--socket PATH`, else $GSLB_SOCKET, else
+the `[control] socket` of `--config DIR` (default etc; relative to DIR). A
+table by default, `--json` for scripts. The options go before or after the
+subcommand. Exit status: 0 done; 1 failed, with one line on stderr (`check`:
+every problem, then their count); 2 a usage error.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gslb import config
+from gslb.command import command_parser
 from gslb.control import render
 from gslb.control.protocol import ControlError, request
 from gslb.errors import ConfigError
-from gslb.model import Config, ControlSettings
+from gslb.model import Config
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -48,7 +52,7 @@ def summary(cfg: Config) -> str:
 
 def check(args: argparse.Namespace) -> int:
     try:
-        cfg = config.load(args.dir)
+        cfg = config.load(args.dir or args.config)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -74,7 +78,7 @@ def remote(args: argparse.Namespace) -> int:
     """Send the subcommand and its own arguments (`fields`) to gslbd; print the result."""
     payload = {name: getattr(args, name) for name in args.fields}
     try:
-        result = request(args.socket, args.command, payload, timeout=args.timeout)
+        result = request(socket_path(args), args.command, payload, timeout=args.timeout)
     except ControlError as exc:
         print(f"gslbctl: {exc}", file=sys.stderr)
         return 1
@@ -82,21 +86,54 @@ def remote(args: argparse.Namespace) -> int:
     return 0
 
 
+def socket_path(args: argparse.Namespace) -> str:
+    """The control socket: `--socket`, else $GSLB_SOCKET, else the `[control]
+    socket` of `--config DIR` (relative to DIR, as gslbd reads it)."""
+    if args.socket is not None:
+        return str(args.socket)
+    if os.environ.get("GSLB_SOCKET"):
+        return os.environ["GSLB_SOCKET"]
+    return config.control_socket(args.config)
+
+
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The options every remote subcommand takes, before or after its name. The
+    copy on each subcommand has no defaults, so it cannot undo one given before."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--config",
+        default=default("etc"),
+        metavar="DIR",
+        help="find the control socket in DIR's [control] (default: etc)",
+    )
+    parser.add_argument(
+        "--socket",
+        default=default(None),
+        help="gslbd's control socket (default: $GSLB_SOCKET, else --config's)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="print the result as JSON"
+    )
+    parser.add_argument("--timeout", type=float, default=default(60.0), help=argparse.SUPPRESS)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gslbctl", description="Control and check gslb.")
+    parser = command_parser(
+        "gslbctl",
+        "Control and check gslb.",
+        "0 done; 1 failed (one line on stderr; check: every problem)",
+    )
+    _global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check_parser = commands.add_parser("check", help="validate a configuration directory")
-    check_parser.add_argument("dir", nargs="?", default="etc", metavar="DIR")
+    check_parser.add_argument("dir", nargs="?", metavar="DIR", help="default: --config's")
     check_parser.set_defaults(func=check)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--socket",
-        default=os.environ.get("GSLB_SOCKET", ControlSettings().socket),
-        help="gslbd's control socket (default: $GSLB_SOCKET or %(default)s)",
-    )
-    common.add_argument("--json", action="store_true", help="print the result as JSON")
-    common.add_argument("--timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+    _global_options(common, defaults=False)
 
     def add(
         name: str, help: str, text: Callable[[argparse.Namespace, Any], str], *fields: str

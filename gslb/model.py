@@ -42,8 +42,6 @@ def key_of_text(text: str) -> int:
 A = 1
 AAAA = 28
 
-POOL_METHODS = ("global_availability", "ratio", "round_robin", "topology", "random")
-
 
 @dataclass(frozen=True, slots=True)
 class DataCenter:
@@ -171,7 +169,6 @@ class ServerSettings:
     rrl_slip: int = 2
 
 
-PROBE_PROTOCOLS = ("dns_dot", "dns_rev", "udp", "tcp", "icmp")
 LOOPBACK: tuple[IPNetwork, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 
 
@@ -179,7 +176,9 @@ LOOPBACK: tuple[IPNetwork, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/12
 class ProbeSettings:
     """`[probes]`: how the LDNS table is filled (see gslb/probes/scheduler.py)."""
 
-    protocols: tuple[str, ...] = PROBE_PROTOCOLS  # tried in order; the last that worked first
+    # Tried in order, the last that worked first; () = every prober of
+    # gslb.probes.REGISTRY in its order (what the config schema defaults to).
+    protocols: tuple[str, ...] = ()
     timeout: float = 2.0  # seconds per probe
     interval: float = 600.0  # re-probe an LDNS that keeps querying this often
     path_ttl: float = 2400.0  # a path older than this is stale for the dynamic methods
@@ -197,7 +196,7 @@ class ProbeSettings:
     port: int = 53  # target port of every protocol (a resolver listens on 53)
     ports: tuple[tuple[str, int], ...] = ()  # per-protocol overrides: (("udp", 33434),)
     datacenters: tuple[int, ...] | None = None  # probe for these; None: every probe_source
-    state_file: str = "var/ldns.json"  # relative to the working directory; "" = not saved
+    state_file: str = "var/ldns.json"  # relative to the config directory; "" = not saved
 
     def port_for(self, protocol: str) -> int:
         return dict(self.ports).get(protocol, self.port)
@@ -219,7 +218,7 @@ class Monitor:
 
 @dataclass(frozen=True, slots=True)
 class ControlSettings:
-    """`[control]`: the operator's side. Paths are relative to the working directory."""
+    """`[control]`: the operator's side. Paths are relative to the config directory."""
 
     socket: str = "run/gslb.sock"  # gslbctl's Unix socket
     socket_mode: int = 0o600
@@ -241,6 +240,15 @@ class SyncSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LogSettings:
+    """`[log]`: what gslbd logs and how (gslb/server/runtime.py); read at start-up."""
+
+    level: str = "info"  # debug | info | warning | error
+    format: str = "text"  # text: `time LEVEL logger event: key=value`; json: one object a line
+    timestamps: bool = True  # off under journald, which stamps every line itself
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: str  # the directory it was loaded from
     server: ServerSettings
@@ -256,3 +264,25 @@ class Config:
     control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
     sync: SyncSettings | None = None  # None: a standalone node
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pool (pool tier) or a pool member (member tier) offered to a method."""
+
+    index: int  # pool index (pool tier) or virtual-server index (member tier)
+    name: str
+    ratio: int
+    datacenter: int  # -1 on the pool tier
+    pool: int
+    # What topology records on the server side can name this candidate by,
+    # most specific first; made once here rather than on every query.
+    keys: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.datacenter < 0:  # pool tier
+            keys: tuple[tuple[str, int], ...] = (("pool", self.index),)
+        else:
+            keys = (("vs", self.index), ("pool", self.pool), ("dc", self.datacenter))
+        object.__setattr__(self, "keys", keys)

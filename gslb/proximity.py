@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path as FilePath
 from types import MappingProxyType
+from typing import NamedTuple, Protocol
 
-from gslb.algorithms.base import Path
-from gslb.model import PROBE_PROTOCOLS, IPAddress, address_of, key_of
+from gslb.model import IPAddress, address_of, key_of
+from gslb.probes import PROBE_PROTOCOLS
 
 __all__ = [
     "EMPTY",
@@ -54,6 +55,37 @@ __all__ = [
     "save",
 ]
 log = logging.getLogger(__name__)
+
+
+class Path(NamedTuple):
+    """One measured path from a data center to an LDNS (proximity)."""
+
+    rtt_us: int
+    hops: int
+    completion_rate: int  # hundredths of a percent, 10000 = every probe answered
+    measured_at: float
+
+
+class ProximityView(Protocol):
+    """Paths by LDNS key (`gslb.model.key_of`)."""
+
+    def paths(self, key: int) -> Mapping[int, Path]:
+        """Fresh and stale paths for this LDNS, keyed by data-center index."""
+        ...
+
+    def fresh(self, key: int, since: float, field: str) -> Mapping[int, float]:
+        """One metric (a `Path` field) of the paths measured at or after `since`."""
+        ...
+
+    def best(
+        self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
+    ) -> int | None:
+        """Of the data centers in `first` (data center -> a position), the
+        position of the one whose path measured at or after `since` has the
+        lowest (highest) `field`; ties go to the lower position. None when no
+        such path."""
+        ...
+
 
 # datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol
 PATH = struct.Struct("<HIHIIHBB")

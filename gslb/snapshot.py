@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-from gslb.algorithms import REGISTRY
-from gslb.algorithms.base import Algorithm, Candidate, ProximityView
+from gslb.algorithms import REGISTRY, ROTATING
+from gslb.algorithms.base import Algorithm
 from gslb.decide.topology import TopologyIndex
 from gslb.dns.zone import ZoneIndex
 from gslb.health import Health
-from gslb.model import AAAA, A, Config
-from gslb.proximity import EMPTY
-
-if TYPE_CHECKING:
-    from gslb.decide.decision import Decision
-    from gslb.decide.plan import Plan, PlanPerChoice
+from gslb.model import AAAA, A, Candidate, Config
+from gslb.proximity import EMPTY, ProximityView
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +43,6 @@ class Snapshot:
     deterministic: tuple[bool, ...]
     address_rdata: tuple[bytes, ...]  # per virtual server, packed address
     path_ttl: float = 2400.0
-    # (wide IP, record type) -> its compiled plan (gslb.decide.plan), or None for the
-    # general path: filled by the pipeline on the first query, the one part of
-    # a snapshot that is written after it is published. A plan depends on the
-    # config and the health, not on the proximity view it is handed per query.
-    plans: dict[tuple[int, int], Plan | PlanPerChoice[Any] | None] = dataclasses.field(
-        default_factory=dict
-    )
-    # (wide IP, record type, pool name, member names) -> the decision a
-    # persistence record of them makes, or None when it no longer holds (the
-    # pool left the wide IP, a member is down): filled by the pipeline too.
-    persisted: dict[tuple[int, int, str, tuple[str, ...]], Decision | None] = dataclasses.field(
-        default_factory=dict
-    )
 
     @classmethod
     def build(
@@ -150,15 +132,10 @@ class Snapshot:
             available=available,
             members_up=members_up,
             pools_up=pools_up,
-            plans={},
-            persisted={},
         )
 
     def with_proximity(self, proximity: ProximityView) -> Snapshot:
         return dataclasses.replace(self, proximity=proximity)
-
-
-ROTATING = frozenset({"round_robin", "ratio", "random"})
 
 
 class SnapshotHolder:

@@ -84,8 +84,8 @@ def _zone(dest: Path, www: Path) -> None:
 
 
 # The LDNS table pre-fill: gslbd loads its [probes] state_file at start-up
-# (bench/gslbd/wideips.toml: "ldns.json", relative to gslbd's working
-# directory, which is its `workdir`). One entry, 127.0.0.1 (dnsperf's
+# (bench/gslbd/wideips.toml: "ldns.json", relative to the rendered
+# configuration directory, `workdir`/config). One entry, 127.0.0.1 (dnsperf's
 # address), with a fresh path to each data center, CNC the nearer: `rtt`
 # decides on every query and answers CNC, where `topology` would say TEL, so
 # `check()` can tell which method answered. Since `rtt` succeeds, no query
@@ -105,7 +105,7 @@ def prefill_proximity(config: Path, workdir: Path) -> None:
     names = [dc.name for dc in compiled.datacenters]
     for index, name in enumerate(names):
         table.record(LDNS, index, rtt_us=RTT_US[name], protocol="dns_dot", now=now)
-    save(workdir / compiled.probes.state_file, table.rows(names), now)
+    save(Path(compiled.probes.state_file), table.rows(names), now)
 
 
 def gslbd_config(workdir: Path, port: int, workers: int = 1) -> list[str]:

@@ -1,7 +1,10 @@
 """Load-balancing methods, one module each, registered by config name.
 
 A pool's `methods` list names entries of `REGISTRY`; the wide IP's
-`pool_method` names one of `gslb.model.POOL_METHODS`.
+`pool_method` names one of `POOL_METHODS`. What a method is (dynamic,
+rotating, a pool method ...) its class says (`base.Algorithm`); the sets
+below are derived from the registry, never kept by hand. Adding a method
+touches its module, one line here and its tests.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ REGISTRY: dict[str, Algorithm] = {
     a.name: a
     for a in (
         GlobalAvailability(),
-        RoundRobin(),
         Ratio(),
+        RoundRobin(),
+        Topology(),
         RandomMethod(),
         StaticPersist(),
-        Topology(),
         Rtt(),
         Hops(),
         CompletionRate(),
@@ -40,4 +43,8 @@ REGISTRY: dict[str, Algorithm] = {
 }
 
 # Methods that read proximity: unsuccessful without fresh path data.
-DYNAMIC = frozenset({"rtt", "hops", "completion_rate", "qos"})
+DYNAMIC = frozenset(name for name, a in REGISTRY.items() if a.dynamic)
+# Methods whose answer to the same query may change from one query to the next.
+ROTATING = frozenset(name for name, a in REGISTRY.items() if a.rotating)
+# What a wide IP's `pool_method` may name, in registry order.
+POOL_METHODS = tuple(name for name, a in REGISTRY.items() if a.pool_method)

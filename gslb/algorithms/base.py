@@ -11,38 +11,20 @@ inputs give the same verdict.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from random import Random
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol
 
-from gslb.model import IPAddress, Pool, key_of
+from gslb.model import Candidate, IPAddress, Pool, key_of
+from gslb.proximity import Path, ProximityView
 
 if TYPE_CHECKING:
     from gslb.decide.topology import TopologyIndex
 
+__all__ = ["Candidate", "Path", "ProximityView"]  # the vocabulary of a method, re-exported
+
 Kind = Literal["pick", "unsuccessful", "drop", "return_to_dns", "fallback_ip", "none"]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A pool (pool tier) or a pool member (member tier) offered to a method."""
-
-    index: int  # pool index (pool tier) or virtual-server index (member tier)
-    name: str
-    ratio: int
-    datacenter: int  # -1 on the pool tier
-    pool: int
-    # What topology records on the server side can name this candidate by,
-    # most specific first; made once here rather than on every query.
-    keys: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.datacenter < 0:  # pool tier
-            keys: tuple[tuple[str, int], ...] = (("pool", self.index),)
-        else:
-            keys = (("vs", self.index), ("pool", self.pool), ("dc", self.datacenter))
-        object.__setattr__(self, "keys", keys)
 
 
 NO_METRICS: Mapping[str, object] = MappingProxyType({})
@@ -71,36 +53,6 @@ DROP = Verdict("drop", reason="drop_packet")
 RETURN_TO_DNS = Verdict("return_to_dns", reason="return_to_dns")
 FALLBACK_IP = Verdict("fallback_ip", reason="fallback_ip")
 NONE = Verdict("none", reason="skipped")
-
-
-class Path(NamedTuple):
-    """One measured path from a data center to an LDNS (proximity)."""
-
-    rtt_us: int
-    hops: int
-    completion_rate: int  # hundredths of a percent, 10000 = every probe answered
-    measured_at: float
-
-
-class ProximityView(Protocol):
-    """Paths by LDNS key (`gslb.model.key_of`)."""
-
-    def paths(self, key: int) -> Mapping[int, Path]:
-        """Fresh and stale paths for this LDNS, keyed by data-center index."""
-        ...
-
-    def fresh(self, key: int, since: float, field: str) -> Mapping[int, float]:
-        """One metric (a `Path` field) of the paths measured at or after `since`."""
-        ...
-
-    def best(
-        self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
-    ) -> int | None:
-        """Of the data centers in `first` (data center -> a position), the
-        position of the one whose path measured at or after `since` has the
-        lowest (highest) `field`; ties go to the lower position. None when no
-        such path."""
-        ...
 
 
 class Cursors(Protocol):
@@ -249,15 +201,6 @@ def ranked(
     )
 
 
-class Algorithm(Protocol):
-    # A method whose verdict depends on the candidates alone (not on the
-    # LDNS, the time, chance or a cursor) also says `constant = True`: the hot
-    # path then takes its verdict once per snapshot (gslb/decide/plan.py).
-    name: ClassVar[str]
-
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
-
-
 # The hot path's form of a method (gslb/decide/plan.py), made once per snapshot for
 # one pool's candidates (`PlanContext`): given the LDNS key, the time, the
 # proximity view, the round-robin cursors and the random generator, the
@@ -282,20 +225,44 @@ class PlanContext(NamedTuple):
     tier: Literal["pool", "member"] = "member"
 
 
-class Compilable(Protocol):
-    """A method with a hot-path form: it can only pick or be unsuccessful."""
+class Algorithm:
+    """One method: of a pool's chain (member tier) or a wide IP's `pool_method`
+    (pool tier). Every method subclasses this; its class flags are the one
+    place that says what the method is, and `gslb.algorithms` derives its sets
+    (`DYNAMIC`, `ROTATING`, `POOL_METHODS`) from them."""
 
     name: ClassVar[str]
+    # Reads the proximity table: unsuccessful without a fresh path for the
+    # LDNS, which is then queued for probing (Decision.probe).
+    dynamic: ClassVar[bool] = False
+    # The same query may get another answer (a cursor moves, chance draws):
+    # its replies are never replayed from the reply cache.
+    rotating: ClassVar[bool] = False
+    # The verdict depends on the candidates alone (not on the LDNS, the time,
+    # chance or a cursor): the hot path takes it once per snapshot.
+    constant: ClassVar[bool] = False
+    # May order a wide IP's pools (`pool_method`).
+    pool_method: ClassVar[bool] = False
+    # Why it is unsuccessful: the `reason` label of gslb_fallthroughs_total.
+    fallthrough: ClassVar[str] = "no_available_member"
+    # Answers the pool's `fallback_ip`: a pool that lists it must have one.
+    needs_fallback_ip: ClassVar[bool] = False
 
-    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict: ...
+    def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
+        raise NotImplementedError
 
-    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker: ...
+    def compile(self, candidates: tuple[Candidate, ...], at: PlanContext) -> Ranker | None:
+        """The hot path's form of the method for these candidates (`Ranker`);
+        None when it has none (the wide IP then takes the general path). A
+        method with one can only pick or be unsuccessful."""
+        return None
 
 
-class ByPath:
+class ByPath(Algorithm):
     """The methods that rank by one metric of the LDNS's fresh paths (`by_path`)."""
 
-    name: ClassVar[str]
+    dynamic: ClassVar[bool] = True
+    fallthrough: ClassVar[str] = "no_path"
     field: ClassVar[str]  # a `Path` field
     highest_first: ClassVar[bool] = False
 

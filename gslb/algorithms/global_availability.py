@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+from gslb.algorithms.base import Algorithm, Candidate, Context, Verdict, pick, unsuccessful
 
 
-class GlobalAvailability:
+class GlobalAvailability(Algorithm):
     name: ClassVar[str] = "global_availability"
     constant: ClassVar[bool] = True
+    pool_method: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         if not candidates:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from gslb.algorithms.base import (
+    Algorithm,
     Candidate,
     Context,
     Verdict,
@@ -34,8 +35,10 @@ def _best_over_own(best: float, own: float) -> float:
     return 1.0 if own <= 0 else best / own
 
 
-class Qos:
+class Qos(Algorithm):
     name: ClassVar[str] = "qos"
+    dynamic: ClassVar[bool] = True
+    fallthrough: ClassVar[str] = "no_path"
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         paths = fresh_paths(ctx)

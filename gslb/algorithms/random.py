@@ -10,6 +10,7 @@ from random import Random
 from typing import ClassVar
 
 from gslb.algorithms.base import (
+    Algorithm,
     Candidate,
     Context,
     Cursors,
@@ -23,8 +24,10 @@ from gslb.algorithms.base import (
 )
 
 
-class RandomMethod:
+class RandomMethod(Algorithm):
     name: ClassVar[str] = "random"
+    rotating: ClassVar[bool] = True
+    pool_method: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         if not candidates:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from gslb.algorithms.base import (
+    Algorithm,
     Candidate,
     Context,
     PlanContext,
@@ -38,8 +39,10 @@ def sequence(weights: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-class Ratio:
+class Ratio(Algorithm):
     name: ClassVar[str] = "ratio"
+    rotating: ClassVar[bool] = True
+    pool_method: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         if not candidates:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from gslb.algorithms.base import (
+    Algorithm,
     Candidate,
     Context,
     PlanContext,
@@ -21,8 +22,10 @@ from gslb.algorithms.base import (
 )
 
 
-class RoundRobin:
+class RoundRobin(Algorithm):
     name: ClassVar[str] = "round_robin"
+    rotating: ClassVar[bool] = True
+    pool_method: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         if not candidates:

@@ -12,10 +12,10 @@ from hashlib import blake2b
 from ipaddress import ip_network
 from typing import ClassVar
 
-from gslb.algorithms.base import Candidate, Context, Verdict, pick, unsuccessful
+from gslb.algorithms.base import Algorithm, Candidate, Context, Verdict, pick, unsuccessful
 
 
-class StaticPersist:
+class StaticPersist(Algorithm):
     name: ClassVar[str] = "static_persist"
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:

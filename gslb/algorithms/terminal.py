@@ -17,13 +17,14 @@ from gslb.algorithms.base import (
     FALLBACK_IP,
     NONE,
     RETURN_TO_DNS,
+    Algorithm,
     Candidate,
     Context,
     Verdict,
 )
 
 
-class ReturnToDns:
+class ReturnToDns(Algorithm):
     name: ClassVar[str] = "return_to_dns"
     constant: ClassVar[bool] = True
 
@@ -31,7 +32,7 @@ class ReturnToDns:
         return RETURN_TO_DNS
 
 
-class DropPacket:
+class DropPacket(Algorithm):
     name: ClassVar[str] = "drop_packet"
     constant: ClassVar[bool] = True
 
@@ -39,15 +40,16 @@ class DropPacket:
         return DROP
 
 
-class FallbackIp:
+class FallbackIp(Algorithm):
     name: ClassVar[str] = "fallback_ip"
+    needs_fallback_ip: ClassVar[bool] = True
     constant: ClassVar[bool] = True
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         return FALLBACK_IP
 
 
-class NoMethod:
+class NoMethod(Algorithm):
     name: ClassVar[str] = "none"
     constant: ClassVar[bool] = True
 

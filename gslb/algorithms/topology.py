@@ -13,6 +13,7 @@ from random import Random
 from typing import TYPE_CHECKING, ClassVar
 
 from gslb.algorithms.base import (
+    Algorithm,
     Candidate,
     Context,
     Cursors,
@@ -37,8 +38,10 @@ def _matched(
     return matched
 
 
-class Topology:
+class Topology(Algorithm):
     name: ClassVar[str] = "topology"
+    pool_method: ClassVar[bool] = True
+    fallthrough: ClassVar[str] = "no_match"
 
     def select(self, candidates: tuple[Candidate, ...], ctx: Context) -> Verdict:
         matched = _matched(candidates, ctx.topology)

@@ -5,6 +5,6 @@ start-up both call it. It raises `gslb.errors.ConfigError` carrying every
 problem found.
 """
 
-from gslb.config.loader import load
+from gslb.config.loader import control_socket, load
 
-__all__ = ["load"]
+__all__ = ["control_socket", "load"]

@@ -9,9 +9,11 @@ the caller raises them together.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 
+from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
 from gslb.config.group import TOKEN, TOKEN_RULE, bad_server_url, default_node
 from gslb.config.monitors import check_link, compile_monitors, quorum
@@ -27,6 +29,7 @@ from gslb.model import (
     DataCenter,
     IPAddress,
     IPNetwork,
+    LogSettings,
     Persistence,
     Pool,
     PoolMember,
@@ -39,6 +42,7 @@ from gslb.model import (
     WideIP,
     Zone,
 )
+from gslb.probes import REGISTRY as PROBERS
 
 _RTYPES = {"A": A, "AAAA": AAAA}
 _FAMILY = {A: 4, AAAA: 6}
@@ -47,18 +51,10 @@ _KIND_WORDS = {"dc": "datacenter", "pool": "pool", "vs": "virtual_server", "regi
 _REGION_MEMBERS = "a subnet, region:NAME, dc:NAME, pool:NAME or vs:NAME"
 
 
-def prober_names() -> frozenset[str]:
-    from gslb.probes import REGISTRY
-
-    return frozenset(REGISTRY)
-
-
-def method_names() -> frozenset[str]:
-    # Imported here: the registry pulls in every algorithm, which a caller
-    # of gslb.config should not pay for at import time.
-    from gslb.algorithms import REGISTRY
-
-    return frozenset(REGISTRY)
+def under(directory: str, path: str) -> str:
+    """A configured path: relative ones are relative to the config directory,
+    so gslbd finds its files wherever it is started from; "" stays "" (off)."""
+    return path if not path or os.path.isabs(path) else os.path.join(directory, path)
 
 
 class Compiler:
@@ -136,8 +132,9 @@ class Compiler:
             zones=tuple(zones),
             warnings=tuple(self.warnings),
             monitors=monitors,
-            control=self.control(doc.control),
-            probes=self.probes(doc.probes, dcs),
+            control=self.control(doc.control, directory),
+            probes=self.probes(doc.probes, dcs, directory),
+            log=LogSettings(doc.log.level, doc.log.format, doc.log.timestamps),
             sync=None if doc.sync is None else self.sync(doc.sync),
         )
 
@@ -156,8 +153,8 @@ class Compiler:
             rrl_slip=s.rrl.slip,
         )
 
-    def probes(self, p: schema.Probes, dcs: dict[str, int]) -> ProbeSettings:
-        known = prober_names()
+    def probes(self, p: schema.Probes, dcs: dict[str, int], directory: str) -> ProbeSettings:
+        known = frozenset(PROBERS)
         listed = ", ".join(sorted(known))
         for k, name in enumerate(p.protocols):
             if name not in known:
@@ -188,7 +185,7 @@ class Compiler:
             port=p.port,
             ports=tuple(p.ports.items()),
             datacenters=datacenters,
-            state_file=p.state_file,
+            state_file=under(directory, p.state_file),
         )
 
     def sync(self, s: schema.Sync) -> SyncSettings:
@@ -222,8 +219,14 @@ class Compiler:
         return tuple(found)
 
     @staticmethod
-    def control(c: schema.Control) -> ControlSettings:
-        return ControlSettings(c.socket, c.socket_mode, c.http, c.state_dir, c.monitor_concurrency)
+    def control(c: schema.Control, directory: str) -> ControlSettings:
+        return ControlSettings(
+            under(directory, c.socket),
+            c.socket_mode,
+            c.http,
+            under(directory, c.state_dir),
+            c.monitor_concurrency,
+        )
 
     def virtual_server(
         self, i: int, v: schema.VirtualServer, dcs: dict[str, int], quorum: int = 0
@@ -278,13 +281,13 @@ class Compiler:
             self.problem(path, value, f"IPv{family} address {address} in a pool of type {rtype}")
 
     def check_methods(self, i: int, p: schema.Pool) -> None:
-        known = method_names()
+        known = frozenset(METHODS)
         for k, method in enumerate(p.methods):
             path = ("pool", i, "methods", k)
             if method not in known:
                 self.problem(path, method, f"unknown method; known: {', '.join(sorted(known))}")
-            elif method == "fallback_ip" and p.fallback_ip is None:
-                self.problem(path, method, "method fallback_ip needs the pool's fallback_ip")
+            elif METHODS[method].needs_fallback_ip and p.fallback_ip is None:
+                self.problem(path, method, f"method {method} needs the pool's fallback_ip")
 
     def wideip(self, i: int, w: schema.WideIP, pools: dict[str, int]) -> WideIP:
         indices = tuple(

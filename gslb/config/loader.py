@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from gslb.config.compiler import Compiler
-from gslb.config.schema import Document
+from gslb.config.compiler import Compiler, under
+from gslb.config.schema import Control, Document
 from gslb.config.schema import Zone as ZoneEntry
 from gslb.config.source import TomlSource, read_toml
 from gslb.config.topology_csv import parse_topology
@@ -115,3 +115,16 @@ def load(directory: str | Path) -> Config:
     if problems:
         raise ConfigError(_ordered(problems))
     return config
+
+
+def control_socket(directory: str | Path) -> str:
+    """The `[control] socket` of the configuration in `directory`, for gslbctl.
+    Only that table is read: a configuration being edited, with mistakes
+    elsewhere, must not keep gslbctl from reaching the running gslbd (to
+    reload it and read why it was rejected). An unreadable one gives the
+    default."""
+    try:
+        control = Control.model_validate(read_toml(Path(directory) / OBJECTS_FILE).data["control"])
+    except (ConfigError, KeyError, ValidationError):
+        control = Control()
+    return under(str(directory), control.socket)

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyAddress
 
-from gslb.model import POOL_METHODS, PROBE_PROTOCOLS
+from gslb.algorithms import POOL_METHODS
+from gslb.probes import PROBE_PROTOCOLS
 
 MAX_TTL = 2**31 - 1  # RFC 2181 §8
 
@@ -207,6 +208,12 @@ class Sync(Strict):
     stale_after: float = Field(default=10.0, gt=0)
 
 
+class Log(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    timestamps: bool = True
+
+
 class Document(Strict):
     """The whole of wideips.toml."""
 
@@ -221,3 +228,4 @@ class Document(Strict):
     control: Control = Control()
     probes: Probes = Probes()
     sync: Sync | None = None
+    log: Log = Log()

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gslb import __version__
 from gslb.control.explain import explain
 from gslb.control.metrics import table_size
+from gslb.control.served import ProbeScheduler, Served
 from gslb.errors import GslbError
-
-if TYPE_CHECKING:
-    from gslb.server.app import Server
 
 SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns", "sync")
 
@@ -28,7 +26,7 @@ class CommandError(GslbError):
 
 
 class ControlApi:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Served) -> None:
         self.server = server
 
     async def handle(self, command: str, args: dict[str, Any]) -> Any:
@@ -65,7 +63,7 @@ class ControlApi:
             "queries": queries,
             "ldns_entries": table_size(snap),
             "listening": [f"{p} {h}:{port}" for p, h, port in server.bound],
-            **({"workers": 1} if server.workers is None else server.workers.status()),
+            **server.worker_status(),
         }
 
     async def cmd_show(self, args: dict[str, Any]) -> Any:
@@ -170,22 +168,14 @@ class ControlApi:
         ]
 
     def _show_sync(self) -> list[dict[str, Any]]:
-        sync = getattr(self.server, "sync", None)
+        sync = self.server.sync
         if sync is None:
             raise CommandError("this node is standalone: no [sync] in its config")
-        rows: list[dict[str, Any]] = sync.status()
-        return rows
-
-    def _proximity(self) -> Any:
-        proximity = getattr(self.server, "proximity", None)
-        if proximity is None or not hasattr(proximity, "entries"):
-            raise CommandError("the LDNS table is not available in this gslbd")
-        return proximity
+        return sync.status()
 
     def _ldns(self, address: str | None) -> list[dict[str, Any]]:
-        proximity = self._proximity()
         try:
-            return list(proximity.entries(address))
+            return list(self.server.probe_scheduler.entries(address))
         except ValueError as exc:
             raise CommandError(f"show ldns: {exc}") from None
 
@@ -227,11 +217,11 @@ class ControlApi:
         )
 
     async def cmd_probe(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        proximity = self._proximity()
         address = args.get("address")
         if not isinstance(address, str):
             raise CommandError("probe IP")
+        scheduler: ProbeScheduler = self.server.probe_scheduler
         try:
-            return list(await proximity.probe_now(address))
+            return list(await scheduler.probe_now(address))
         except ValueError as exc:
             raise CommandError(f"probe: {exc}") from None

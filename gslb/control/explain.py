@@ -17,11 +17,14 @@ from ipaddress import ip_address, ip_network
 from random import Random
 from typing import Any
 
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, Step, decide, plan_for
 from gslb.dns.answer import Responder
+from gslb.dns.ldns import ldns_of
+from gslb.dns.wire import ClientSubnet
 from gslb.dns.zone import to_wire
 from gslb.errors import GslbError
-from gslb.model import AAAA, A, IPAddress, key_of
+from gslb.model import AAAA, A, IPAddress, address_of
 from gslb.snapshot import Snapshot
 
 QTYPES = {"A": A, "AAAA": AAAA}
@@ -97,9 +100,12 @@ def explain(
     if res.wideip < 0:
         raise ExplainError(f"{name} is not a wide IP (nor an alias of one, nor a CNAME to one)")
     wip = snap.config.wideips[res.wideip]
-    # As the responder does: with ECS allowed, the client subnet stands for the LDNS.
-    decided_for = subnet.network_address if subnet is not None and wip.ecs else resolver
-    key, now = key_of(decided_for), responder.clock()
+    offered = None
+    if subnet is not None:
+        family = 1 if subnet.version == 4 else 2  # RFC 7871 address family
+        offered = ClientSubnet(family, subnet.prefixlen, subnet.network_address)
+    key, _ = ldns_of(resolver, offered, wip.ecs)  # as the responder decides it
+    decided_for, now = address_of(key), responder.clock()
     # The trace and the plan start from the same cursors and the same draws.
     seed = Random().getrandbits(64)
     decision = decide(
@@ -125,12 +131,13 @@ def explain(
         "generation": snap.generation,
         "steps": [_step(s) for s in decision.trace],
         "decision": _decision(snap, fqdn, decision),
-        **_hot_path(snap, res.wideip, rtype, key, now, same_start, decision),
+        **_hot_path(snap, responder.memo, res.wideip, rtype, key, now, same_start, decision),
     }
 
 
 def _hot_path(
     snap: Snapshot,
+    memo: SnapshotMemo,
     wideip: int,
     rtype: int,
     key: int,
@@ -140,7 +147,7 @@ def _hot_path(
 ) -> dict[str, Any]:
     """Which path real queries take, and whether the plan decides the same
     (from the cursors and the generator the trace started from)."""
-    plan = plan_for(snap, wideip, rtype)
+    plan = plan_for(snap, memo, wideip, rtype)
     if plan is None or decision.method == "persistence":
         return {"hot_path": "general", "plan_agrees": None}
     planned = plan(key, now, snap.proximity, *start)

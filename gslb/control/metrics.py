@@ -21,12 +21,13 @@ metric families when /metrics is scraped. Label values are object names
     gslb_probe_events_total{event}                       the scheduler's other counts
     gslb_ldns_table_entries, gslb_persistence_records
     gslb_reloads_total{outcome}, gslb_config_generation, gslb_start_time_seconds
+    gslb_build_info, process_*, gslb_worker_*    gslb/control/process.py
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sized
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -36,24 +37,20 @@ from prometheus_client.core import (
     Metric,
 )
 
-from gslb.algorithms import DYNAMIC
+from gslb.algorithms import REGISTRY
+from gslb.control.process import ProcessMetrics
+from gslb.control.served import Served
 from gslb.counters import NO_REPLY, QTYPE_NAMES, RCODE_NAMES, Histogram
 from gslb.snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from gslb.server.app import Server
 
 STATES = ("up", "down", "unknown", "disabled")
 PROBE_OUTCOMES = ("ok", "failed")
 
 
 def fallthrough_reason(method: str) -> str:
-    """Why a method is unsuccessful, by its kind (DESIGN §3)."""
-    if method in DYNAMIC:
-        return "no_path"
-    if method == "topology":
-        return "no_match"
-    return "no_available_member"
+    """Why a method is unsuccessful, by its kind (DESIGN §3): its class says."""
+    algorithm = REGISTRY.get(method)
+    return algorithm.fallthrough if algorithm is not None else "no_available_member"
 
 
 def qtype_name(qtype: int) -> str:
@@ -75,7 +72,7 @@ def histogram(
 
 
 class GslbCollector:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Served) -> None:
         self.server = server
 
     def collect(self) -> Iterator[Metric]:
@@ -84,11 +81,9 @@ class GslbCollector:
         yield from self._monitors()
         yield from self._probes()
         yield from self._process()
-        sync = getattr(self.server, "sync", None)
+        sync = self.server.sync
         if sync is not None:
-            from gslb.sync.metrics import families  # [sync] only: it imports nats
-
-            yield from families(sync)
+            yield from sync.metrics()
 
     def _queries(self) -> Iterable[Metric]:
         counters = self.server.query_counters()
@@ -186,12 +181,9 @@ class GslbCollector:
         return (checks, duration)
 
     def _probes(self) -> Iterable[Metric]:
-        """The scheduler's counters: per (protocol, data center, outcome) and an RTT
-        histogram when it keeps them (`probe_results`, `probe_rtt`), else its
-        `<protocol>_ok|failed` counts with an empty data center."""
-        proximity: Any = getattr(self.server, "proximity", None)
-        if proximity is None:
-            return ()
+        """The scheduler's counters: per (protocol, data center, outcome), an
+        RTT histogram, and its other counts as events."""
+        scheduler = self.server.probe_scheduler
         probes = CounterMetricFamily(
             "gslb_probes",
             "Proximity probes sent, by protocol, data center and outcome.",
@@ -202,30 +194,19 @@ class GslbCollector:
             "Other probe scheduler counts (queue full, refused, expired ...).",
             labels=["event"],
         )
-        results = getattr(proximity, "probe_results", None)
-        counts: Mapping[str, int] = getattr(proximity, "counts", {})
-        if results is not None:
-            for (protocol, dc, outcome), n in sorted(results.items()):
-                probes.add_metric([protocol, dc, outcome], n)
-        for key, n in sorted(counts.items()):
+        for (protocol, dc, outcome), n in sorted(scheduler.probe_results.items()):
+            probes.add_metric([protocol, dc, outcome], n)
+        for key, n in sorted(scheduler.counts.items()):
             protocol, _, outcome = key.rpartition("_")
-            if outcome in PROBE_OUTCOMES and protocol:
-                if results is None:
-                    probes.add_metric([protocol, "", outcome], n)
-            else:
+            if not (outcome in PROBE_OUTCOMES and protocol):  # those are in probe_results
                 events.add_metric([key], n)
-        out: list[Metric] = [probes, events]
-        rtt = getattr(proximity, "probe_rtt", None)
-        if rtt is not None:
-            out.append(
-                histogram(
-                    "gslb_probe_rtt_seconds",
-                    "Round-trip time of answered probes.",
-                    ["protocol", "datacenter"],
-                    rtt,
-                )
-            )
-        return out
+        rtt = histogram(
+            "gslb_probe_rtt_seconds",
+            "Round-trip time of answered probes.",
+            ["protocol", "datacenter"],
+            scheduler.probe_rtt,
+        )
+        return (probes, events, rtt)
 
     def _process(self) -> Iterable[Metric]:
         server = self.server
@@ -257,8 +238,10 @@ def table_size(snap: Snapshot) -> int:
     return len(snap.proximity) if isinstance(snap.proximity, Sized) else 0
 
 
-def registry(server: Server) -> CollectorRegistry:
-    """A registry of its own: only gslb's metrics, nothing process-global."""
+def registry(server: Served) -> CollectorRegistry:
+    """A registry of its own: gslb's metrics and its processes', nothing else
+    that happens to be registered in prometheus_client's global one."""
     reg = CollectorRegistry(auto_describe=False)
     reg.register(GslbCollector(server))  # type: ignore[arg-type]
+    reg.register(ProcessMetrics(server.worker_pids))  # type: ignore[arg-type]
     return reg

@@ -9,7 +9,6 @@ takes a restart.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -17,17 +16,15 @@ from gslb.control.api import ControlApi
 from gslb.control.http import HttpListener, Page, text
 from gslb.control.listener import ControlListener
 from gslb.control.metrics import registry
+from gslb.control.served import Served
 from gslb.errors import GslbError
 from gslb.model import ControlSettings
-
-if TYPE_CHECKING:
-    from gslb.server.app import Server
 
 log = logging.getLogger(__name__)
 
 
 class ControlPlane:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Served) -> None:
         self.server = server
         self.api = ControlApi(server)
         self.socket = ControlListener(self.api.handle)

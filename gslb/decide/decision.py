@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from gslb.algorithms import DYNAMIC
-from gslb.algorithms.base import Candidate, Kind
-from gslb.model import IPAddress, Pool
+from gslb.algorithms.base import Kind
+from gslb.model import Candidate, IPAddress, Pool
 
 Action = Literal["answer", "drop", "return_to_dns", "nodata"]
 

@@ -9,8 +9,9 @@ see only available members, except the last one, which sees all members when
 none is available unless the pool is `fail_closed`. A pool that fails hands
 over to the next pool.
 
-`decide()` is pure apart from the cursors and persistence table it is given.
-Queries take the wide IP's compiled plan (gslb/decide/plan.py) when it has one;
+`decide()` is pure apart from the cursors, persistence table and memos
+(gslb/decide/memo.py) it is given. Queries take the wide IP's compiled plan
+(gslb/decide/plan.py) when it has one;
 `gslbctl explain` takes the general path here, method by method with a
 trace, and checks that the plan agrees.
 """
@@ -21,12 +22,13 @@ from random import Random
 from typing import Any, Literal
 
 from gslb.algorithms import REGISTRY
-from gslb.algorithms.base import Candidate, Context, PlanContext, Verdict
+from gslb.algorithms.base import Context, PlanContext, Verdict
 from gslb.decide.decision import Action, Decision, Step, decision_of, wants_probe
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable, Sticky
 from gslb.decide.plan import Plan, PlanPerChoice, compile_plan, constant_context
-from gslb.decide.topology import Node, Scores, score
-from gslb.model import address_of
+from gslb.decide.topology import Scores, score
+from gslb.model import Candidate, address_of
 from gslb.snapshot import Snapshot
 
 __all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for"]
@@ -62,10 +64,16 @@ def decide(
     rng: Random,
     cursors: Cursors,
     persistence: PersistenceTable | None = None,
+    memo: SnapshotMemo | None = None,
     explain: bool = False,
 ) -> Decision:
     """Decide a query for this wide IP and record type from the LDNS (or ECS
-    subnet) with this key (`gslb.model.key_of`)."""
+    subnet) with this key (`gslb.model.key_of`). `memo` keeps the plans made
+    on the way for the next query (without one they are made afresh)."""
+    if memo is None:
+        memo = SnapshotMemo()
+    if memo.snapshot is not snap:
+        memo.follow(snap)
     cfg = snap.config
     wip = cfg.wideips[wideip]
     trace: list[Step] | None = [] if explain else None
@@ -78,14 +86,19 @@ def decide(
     if persistence is not None and wip.persistence is not None:
         sticky_key = persistence.key(wip.name, rtype, ldns, wip.persistence)
         sticky = persistence.get(sticky_key, now)
-        hit = None if sticky is None else _persisted(snap, wideip, rtype, sticky)
+        hit = None if sticky is None else _persisted(snap, memo, wideip, rtype, sticky)
         if hit is not None and sticky is not None:
             if trace is None:
                 return hit
             _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
             return hit._replace(trace=tuple(trace))
 
-    plan = None if explain else plan_for(snap, wideip, rtype)
+    plan = None
+    if not explain:
+        try:  # the memo read here, not in _plan: a call per query costs
+            plan = memo.plans[wideip, rtype]
+        except KeyError:
+            plan = _plan(snap, memo, wideip, rtype)
     if plan is not None:
         decision = plan(ldns, now, snap.proximity, cursors, rng)
     else:
@@ -97,44 +110,44 @@ def decide(
     return decision
 
 
-def plan_for(snap: Snapshot, wideip: int, rtype: int) -> Plan | PlanPerChoice[Any] | None:
+def plan_for(
+    snap: Snapshot, memo: SnapshotMemo, wideip: int, rtype: int
+) -> Plan | PlanPerChoice[Any] | None:
     """The wide IP's compiled plan, made on its first query under this
-    snapshot; None when it needs the general path."""
+    snapshot's configuration and health and kept in `memo`; None when it
+    needs the general path."""
+    memo.follow(snap)
+    return _plan(snap, memo, wideip, rtype)
+
+
+def _plan(
+    snap: Snapshot, memo: SnapshotMemo, wideip: int, rtype: int
+) -> Plan | PlanPerChoice[Any] | None:
     try:
-        return snap.plans[wideip, rtype]
+        return memo.plans[wideip, rtype]
     except KeyError:
         pass
     plan: Plan | PlanPerChoice[Any] | None = None
     pools = snap.pools[wideip][rtype]
     method = snap.config.wideips[wideip].pool_method
-    if len(snap.pools_up[wideip][rtype]) <= 1 or getattr(REGISTRY[method], "constant", False):
+    if len(snap.pools_up[wideip][rtype]) <= 1 or REGISTRY[method].constant:
         plan = compile_plan(snap, _pool_order(snap, wideip, rtype, pools, constant_context(), None))
     elif all(compile_plan(snap, [p]) for p in _reachable(snap, wideip, rtype)):
         plan = _per_choice(snap, wideip, rtype, method)
-    snap.plans[wideip, rtype] = plan
+    memo.plans[wideip, rtype] = plan
     return plan
 
 
 def _per_choice(snap: Snapshot, wideip: int, rtype: int, method: str) -> PlanPerChoice[Any] | None:
-    """Plans per pool order, for a pool method whose order depends on the query:
-    `topology` (chosen by the LDNS's topology node) or a rotation (the order
-    its ranker draws, from the same cursors as the general path)."""
+    """Plans per pool order, for a pool method whose order depends on the query
+    (`topology`, a rotation): the order its ranker draws, from the same cursors
+    and generator as the general path."""
     up = snap.pools_up[wideip][rtype]
-    if method == "topology":
-
-        def by_node(key: int, *_: object) -> Node:
-            return snap.topology.node(key)
-
-        def make_for_node(node: Node) -> Plan:
-            ctx = constant_context()
-            ctx.topology = snap.topology.scorer(node)
-            return _compiled(snap, _pool_order(snap, wideip, rtype, up, ctx, None))
-
-        return PlanPerChoice(by_node, make_for_node)
-    compile_ = getattr(REGISTRY[method], "compile", None)
-    if compile_ is None:
+    rank = REGISTRY[method].compile(
+        up, PlanContext(snap.topology, snap.path_ttl, len(up), wideip, "pool")
+    )
+    if rank is None:
         return None
-    rank = compile_(up, PlanContext(snap.topology, snap.path_ttl, len(up), wideip, "pool"))
 
     def drawn(*query: Any) -> tuple[int, ...]:  # (key, now, proximity, cursors, rng)
         return tuple(rank(*query) or range(len(up)))
@@ -254,12 +267,14 @@ def _run_chain(
     return None
 
 
-def _persisted(snap: Snapshot, wideip: int, rtype: int, sticky: Sticky) -> Decision | None:
+def _persisted(
+    snap: Snapshot, memo: SnapshotMemo, wideip: int, rtype: int, sticky: Sticky
+) -> Decision | None:
     """The decision of a persistence record, if the wide IP still uses its
     pool and its members are still in it and available (once per snapshot)."""
-    memo = (wideip, rtype, sticky.pool, sticky.members)
+    key = (wideip, rtype, sticky.pool, sticky.members)
     try:
-        return snap.persisted[memo]
+        return memo.persisted[key]
     except KeyError:
         pass
     pool = next((p.index for p in snap.pools[wideip].get(rtype, ()) if p.name == sticky.pool), None)
@@ -275,7 +290,7 @@ def _persisted(snap: Snapshot, wideip: int, rtype: int, sticky: Sticky) -> Decis
             members = tuple(up[n] for n in sticky.members)
             ttl = snap.config.pools[pool].ttl
             decision = Decision("answer", pool, members, ttl=ttl, method="persistence")
-    snap.persisted[memo] = decision
+    memo.persisted[key] = decision
     return decision
 
 

@@ -11,16 +11,17 @@ methods), and which methods were unsuccessful before any given one (a
 Decision's fall-throughs). A plan works all that out once per snapshot and
 keeps, per query, only the rankers of the methods that read the LDNS (`rtt`,
 `hops`, `completion_rate`, `topology`), a cursor (`round_robin`, `ratio`) or
-the random generator (`random`) (`Compilable`), each followed by the
+the random generator (`random`) (`Algorithm.compile`), each followed by the
 Decisions it can end in, made in advance.
 
 A wide IP gets a plan when every method it can reach has a hot-path form or
 is constant. When its pool order depends on the query (several pools up and
 a `topology`, `round_robin`, `ratio` or `random` pool method), it is fixed by
-the LDNS's most specific prefix in the topology index, or by the order the
-rotation draws: the wide IP gets a plan per such choice, made on first use
-(`PlanPerChoice`). Otherwise (`static_persist`, `qos`) `decide()` takes the
-general path, which is always the one `gslbctl explain` takes.
+the order the pool method's ranker draws for the query (for `topology`, the
+order of the LDNS's most specific prefix in the topology index): the wide IP
+gets a plan per such order, made on first use (`PlanPerChoice`). Otherwise
+(`static_persist`, `qos`) `decide()` takes the general path, which is always
+the one `gslbctl explain` takes.
 tests/unit/decide/test_plan.py holds the two equal.
 """
 
@@ -31,16 +32,10 @@ from ipaddress import IPv4Address
 from random import Random
 from typing import Generic, NamedTuple, TypeVar
 
-from gslb.algorithms.base import (
-    Candidate,
-    Context,
-    Cursors,
-    PlanContext,
-    ProximityView,
-    Ranker,
-)
+from gslb.algorithms.base import Context, Cursors, PlanContext, Ranker
 from gslb.decide.decision import Decision, decision_of, wants_probe
-from gslb.proximity import EMPTY
+from gslb.model import Candidate
+from gslb.proximity import EMPTY, ProximityView
 from gslb.snapshot import Snapshot
 
 MAX_CHOICES = 4096
@@ -89,10 +84,11 @@ C = TypeVar("C", bound=Hashable)
 
 class PlanPerChoice(Generic[C]):
     """Plans for a wide IP whose pool order depends on the query: `choose`
-    names what fixes the order (the LDNS's topology node, or the order a
-    rotating pool method draws), `make` compiles the plan for it on first use.
-    At most MAX_CHOICES are kept (a topology table's prefixes, a rotation's
-    steps; random orders of many pools could be more)."""
+    names what fixes the order (the order the pool method's ranker draws: by
+    the LDNS's topology prefix, a cursor or chance), `make` compiles the plan
+    for it on first use. At most MAX_CHOICES are kept (the orders a topology
+    table's prefixes give, a rotation's steps; random orders of many pools
+    could be more)."""
 
     __slots__ = ("_choose", "_make", "_plans")
 
@@ -130,7 +126,7 @@ def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:
         ctx.pool = pool
         for i, (algorithm, label) in enumerate(snap.chains[pi]):
             candidates = up if (up or i < last or pool.fail_closed) else snap.members[pi]
-            if getattr(algorithm, "constant", False):
+            if algorithm.constant:
                 verdict = algorithm.select(candidates, ctx)
                 if verdict.kind == "unsuccessful":
                     missed.append(label)
@@ -138,11 +134,10 @@ def compile_plan(snap: Snapshot, pools: Sequence[int]) -> Plan | None:
                     end = decision_of(verdict.kind, verdict.members, pi, pool, label[1], missed)
                     return Plan(tuple(steps), end)
                 continue
-            compile_ = getattr(algorithm, "compile", None)
-            if compile_ is None:
-                return None
             at = PlanContext(snap.topology, snap.path_ttl, pool.max_answers, pi)
-            rank = compile_(candidates, at)
+            rank = algorithm.compile(candidates, at)
+            if rank is None:
+                return None
             steps.append(_step(rank, candidates, pi, label[1], list(missed), snap))
             missed.append(label)
     nodata = Decision("nodata", probe=wants_probe(missed), fallthroughs=tuple(missed))

@@ -21,8 +21,7 @@ from ipaddress import ip_network
 
 import pytricia
 
-from gslb.algorithms.base import Candidate
-from gslb.model import V6, Config, IPNetwork, TopologyRecord
+from gslb.model import V6, Candidate, Config, IPNetwork, TopologyRecord
 
 ServerKey = tuple[str, int]  # ("vs" | "pool" | "dc", index)
 Node = tuple[int, str | None]  # (IP version, most specific prefix holding an LDNS)

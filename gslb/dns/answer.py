@@ -1,14 +1,47 @@
 """The sans-I/O responder: wire bytes in, wire bytes out (or None: send nothing).
 
 Transports call only `Responder.answer()`. It reads the current snapshot
-once. Static names resolve through the zone index's memo; a wide IP is
-decided per query by the pipeline. The assembled reply after the question is
-cached per distinct decision, so a repeated decision costs a dictionary look
-up and three slices: the query's ID and question (with its letter case) are
-copied in front of the cached bytes. In front of all that, the reply
-cache (gslb.dns.replycache) answers a repeated UDP query with one look-up.
-The one `except Exception` of the hot path is here: a bug answers
-SERVFAIL and is counted, it never kills a transport.
+once, then runs named steps, each returning what it found: the reply cache
+(a repeated UDP query is answered with one look-up); `_respond()`: parse,
+refuse what is not served, resolve the name in the zone index, decide a
+wide IP for its LDNS (`_decide`, the LDNS by `gslb.dns.ldns.ldns_of`),
+assemble the reply (`_assemble`: the reply after the question is kept per
+distinct decision, so a repeated decision costs a look-up and three
+slices), then the UDP limits (`_limited`: rate limit, truncation); last the
+counters and the reply cache. The one `except Exception` of the hot path is
+here: a bug answers SERVFAIL and is counted, it never kills a transport.
+
+Caches on the query path, all of them: what each keeps, its bound, what
+clears it. None is part of a published snapshot's state: those a snapshot's
+indexes keep are memos of pure functions of the snapshot's frozen data.
+
+- `Responder.replies` (gslb/dns/replycache.py): reply bytes per query bytes
+  (static), per (query, peer) for a wide IP. Bound: `MAX_BYTES` (32 MiB) of
+  keys and replies, queries of at most `MAX_QUERY` bytes. Cleared: a new
+  snapshot; past the bound; a wide IP reply expires after `DYNAMIC_LIFETIME`.
+- `Responder._assembled`: the reply after the question per (name, type,
+  flags, decision, EDNS). Bound: `ASSEMBLED_LIMIT`. Cleared: a new snapshot;
+  past the bound.
+- `Responder.memo.plans` (gslb/decide/memo.py): a compiled plan per (wide
+  IP, record type). Bound: the configuration. Cleared: a new configuration
+  or health.
+- `PlanPerChoice._plans` (gslb/decide/plan.py): a plan per pool order
+  drawn. Bound: `MAX_CHOICES`. Cleared: with its plan; past the bound.
+- the orders of `Topology.compile` (gslb/algorithms/topology.py): a member
+  order per topology node. Bound: the table's prefixes. Cleared: with its plan.
+- `Responder.memo.persisted`: what a persistence record still decides.
+  Bound: the persistence records. Cleared: a new configuration or health.
+- `ZoneIndex._memo` (gslb/dns/zone.py): a name's resolution. Bound:
+  `memo_limit`. Cleared: with the snapshot's zone index (a reload); past the
+  bound.
+- `TopologyIndex._memo` (gslb/decide/topology.py): scores per topology node.
+  Bound: the table's prefixes. Cleared: with the index (a reload).
+- `ratio.sequence` (gslb/algorithms/ratio.py): a weighted rotation per
+  weights. Bound: `lru_cache(4096)`, least recently used out.
+
+State, not caches, also bounded: the persistence table
+(`persistence_max_entries`), the rate limiter's networks (`max_networks`),
+the LDNS keys seen between two drains of the probe scheduler (`SEEN_LIMIT`).
 """
 
 from __future__ import annotations
@@ -21,8 +54,10 @@ from random import Random
 from time import perf_counter
 
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable
 from gslb.decide.pipeline import Cursors, Decision, decide
+from gslb.dns.ldns import MAPPED, ldns_of, unmapped
 from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
 from gslb.dns.replycache import ReplyCache
 from gslb.dns.wire import (
@@ -47,18 +82,21 @@ from gslb.dns.zone import (
     rr,
 )
 from gslb.errors import FormError
-from gslb.model import AAAA, A, IPAddress, ServerSettings, address_of, key_of, key_of_text
+from gslb.model import AAAA, A, IPAddress, ServerSettings, address_of
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger(__name__)
 
 CLASS_IN, CLASS_ANY = 1, 255
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
-CACHE_LIMIT = 100_000
-NOT_CACHED, STATIC, DYNAMIC = 0, 1, 2  # may the reply being built be cached, and how
-MAPPED = "::ffff:"  # an IPv4 client as an IPv6 socket reports it
+ASSEMBLED_LIMIT = 100_000
 SEEN_LIMIT = 65_536  # queries remembered between two drains; older ones are dropped
 _NO_LABELS: Labels = ("", 0, 0, "", "", ())
+
+# What `_respond` found: the reply (None: send nothing), what the query is
+# counted under, whether the reply cache may replay it, and for a wide IP
+# reply the LDNS key a replay reports as seen (None: a static reply).
+Answered = tuple[bytes | None, Labels, bool, int | None]
 
 
 class Responder:
@@ -82,24 +120,22 @@ class Responder:
         self.seen: deque[int] = deque(maxlen=SEEN_LIMIT)
         self.cursors = Cursors()
         self.persistence = PersistenceTable(holder.current.config.server.persistence_max_entries)
+        self.memo = SnapshotMemo()  # plans and persisted decisions per snapshot
         self.servfails = 0
         # Plain counters for /metrics (gslb.counters); `counting` off is for benchmarks.
         self.counters = QueryCounters()
         self.counting = True
-        self._labels: Labels = _NO_LABELS  # what this query is counted under
         self._tick = 0
         self.ratelimit: RateLimiter | None = None
-        self._cache: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
-        self._cache_for: Snapshot | None = None
-        self.replies = ReplyCache(clock)
-        self._front_kind = NOT_CACHED
-        self._front_ldns: int | None = None  # the LDNS key a cached wide IP reply reports
+        self._assembled: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+        self.replies = ReplyCache(clock, self.seen)
         self._settings: ServerSettings | None = None
         self._adopt(holder.current)
 
     def _adopt(self, snap: Snapshot) -> None:
         """A new snapshot: forget cached replies; follow settings a reload changed."""
         self.replies.follow(snap)
+        self._assembled.clear()
         settings = snap.config.server
         if settings == self._settings:
             return
@@ -115,19 +151,13 @@ class Responder:
         if snap is not self._snap:
             self._snap = snap
             self._adopt(snap)
-        if isinstance(peer, str) and peer.startswith(MAPPED) and "." in peer:
-            peer = peer[7:]  # one address, one LDNS: 192.0.2.1 whichever socket it came by
+        if peer.__class__ is not str or peer.startswith(MAPPED):  # type: ignore[union-attr]
+            peer = unmapped(peer)  # (a plain text address, the common case, needs no call)
         front = transport == "udp" and self.ratelimit is None
         if front:
-            hit = self.replies.get(wire, peer)
-            if hit is not None:
-                if hit[2] is not None:
-                    self.seen.append(hit[2])
-                if hit[1] is not None:
-                    hit[1][0] += 1
-                return wire[:2] + hit[0]
-        self._labels = _NO_LABELS
-        self._front_kind = NOT_CACHED
+            replayed = self.replies.replay(wire, peer)
+            if replayed is not None:
+                return replayed
         start = 0.0
         if self.counting:
             # The processing time of one query in TIMING_SAMPLE: a clock read
@@ -135,27 +165,22 @@ class Responder:
             self._tick = (self._tick + 1) % TIMING_SAMPLE
             if self._tick == 0:
                 start = perf_counter()
+        labels: Labels = _NO_LABELS
+        replayable, ldns = False, None  # what a reply that is no answer gets
         reply: bytes | None
         try:
-            reply = self._answer(snap, wire, peer, transport)
+            q = parse(wire)
+            labels = ("", q.qtype if q.qtype in QTYPE_NAMES else 0, 0, "", "", ())
+            reply, labels, replayable, ldns = self._respond(snap, q, wire, peer, transport, labels)
         except Drop:
             reply = None
         except FormError as err:
-            self._front_kind = NOT_CACHED
             opcode = (err.flags >> 11) & 0xF
             reply = error_response(err, NOTIMP if opcode else FORMERR)
         except Exception:
-            self._front_kind = NOT_CACHED  # a failure is never replayed
-            self.servfails += 1
-            if self.servfails & (self.servfails - 1) == 0:  # 1, 2, 4, 8...: no log flood
-                log.exception("servfail: count=%d", self.servfails)
-            reply = None
-            if len(wire) >= 12:
-                flags = response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False)
-                reply = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
+            reply = self._servfail(wire)  # and never replayed
         cell: list[int] | None = None
-        if self.counting:
-            labels = self._labels
+        if self.counting:  # here, not in a function of its own: a call costs as much
             key = (labels, NO_REPLY if reply is None else labels[2] | (reply[3] & 0x0F), transport)
             cell = self.counters.queries.get(key)  # one hash per query: a key is
             if cell is None:  # a tuple, whose hash is not cached
@@ -163,76 +188,102 @@ class Responder:
             cell[0] += 1
             if start:
                 self.counters.duration.observe(perf_counter() - start)
-        if front and reply is not None and self._front_kind != NOT_CACHED:
-            ldns = self._front_ldns if self._front_kind == DYNAMIC else None
+        if front and replayable and reply is not None:
             self.replies.put(wire, peer, reply, cell, ldns)
         return reply
 
-    def _answer(
-        self, snap: Snapshot, wire: bytes, peer: IPAddress | str, transport: str
-    ) -> bytes | None:
-        q = parse(wire)
-        qtype_label = q.qtype if q.qtype in QTYPE_NAMES else 0
-        self._labels = ("", qtype_label, 0, "", "", ())
+    def _servfail(self, wire: bytes) -> bytes | None:
+        """What a bug answers: SERVFAIL, counted and logged (1, 2, 4, 8 ...
+        times: no log flood); nothing when not even the header could be read."""
+        self.servfails += 1
+        if self.servfails & (self.servfails - 1) == 0:
+            log.exception("servfail: count=%d", self.servfails)
+        if len(wire) < 12:
+            return None
+        flags = response_flags(int.from_bytes(wire[2:4], "big"), SERVFAIL, False)
+        return wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
+
+    def _respond(
+        self,
+        snap: Snapshot,
+        q: Query,
+        wire: bytes,
+        peer: IPAddress | str,
+        transport: str,
+        labels: Labels,
+    ) -> Answered:
         if q.opcode != 0:
             raise FormError("opcode not implemented", q.id, q.flags)
         edns = q.edns
-        server = snap.config.server
-        opt_options = b""
-        if edns is not None:
-            if edns.version > 0:
-                self._labels = ("", qtype_label, BADVERS, "", "", ())
-                return self._reply(q, wire, 0, False, (), (), (), self._opt(snap, q, BADVERS, b""))
-            if edns.nsid and server.nsid:
-                opt_options = (3).to_bytes(2, "big") + len(server.nsid).to_bytes(2, "big")
-                opt_options += server.nsid
-        if q.qclass not in (CLASS_IN, CLASS_ANY) or q.qtype in ZONE_TRANSFERS:
-            return self._reply(
-                q, wire, REFUSED, False, (), (), (), self._opt(snap, q, 0, opt_options)
+        if edns is not None and edns.version > 0:
+            labels = ("", labels[1], BADVERS, "", "", ())
+            return (
+                self._reply(q, wire, 0, False, (), (), (), _opt(snap, q, BADVERS, b"")),
+                labels,
+                False,
+                None,
             )
-
+        options = _nsid(snap) if edns is not None and edns.nsid else b""
+        if q.qclass not in (CLASS_IN, CLASS_ANY) or q.qtype in ZONE_TRANSFERS:
+            refused = self._reply(q, wire, REFUSED, False, (), (), (), _opt(snap, q, 0, options))
+            return refused, labels, False, None
         res = snap.zones.resolve(q.key, q.qtype)
         decision: Decision | None = None
-        scope = 0
+        replayable, ldns, scope = True, None, 0  # a static reply: the same to anyone
         if res.wideip >= 0:
             wip = snap.config.wideips[res.wideip]
-            ecs = edns.ecs if edns is not None and wip.ecs else None
-            if ecs is not None and ecs.source > 0:  # /0 says nothing about the client
-                ldns = key_of(ecs.address)
-                scope = ecs.source
-            else:
-                ldns = key_of_text(peer) if isinstance(peer, str) else key_of(peer)
-            rtype = q.qtype if q.qtype != ANY else (A if snap.pools[res.wideip][A] else AAAA)
-            decision = decide(
-                snap,
-                res.wideip,
-                rtype,
-                ldns,
-                now=self.clock(),
-                rng=self.rng,
-                cursors=self.cursors,
-                persistence=self.persistence,
-            )
-            self._front_ldns = ldns
-            self.seen.append(ldns)
-            if decision.probe and self.on_probe is not None:
-                self.on_probe(address_of(ldns), peer)
-            if self.counting:
+            ldns, scope = ldns_of(peer, edns.ecs if edns is not None else None, wip.ecs)
+            decision = self._decide(snap, res.wideip, q.qtype, ldns, peer)
+            if self.counting:  # the wide IP, pool, method that decided, fall-throughs
                 pool = snap.config.pools[decision.pool].name if decision.pool >= 0 else ""
                 method = decision.method or decision.action
-                self._labels = (wip.name, qtype_label, 0, pool, method, decision.fallthroughs)
+                labels = (wip.name, labels[1], 0, pool, method, decision.fallthroughs)
             if decision.action == "drop":
-                return None
-            if snap.deterministic[res.wideip]:
-                self._front_kind = DYNAMIC
-        else:
-            self._front_kind = STATIC
+                return None, labels, False, None
+            replayable = snap.deterministic[res.wideip]
         if edns is not None and edns.ecs is not None:
-            opt_options += edns.ecs.option(scope)
+            options += edns.ecs.option(scope)
+        reply = self._assemble(snap, q, wire, res, decision, options)
+        if transport == "udp" and (self.ratelimit is not None or len(reply) > 512):
+            limited = self._limited(snap, q, wire, peer, reply, options)
+            if limited is not reply:
+                return limited, labels, False, None
+        return reply, labels, replayable, ldns
 
-        if snap is not self._cache_for:
-            self._cache.clear()
-            self._cache_for = snap
+    def _decide(
+        self, snap: Snapshot, wideip: int, qtype: int, ldns: int, peer: IPAddress | str
+    ) -> Decision:
+        """The decision for a wide IP and the LDNS (`ldns_of`); the LDNS is
+        noted as seen, and offered for probing when the decision wants it."""
+        rtype = qtype if qtype != ANY else (A if snap.pools[wideip][A] else AAAA)
+        decision = decide(
+            snap,
+            wideip,
+            rtype,
+            ldns,
+            now=self.clock(),
+            rng=self.rng,
+            cursors=self.cursors,
+            persistence=self.persistence,
+            memo=self.memo,
+        )
+        self.seen.append(ldns)
+        if decision.probe and self.on_probe is not None:
+            self.on_probe(address_of(ldns), peer)
+        return decision
+
+    def _assemble(
+        self,
+        snap: Snapshot,
+        q: Query,
+        wire: bytes,
+        res: Resolution,
+        decision: Decision | None,
+        options: bytes,
+    ) -> bytes:
+        """The reply's bytes, the part after the question kept per distinct
+        decision (`_assembled`)."""
+        edns = q.edns
         dkey = (
             None
             if decision is None
@@ -244,32 +295,42 @@ class Responder:
             q.flags & 0x0110,
             dkey,
             edns is not None and edns.do,
-            opt_options,
+            options,
             edns is not None,
         )
-        cached = self._cache.get(key)
+        cached = self._assembled.get(key)
         if cached is None:
             if decision is not None:
                 res = self._with_decision(snap, res, decision, q)
-            opt = self._opt(snap, q, 0, opt_options) if edns is not None else b""
+            opt = _opt(snap, q, 0, options) if edns is not None else b""
             full = self._reply(
                 q, wire, res.rcode, res.aa, res.answer, res.authority, res.additional, opt
             )
             cached = (full[2:12], full[q.question_end :])
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[key] = cached
-        reply = wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1]
-        if transport == "udp":
-            if self.ratelimit is not None:
-                verdict = self.ratelimit.check(str(peer), self.clock())
-                if verdict == DROP:
-                    return None
-                if verdict == SLIP:
-                    return self._truncated(snap, q, wire, opt_options)
-            if len(reply) > 512 and len(reply) > self._udp_limit(snap, q):  # the limit is >= 512
-                self._front_kind = NOT_CACHED
-                return self._truncated(snap, q, wire, opt_options)
+            if len(self._assembled) >= ASSEMBLED_LIMIT:
+                self._assembled.clear()
+            self._assembled[key] = cached
+        return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1]
+
+    def _limited(
+        self,
+        snap: Snapshot,
+        q: Query,
+        wire: bytes,
+        peer: IPAddress | str,
+        reply: bytes,
+        options: bytes,
+    ) -> bytes | None:
+        """What UDP sends instead of `reply`: the same reply, nothing (rate
+        limited), or a truncated one (rate limit slip, too large)."""
+        if self.ratelimit is not None:
+            verdict = self.ratelimit.check(str(peer), self.clock())
+            if verdict == DROP:
+                return None
+            if verdict == SLIP:
+                return self._truncated(snap, q, wire, options)
+        if len(reply) > 512 and len(reply) > _udp_limit(snap, q):  # the limit is >= 512
+            return self._truncated(snap, q, wire, options)
         return reply
 
     def _with_decision(self, snap: Snapshot, res: Resolution, d: Decision, q: Query) -> Resolution:
@@ -286,13 +347,6 @@ class Responder:
             return snap.zones.resolve(q.key, q.qtype, wideips=False)
         neg = snap.zones.negative(res.zone)
         return Resolution(answer=res.answer, authority=neg.authority, zone=res.zone)
-
-    def _opt(self, snap: Snapshot, q: Query, ext_rcode_full: int, options: bytes) -> bytes:
-        if q.edns is None:
-            return b""
-        return opt_record(
-            snap.config.server.edns_buffer_size, ext_rcode_full >> 4, q.edns.do, options
-        )
 
     @staticmethod
     def _reply(
@@ -319,13 +373,27 @@ class Responder:
             )
         )
 
-    @staticmethod
-    def _udp_limit(snap: Snapshot, q: Query) -> int:
-        if q.edns is None:
-            return 512
-        return max(512, min(q.edns.udp_size, snap.config.server.edns_buffer_size))
-
     def _truncated(self, snap: Snapshot, q: Query, wire: bytes, options: bytes) -> bytes:
-        opt = self._opt(snap, q, 0, options)
+        opt = _opt(snap, q, 0, options)
         aa = snap.zones.resolve(q.key, q.qtype).aa  # memoised: no second resolution
         return self._reply(q, wire, 0, aa, (), (), (), opt, FLAG_TC)
+
+
+def _opt(snap: Snapshot, q: Query, ext_rcode_full: int, options: bytes) -> bytes:
+    if q.edns is None:
+        return b""
+    return opt_record(snap.config.server.edns_buffer_size, ext_rcode_full >> 4, q.edns.do, options)
+
+
+def _nsid(snap: Snapshot) -> bytes:
+    """The NSID option (RFC 5001), when the server has one, for a query that asks."""
+    nsid = snap.config.server.nsid
+    if not nsid:
+        return b""
+    return (3).to_bytes(2, "big") + len(nsid).to_bytes(2, "big") + nsid
+
+
+def _udp_limit(snap: Snapshot, q: Query) -> int:
+    if q.edns is None:
+        return 512
+    return max(512, min(q.edns.udp_size, snap.config.server.edns_buffer_size))

@@ -16,6 +16,7 @@ of an ordinary size are cached.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 MAX_QUERY = 512  # bytes; a larger query is answered but never cached
 MAX_BYTES = 32 << 20  # keys and replies together; past it the cache starts afresh
@@ -26,11 +27,16 @@ _FOREVER = float("inf")
 Entry = tuple[bytes, list[int] | None, int | None, float]
 
 
-class ReplyCache:
-    __slots__ = ("_bytes", "_dynamic", "_for", "_static", "clock")
+class Seen(Protocol):
+    def append(self, key: int, /) -> None: ...
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+
+class ReplyCache:
+    __slots__ = ("_bytes", "_dynamic", "_for", "_static", "clock", "seen")
+
+    def __init__(self, clock: Callable[[], float], seen: Seen) -> None:
         self.clock = clock
+        self.seen = seen  # where a replayed wide IP reply reports its LDNS
         self._static: dict[bytes, Entry] = {}
         self._dynamic: dict[tuple[bytes, object], Entry] = {}
         self._bytes = 0
@@ -47,14 +53,20 @@ class ReplyCache:
         self._dynamic.clear()
         self._bytes = 0
 
-    def get(self, wire: bytes, peer: object) -> Entry | None:
+    def replay(self, wire: bytes, peer: object) -> bytes | None:
+        """The cached reply to this query from `peer` (its ID copied in), counted
+        and its LDNS seen as if answered; None when there is none."""
         tail = wire[2:]
         hit = self._static.get(tail)
         if hit is None:
             hit = self._dynamic.get((tail, peer))
-            if hit is not None and hit[3] <= self.clock():
+            if hit is None or hit[3] <= self.clock():
                 return None
-        return hit
+        if hit[2] is not None:  # a wide IP reply: its LDNS asked again
+            self.seen.append(hit[2])
+        if hit[1] is not None:
+            hit[1][0] += 1
+        return wire[:2] + hit[0]
 
     def put(
         self,

@@ -158,20 +158,10 @@ class ZoneIndex:
                 continue
             node = self._nodes.get(name)
             if node is None or (not node.rrsets and node.wideip < 0):
-                if name in self._exists:  # an empty non-terminal: wildcards do not apply
-                    return self._negative(NOERROR, answer, zi)
-                # RFC 4592: only the closest encloser's wildcard may match.
-                encloser = self._closest_encloser(name)
-                wild = self._wild_wideips.get(encloser, -1)
-                if wild >= 0:
-                    if qtype in dynamic:
-                        return Resolution(
-                            answer=tuple(answer), wideip=wild, wideip_owner=owner, zone=zi
-                        )
-                    return self._negative(NOERROR, answer, zi)
-                node = self._nodes.get(b"\x01*" + encloser)
-                if node is None or not node.rrsets:
-                    return self._negative(NXDOMAIN, answer, zi)
+                found = self._wildcard(name, owner, qtype in dynamic, answer, zi)
+                if isinstance(found, Resolution):
+                    return found
+                node = found
             if node.wideip >= 0 and qtype in dynamic:
                 return Resolution(
                     answer=tuple(answer), wideip=node.wideip, wideip_owner=owner, zone=zi
@@ -197,6 +187,25 @@ class ZoneIndex:
                 continue
             return self._negative(NOERROR, answer, zi)
         return Resolution(rcode=SERVFAIL, answer=tuple(answer), zone=zi)
+
+    def _wildcard(
+        self, name: bytes, owner: bytes, dynamic: bool, answer: list[bytes], zi: int
+    ) -> Resolution | _Node:
+        """For a name with no records of its own: the wildcard node that stands
+        for it, or the resolution (a wildcard wide IP, NODATA, NXDOMAIN)."""
+        if name in self._exists:  # an empty non-terminal: wildcards do not apply
+            return self._negative(NOERROR, answer, zi)
+        # RFC 4592: only the closest encloser's wildcard may match.
+        encloser = self._closest_encloser(name)
+        wild = self._wild_wideips.get(encloser, -1)
+        if wild >= 0:
+            if dynamic:
+                return Resolution(answer=tuple(answer), wideip=wild, wideip_owner=owner, zone=zi)
+            return self._negative(NOERROR, answer, zi)
+        node = self._nodes.get(b"\x01*" + encloser)
+        if node is None or not node.rrsets:
+            return self._negative(NXDOMAIN, answer, zi)
+        return node
 
     def _closest_encloser(self, name: bytes) -> bytes:
         """The longest existing ancestor of a name that does not exist."""

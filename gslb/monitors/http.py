@@ -12,13 +12,22 @@
     expect = "ok"               # optional: a regular expression the body must match
     verify = false              # https only: check the certificate (default true)
 
-HTTP/1.1 with `Connection: close`; the body is read up to 64 KiB. With
-`verify = true` the certificate must be valid for `host` (or the address).
+HTTP/1.1 with `Connection: close`; the body is read up to 64 KiB, and a
+chunked one (`Transfer-Encoding: chunked`) is decoded before `expect`
+matches it. With `verify = true` the certificate must be valid for `host`
+(or the address). The TLS context (the system's CA store, about 20 ms of
+CPU to load) is made once per process for each `verify`, not per check, and
+an https check runs on a thread of its own (`tls_exchange`), not on the
+event loop that answers DNS.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import socket
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from re import Pattern
 from typing import Annotated, ClassVar
 
@@ -26,12 +35,14 @@ from pydantic import Field
 
 from gslb.model import IPAddress
 from gslb.monitors.base import (
+    READ_LIMIT,
     BaseMonitor,
     CheckResult,
     Endpoint,
     Settings,
     close_stream,
     down,
+    local_addr,
     matches,
     open_stream,
     read_some,
@@ -67,6 +78,39 @@ def request(spec: HttpSettings, target: IPAddress, port: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def dechunk(body: bytes) -> bytes:
+    """A chunked body's data (RFC 9112 §7.1), as far as it was read."""
+    out = bytearray()
+    while True:
+        size_line, sep, rest = body.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            return bytes(out)
+        if not sep or size == 0:
+            return bytes(out)
+        out += rest[:size]
+        body = rest[size + 2 :]  # the chunk's data, then CRLF
+
+
+def is_chunked(head: bytes) -> bool:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"transfer-encoding":
+            return value.strip().lower().endswith(b"chunked")
+    return False
+
+
+@functools.cache
+def client_context(verify: bool) -> ssl.SSLContext:
+    """The TLS context of every https check with this `verify`, made on first use."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def parse_status(head: bytes) -> int | None:
     """The status code of `HTTP/1.x NNN reason`, None if it is not one."""
     parts = head.split(b" ", 2)
@@ -79,38 +123,73 @@ class HttpMonitor(BaseMonitor[HttpSettings]):
     name: ClassVar[str] = "http"
     settings: ClassVar[type[Settings]] = HttpSettings
 
-    def tls(self, spec: HttpSettings) -> ssl.SSLContext | None:
-        return None
-
     async def probe(self, at: Endpoint, spec: HttpSettings, timeout: float) -> CheckResult:
-        tls = self.tls(spec)
-        hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(at.address)
-        reader, writer = await open_stream(at, tls, hostname)
+        reader, writer = await open_stream(at)
         try:
             writer.write(request(spec, at.address, at.port))
             await writer.drain()
             data = await read_some(reader, None)
         finally:
             await close_stream(writer)
-        head, _, body = data.partition(b"\r\n\r\n")
-        status = parse_status(head.split(b"\r\n", 1)[0])
-        if status is None:
-            return down("not an HTTP response")
-        if status not in spec.status:
-            return down(f"status {status}")
-        if not matches(spec.expect, body):
-            assert spec.expect is not None
-            return down(f"status {status}, body did not match {spec.expect.pattern!r}")
-        return up(f"status {status}")
+        return verdict(spec, data)
 
 
 class HttpsMonitor(HttpMonitor):
     name: ClassVar[str] = "https"
     settings: ClassVar[type[Settings]] = HttpsSettings
 
-    def tls(self, spec: HttpSettings) -> ssl.SSLContext | None:
-        context = ssl.create_default_context()
-        if isinstance(spec, HttpsSettings) and not spec.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+    def tls(self, spec: HttpSettings) -> ssl.SSLContext:
+        return client_context(not isinstance(spec, HttpsSettings) or spec.verify)
+
+    async def probe(self, at: Endpoint, spec: HttpSettings, timeout: float) -> CheckResult:
+        loop = asyncio.get_running_loop()
+        exchange = functools.partial(tls_exchange, at, spec, timeout, self.tls(spec))
+        return verdict(spec, await loop.run_in_executor(_TLS_THREADS, exchange))
+
+
+def verdict(spec: HttpSettings, data: bytes) -> CheckResult:
+    """Up or down, from the whole response as read."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = parse_status(head.split(b"\r\n", 1)[0])
+    if is_chunked(head):
+        body = dechunk(body)
+    if status is None:
+        return down("not an HTTP response")
+    if status not in spec.status:
+        return down(f"status {status}")
+    if not matches(spec.expect, body):
+        assert spec.expect is not None
+        return down(f"status {status}, body did not match {spec.expect.pattern!r}")
+    return up(f"status {status}")
+
+
+# https checks run on threads of their own: OpenSSL lets go of the GIL while
+# it computes a handshake, so the event loop goes on answering DNS. On the
+# loop, 31 members checked every second took DNS p99 from 3.8 ms (http) to
+# 18 ms on a loaded machine (load 7 on 2 cores); on these threads, 4.6 ms.
+# As many as checks run at once by default ([control] monitor_concurrency),
+# so a check does not spend its timeout waiting for a thread; threads are
+# started as needed and mostly wait on the network.
+_TLS_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="gslb-https")
+
+
+def tls_exchange(at: Endpoint, spec: HttpSettings, timeout: float, tls: ssl.SSLContext) -> bytes:
+    """One request over TLS, blocking (on a _TLS_THREADS thread); the response
+    up to READ_LIMIT bytes. Each socket operation waits at most `timeout`."""
+    hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(at.address)
+    address = (str(at.address), at.port)
+    with (
+        socket.create_connection(address, timeout, source_address=local_addr(at)) as raw,
+        tls.wrap_socket(raw, server_hostname=hostname) as conn,
+    ):
+        conn.sendall(request(spec, at.address, at.port))
+        data = b""
+        while len(data) < READ_LIMIT:
+            try:
+                chunk = conn.recv(READ_LIMIT - len(data))
+            except ssl.SSLEOFError:  # closed without close_notify: the end all the same
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data

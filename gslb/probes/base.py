@@ -150,13 +150,18 @@ async def udp_exchange(
             return failure(protocol, exc)
 
 
-def ttl_hops(ancillary: list[tuple[int, int, bytes]]) -> int:
+def ancillary_ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The IP_TTL or IPV6_HOPLIMIT a recvmsg() handed over, if any."""
     for _level, _type, data in ancillary:
         if len(data) >= 4:
-            return hops_from_ttl(struct.unpack("i", data[:4])[0])
+            return int(struct.unpack("i", data[:4])[0])
         if len(data) == 1:  # some kernels hand IP_TTL as one byte
-            return hops_from_ttl(data[0])
-    return 0
+            return data[0]
+    return None
+
+
+def ttl_hops(ancillary: list[tuple[int, int, bytes]]) -> int:
+    return hops_from_ttl(ancillary_ttl(ancillary))
 
 
 async def dns_exchange(

@@ -1,42 +1,23 @@
-"""icmp: an ICMP echo to the LDNS (aioping builds and sends the request).
+"""icmp: an ICMP echo to the LDNS (gslb/probes/ping.py sends it).
 
-Needs a raw socket (root or CAP_NET_RAW). Where raw sockets are not
-permitted the prober says so once in the log and disables itself; the
-scheduler then goes on with the next protocol. Hops come from the reply's IP
-TTL (IPv4 header) or hop limit (IPv6 ancillary data). Config:
-`[probes] protocols = [..., "icmp"]` (the port is not used).
+A raw socket where permitted (root or CAP_NET_RAW), else the kernel's
+unprivileged ICMP datagram socket (`net.ipv4.ping_group_range`). Where
+neither may be opened the prober says so once in the log and disables
+itself; the scheduler then goes on with the next protocol. Hops come from
+the reply's IP TTL or IPv6 hop limit. Config: `[probes] protocols = [...,
+"icmp"]` (the port is not used).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-import socket
-import struct
-import time
 from typing import ClassVar
 
-import aioping
-
 from gslb.model import IPAddress
-from gslb.probes.base import (
-    ProbeResult,
-    elapsed_us,
-    failure,
-    family,
-    hops_from_ttl,
-    open_socket,
-    readable,
-    ttl_hops,
-)
+from gslb.probes.base import ProbeResult, failure, hops_from_ttl
+from gslb.probes.ping import PingRefused, open_ping_socket, ping
 
 log = logging.getLogger(__name__)
-
-ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
-PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
-# aioping packs the header in native byte order; the reply echoes it as sent.
-_HEADER = struct.Struct("BBHHH")
 
 
 class Icmp:
@@ -50,39 +31,17 @@ class Icmp:
     ) -> ProbeResult:
         if self.disabled:
             return ProbeResult(self.name, None, detail="disabled")
-        fam = family(target)
         try:
-            sock = open_socket(target, socket.SOCK_RAW, source, PROTO[fam])
-        except PermissionError as exc:
+            sock = open_ping_socket(target, source)
+        except PingRefused as exc:
             self.disabled = True
-            log.warning("probe_disabled: protocol=icmp reason=%r", exc.strerror)
+            log.warning("probe_disabled: protocol=icmp reason=%r", str(exc))
             return ProbeResult(self.name, None, detail="disabled")
         except OSError as exc:
             return failure(self.name, exc)
         with sock:
-            if fam == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-            ident = random.getrandbits(16)
             try:
-                async with asyncio.timeout(timeout):
-                    started = time.perf_counter_ns()
-                    await aioping.send_one_ping(sock, (str(target), 0), ident, timeout, fam)
-                    return await self._reply(sock, target, ident, started)
-            except OSError as exc:
+                echo = await ping(sock, target, timeout)
+            except (OSError, TimeoutError) as exc:
                 return failure(self.name, exc)
-
-    async def _reply(
-        self, sock: socket.socket, target: IPAddress, ident: int, started: int
-    ) -> ProbeResult:
-        v4 = sock.family == socket.AF_INET
-        while True:
-            await readable(sock)
-            data, ancillary, _, peer = sock.recvmsg(2048, socket.CMSG_SPACE(4))
-            # A raw IPv4 socket reads the IP header too; an IPv6 one does not.
-            offset = (data[0] & 0x0F) * 4 if v4 else 0
-            if peer[0] != str(target) or len(data) < offset + _HEADER.size:
-                continue
-            kind, _, _, got, _ = _HEADER.unpack_from(data, offset)
-            if kind == ECHO_REPLY[sock.family] and got == ident:
-                hops = hops_from_ttl(data[8]) if v4 else ttl_hops(ancillary)
-                return ProbeResult(self.name, elapsed_us(started), hops)
+        return ProbeResult(self.name, max(1, echo.rtt_ns // 1000), hops_from_ttl(echo.ttl))

@@ -53,7 +53,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from ipaddress import IPv6Address, ip_address, ip_network
 from itertools import islice
 
@@ -80,21 +80,29 @@ class ProbeRefused(GslbError, ValueError):
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved; `take` waits for one."""
+    """`rate` tokens a second, at most `burst` saved; `take` waits for one, by
+    `clock` and `sleep` (the scheduler's: tests run it in virtual time)."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
-        self.rate, self.burst, self.clock = rate, burst, clock
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.rate, self.burst, self.clock, self.sleep = rate, burst, clock, sleep
         self.tokens, self.at = burst, clock()
 
     async def take(self) -> None:
         while True:
             now = self.clock()
-            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            # max(0, ...): a wall clock stepped back must not drain the bucket
+            self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
             self.at = now
             if self.tokens >= 1:
                 self.tokens -= 1
                 return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
+            await self.sleep((1 - self.tokens) / self.rate)
 
 
 class TargetState:
@@ -131,12 +139,13 @@ class Scheduler:
         seen: Seen | None = None,
         publish: Callable[[FrozenView], None] | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.table = table
         self.probers = probers
         self.seen: Seen = seen if seen is not None else deque(maxlen=65536)
         self.publish = publish
-        self.clock = clock
+        self.clock, self.sleep = clock, sleep
         self.counts: Counter[str] = Counter()
         # For /metrics: probes by (protocol, data center, ok|failed), RTT histograms.
         self.probe_results: Counter[tuple[str, str, str]] = Counter()
@@ -178,7 +187,7 @@ class Scheduler:
             chosen = tuple(i for i, d in enumerate(config.datacenters) if d.probe_source)
         self.vantages = tuple((i, config.datacenters[i].probe_source) for i in chosen)
         self.table.max_entries, self.table.ldns_ttl = s.max_entries, s.ldns_ttl
-        self.bucket = TokenBucket(s.rate, max(1.0, s.rate))
+        self.bucket = TokenBucket(s.rate, max(1.0, s.rate), self.clock, self.sleep)
         self.jobs = asyncio.Semaphore(s.concurrency)  # running jobs keep the one they took
 
     # -- the hot path's side ------------------------------------------------
@@ -353,7 +362,7 @@ class Scheduler:
         return await asyncio.shield(task)
 
     async def _measure(self, target: IPAddress, first: str) -> dict[int, ProbeResult]:
-        protocols = [p for p in self.settings.protocols if p in self.probers]
+        protocols = [p for p in self.settings.protocols or self.probers if p in self.probers]
         if first in protocols:
             protocols.remove(first)
             protocols.insert(0, first)
@@ -425,11 +434,12 @@ class Scheduler:
         path = self.settings.state_file
         return self.table.load(path, self.datacenters, self.clock()) if path else 0
 
-    async def stop(self) -> None:
+    async def stop(self, save: bool = True) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.save()
+        if save:
+            await self.save()
 
     # -- the operator's side (control socket) ------------------------------
 

@@ -13,7 +13,6 @@ answer the queries (gslb/server/supervisor.py).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import logging
@@ -24,19 +23,24 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gslb import __version__
+from gslb.command import command_parser
 from gslb.config import load
 from gslb.control.plane import ControlPlane
 from gslb.counters import QueryCounters
 from gslb.dns.answer import Responder
-from gslb.errors import ConfigError, Problem
+from gslb.errors import ConfigError, GslbError, Problem
+from gslb.model import LogSettings
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
 from gslb.server import runtime
 from gslb.server.listeners import Events, Listeners, bind
+from gslb.server.lock import InstanceLock
+from gslb.server.notify import Notifier
+from gslb.server.sample import write_sample
 from gslb.server.supervisor import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000
+LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass
@@ -57,7 +62,7 @@ class Server:
     bound: list[tuple[str, str, int]] = field(default_factory=list)  # (proto, host, port)
     # The LDNS table and its probes; also what the control socket asks for
     # `show ldns` (`entries`) and `probe IP` (`probe_now`).
-    proximity: Scheduler = field(init=False)
+    probe_scheduler: Scheduler = field(init=False)
     probing: asyncio.Task[None] | None = field(default=None, init=False)
     # Health monitors, the control socket and HTTP listener, and what
     # `gslbctl status` and /metrics report about the process.
@@ -70,15 +75,17 @@ class Server:
     ready: bool = field(default=False, init=False)  # config loaded, listeners bound
     workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
     sync: SyncGroup | None = field(default=None, init=False)  # `[sync]`: the group's bus
+    log: LogSettings = field(default_factory=LogSettings)  # as configured and overridden
+    lock: InstanceLock | None = None  # held from before anything is read until the exit
 
     def __post_init__(self) -> None:
         config = self.holder.current.config
         table = LdnsTable(max_entries=config.probes.max_entries, ldns_ttl=config.probes.ldns_ttl)
-        self.proximity = Scheduler(
+        self.probe_scheduler = Scheduler(
             table, config, seen=self.responder.seen, publish=self._publish_proximity
         )
-        self.responder.on_probe = self.proximity.offer
-        loaded = self.proximity.load()
+        self.responder.on_probe = self.probe_scheduler.offer
+        loaded = self.probe_scheduler.load()
         log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
         self._publish_proximity(table.view())
         control = config.control
@@ -94,12 +101,16 @@ class Server:
             from gslb.sync.group import ServerNode, SyncGroup
 
             node = ServerNode(self.holder, self.monitors, self.save_state)
-            self.sync = SyncGroup(config.sync, self.proximity, self._publish_proximity, node)
+            self.sync = SyncGroup(config.sync, self.probe_scheduler, self._publish_proximity, node)
             self.monitors.combine = self.sync.combine_health
         self.control = ControlPlane(self)
         if config.server.workers > 1:
             self.workers = WorkerPool(
-                self.holder, self.proximity, config.server.workers, on_down=self._down
+                self.holder,
+                self.probe_scheduler,
+                config.server.workers,
+                on_down=self._down,
+                log=self.log,
             )
 
     def _down(self) -> None:
@@ -109,23 +120,37 @@ class Server:
         self.holder.publish(self.holder.current.with_proximity(view))
 
     @classmethod
-    def from_directory(cls, config_dir: Path) -> Server:
+    def from_directory(cls, config_dir: Path, log_options: dict[str, Any] | None = None) -> Server:
+        """Load `config_dir` and log as its `[log]` says (`log_options` override it)."""
         config = load(config_dir)
+        settings = runtime.overridden(config.log, log_options or {})
+        runtime.configure_logging(settings)
+        lock = InstanceLock(config.control.state_dir)
+        lock.acquire()  # before anything a running gslbd owns is read or touched
         for w in config.warnings:
             log.warning("config: %s", w)
         holder_type = SnapshotHolder if config.server.workers == 1 else PublishingHolder
         holder = holder_type(Snapshot.build(config))
-        return cls(config_dir, holder, Responder(holder))
+        return cls(config_dir, holder, Responder(holder), log=settings, lock=lock)
 
     async def start(self) -> None:
+        settings = self.holder.current.config.server
         if self.workers is None:
-            self.listeners = await bind(self.holder.current.config.server, self.responder.answer)
+            self.listeners = await bind(settings, self.responder.answer, reuse_port=False)
             self.bound += self.listeners.bound
         else:
+            # Each worker binds for itself, with SO_REUSEPORT. A trial bind
+            # without it says in one line what would stop them all (a port
+            # taken, a missing capability), and fails while any other
+            # process holds an address, even another gslbd's workers (which
+            # the kernel would let ours join, under the same user).
+            trial = await bind(settings, self.responder.answer, reuse_port=False)
+            trial.close()
+            await trial.wait_closed()
             self.bound += await self.workers.start()
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
-        self.probing = asyncio.create_task(self.proximity.run())
+        self.probing = asyncio.create_task(self.probe_scheduler.run())
         if self.sync is not None:
             self.sync.start()
         self.monitors.start()
@@ -143,10 +168,10 @@ class Server:
             self.reloads["failed"] += 1
             self.last_reload_problems = err.problems
             return False
-        self.proximity.configure(config)
+        self.probe_scheduler.configure(config)
         if config.sync != (None if self.sync is None else self.sync.settings):
             log.warning("reload: [sync] changed; it takes a restart to apply")
-        view = self.proximity.table.view()
+        view = self.probe_scheduler.table.view()
         health = self.monitors.configure(config)
         self.holder.publish(
             Snapshot.build(config, old.generation + 1, health=health, proximity=view)
@@ -169,6 +194,10 @@ class Server:
         if self.workers is not None:
             await self.workers.synced()
 
+    def worker_status(self) -> dict[str, Any]:
+        """One process answers, or what each worker process is doing."""
+        return {"workers": 1} if self.workers is None else self.workers.status()
+
     def query_counters(self) -> QueryCounters:
         """What the hot path counted: this process's, or the sum over the workers."""
         return self.responder.counters if self.workers is None else self.workers.counters()
@@ -176,6 +205,10 @@ class Server:
     def transport_events(self) -> Events:
         """What the listeners counted: this process's, or the sum over the workers."""
         return self.listeners.events() if self.workers is None else self.workers.events()
+
+    def worker_pids(self) -> dict[int, int]:
+        """Slot -> PID of each live worker process (none with `workers` = 1)."""
+        return {} if self.workers is None else self.workers.pids()
 
     def persistence_records(self) -> int:
         if self.workers is None:
@@ -185,7 +218,9 @@ class Server:
     def save_state(self) -> None:
         save_state(self.holder.current.config.control.state_dir, self.monitors.saved())
 
-    async def stop(self) -> None:
+    async def stop(self, save: bool = True) -> None:
+        """Stop serving; save the health and admin state and the LDNS table
+        unless `save` is false (a start that failed has nothing new to save)."""
         self.ready = False
         for t in self.listeners.transports:
             t.close()
@@ -193,25 +228,38 @@ class Server:
             await self.workers.stop()
         await self.control.stop()
         await self.monitors.stop()
-        self.save_state()
+        if save:
+            self.save_state()
         if self.probing is not None:
             self.probing.cancel()
-        await self.proximity.stop()  # saves the LDNS table
+        await self.probe_scheduler.stop(save)  # saves the LDNS table
         if self.sync is not None:
             await self.sync.stop()
         for s in self.listeners.servers:
             s.close()
             await s.wait_closed()
+        if self.lock is not None:
+            self.lock.release()
 
 
-async def serve(config_dir: Path) -> int:
+async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> int:
+    """Run gslbd until SIGTERM/SIGINT; 0 on a clean stop, 1 when it cannot start."""
     try:
-        server = Server.from_directory(config_dir)
+        server = Server.from_directory(config_dir, log_options)
     except ConfigError as err:
         for p in err.problems:
             print(p, file=sys.stderr)
         return 1
-    await server.start()
+    except GslbError as exc:  # another gslbd holds the lock
+        print(f"gslbd: {exc}", file=sys.stderr)
+        return 1
+    try:
+        await server.start()
+    except (GslbError, OSError) as exc:  # a listener, the control socket or HTTP
+        print(f"gslbd: {exc}", file=sys.stderr)
+        await server.stop(save=False)
+        return 1
+    notifier = Notifier()
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, server.reload)
@@ -224,18 +272,47 @@ async def serve(config_dir: Path) -> int:
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     log.info("ready: version=%s generation=%d", __version__, server.holder.current.generation)
+    listening = ", ".join(f"{proto} {host}:{port}" for proto, host, port in server.bound)
+    notifier.ready(f"serving generation {server.holder.current.generation} on {listening}")
     await done.wait()
     log.info("stopping: reason=signal")
+    notifier.stopping()
     await server.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gslbd", description="gslb authoritative GSLB DNS server")
+    parser = command_parser(
+        "gslbd",
+        "gslb authoritative GSLB DNS server",
+        "0 stopped by SIGTERM/SIGINT; 1 could not start (the reason on stderr: every config "
+        "problem, or one line)",
+    )
     parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", type=str.lower, choices=LEVELS, help="overrides [log] level")
+    parser.add_argument("--log-format", choices=("text", "json"), help="overrides [log] format")
+    parser.add_argument(
+        "--no-log-timestamps",
+        dest="log_timestamps",
+        action="store_const",
+        const=False,
+        help="overrides [log] timestamps (journald stamps lines itself)",
+    )
+    parser.add_argument(
+        "--write-sample-config",
+        metavar="DIR",
+        type=Path,
+        help="write the sample configuration (etc/ of the source) into DIR and exit",
+    )
     args = parser.parse_args(argv)
-    return runtime.run(serve(args.config), args.log_level)
+    if args.write_sample_config is not None:
+        return write_sample(args.write_sample_config)
+    options = {
+        "level": args.log_level,
+        "format": args.log_format,
+        "timestamps": args.log_timestamps,
+    }
+    return runtime.run(serve(args.config, options), runtime.overridden(LogSettings(), options))
 
 
 if __name__ == "__main__":

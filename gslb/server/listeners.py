@@ -1,16 +1,22 @@
 """The DNS listeners: UDP and TCP on every `[server] listen` address.
 
-Every socket sets SO_REUSEPORT, so the worker processes of one gslbd
-(gslb/server/supervisor.py) bind the same addresses and the kernel spreads
-datagrams and connections over them by a hash of the 4-tuple.
+The worker processes of one gslbd (gslb/server/supervisor.py) bind the same
+addresses with SO_REUSEPORT (`reuse_port`), and the kernel spreads
+datagrams and connections over them by a hash of the 4-tuple. A single
+gslbd binds without it, and one with workers binds every address alone
+first (gslb/server/app.py), so neither shares its addresses with another
+server by mistake. A socket that cannot be bound is a ListenError of one
+line that says what to do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from dataclasses import dataclass, field
 
+from gslb.errors import GslbError
 from gslb.model import ServerSettings
 from gslb.server.tcp_listener import TcpConnection, TcpLimits
 from gslb.server.udp_listener import Answer, UdpListener
@@ -18,6 +24,28 @@ from gslb.server.udp_listener import Answer, UdpListener
 # (transport, event): what the listeners count besides queries, exported as
 # gslb_transport_events_total (gslb/control/metrics.py).
 Events = dict[tuple[str, str], int]
+PRIVILEGED_PORTS = 1024  # below this, binding takes CAP_NET_BIND_SERVICE (or root)
+
+
+class ListenError(GslbError):
+    """A listen address could not be bound."""
+
+
+def listen_error(proto: str, host: str, port: int, exc: OSError) -> ListenError:
+    """What went wrong binding `host`:`port`, and what to do about it."""
+    where = f"cannot listen on {proto} {host if ':' not in host else f'[{host}]'}:{port}"
+    if exc.errno == errno.EACCES and port < PRIVILEGED_PORTS:
+        return ListenError(
+            f"{where}: permission denied; ports below {PRIVILEGED_PORTS} need the "
+            "CAP_NET_BIND_SERVICE capability: run gslbd under systemd with "
+            "AmbientCapabilities=CAP_NET_BIND_SERVICE (contrib/systemd/gslbd.service), "
+            "or `setcap cap_net_bind_service=+ep` on its Python, or as root"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return ListenError(f"{where}: address already in use (another DNS server?)")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ListenError(f"{where}: no such address on this host")
+    return ListenError(f"{where}: {exc.strerror or exc}")
 
 
 @dataclass
@@ -50,23 +78,35 @@ class Listeners:
             await s.wait_closed()
 
 
-async def bind(settings: ServerSettings, answer: Answer) -> Listeners:
-    """Listen on every address of `settings`, UDP then TCP on the same port."""
+async def bind(settings: ServerSettings, answer: Answer, *, reuse_port: bool) -> Listeners:
+    """Listen on every address of `settings`, UDP then TCP on the same port;
+    on a ListenError nothing stays bound."""
     loop = asyncio.get_running_loop()
     limits = TcpLimits(settings.tcp_idle_timeout, settings.tcp_max_connections)
     out = Listeners(limits=limits)
-    for host, port in settings.listen:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        udp = UdpListener.bind(host, port, answer)
-        out.transports.append(udp)
-        bound_port = udp.port
-        server = await loop.create_server(
-            lambda: TcpConnection(answer, limits),
-            host,
-            bound_port,
-            family=family,
-            reuse_port=True,
-        )
-        out.servers.append(server)
-        out.bound += [("udp", host, bound_port), ("tcp", host, bound_port)]
+    try:
+        for host, port in settings.listen:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            try:
+                udp = UdpListener.bind(host, port, answer, reuse_port=reuse_port)
+            except OSError as exc:
+                raise listen_error("udp", host, port, exc) from None
+            out.transports.append(udp)
+            bound_port = udp.port
+            try:
+                server = await loop.create_server(
+                    lambda: TcpConnection(answer, limits),
+                    host,
+                    bound_port,
+                    family=family,
+                    reuse_port=reuse_port,
+                )
+            except OSError as exc:
+                raise listen_error("tcp", host, bound_port, exc) from None
+            out.servers.append(server)
+            out.bound += [("udp", host, bound_port), ("tcp", host, bound_port)]
+    except ListenError:
+        out.close()
+        await out.wait_closed()
+        raise
     return out

@@ -65,6 +65,7 @@ from typing import Any
 
 from gslb.counters import Labels, QueryCounters
 from gslb.errors import GslbError
+from gslb.model import LogSettings
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import EMPTY, FrozenView
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
@@ -78,6 +79,7 @@ STOP_TIMEOUT = 5.0  # seconds a worker has to exit after SIGTERM
 SYNC_TIMEOUT = 5.0  # seconds `synced` waits for the workers' acknowledgements
 QUICK = 10.0  # a worker that dies sooner than this after starting is failing
 MAX_QUICK_FAILURES = 5
+DEFAULT_LOG = LogSettings()
 BACKOFF = (0.1, 5.0)  # first and longest wait before starting a worker again
 
 
@@ -122,12 +124,14 @@ class WorkerPool:
         count: int,
         *,
         on_down: Callable[[], None] = lambda: None,
+        log: LogSettings = DEFAULT_LOG,
     ) -> None:
         if not isinstance(holder, PublishingHolder):
             raise TypeError("worker processes need a PublishingHolder")
         self.holder = holder
         self.scheduler = scheduler
         self.on_down = on_down  # every slot given up
+        self.log = log  # the workers log as the parent does
         self.slots: list[Slot] = []
         self.count = count
         self.retired = QueryCounters()  # what exited workers had counted
@@ -208,14 +212,15 @@ class WorkerPool:
         """Start a worker process for `slot`; return once it listens."""
         ours, theirs = socket.socketpair()
         try:
-            level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
             slot.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "gslb.server.worker",
                 f"--fd={theirs.fileno()}",
                 f"--index={slot.index}",
-                f"--log-level={level}",
+                f"--log-level={self.log.level}",
+                f"--log-format={self.log.format}",
+                f"--log-timestamps={int(self.log.timestamps)}",
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
@@ -356,6 +361,14 @@ class WorkerPool:
 
     def persistence_records(self) -> int:
         return sum(s.report.persistence for s in self.slots if s.report is not None)
+
+    def pids(self) -> dict[int, int]:
+        """Slot -> PID of each live worker."""
+        return {
+            s.index: s.proc.pid
+            for s in self.slots
+            if s.proc is not None and s.proc.returncode is None
+        }
 
     def status(self) -> dict[str, Any]:
         """For `gslbctl status`: the live workers, their PIDs and query counts."""

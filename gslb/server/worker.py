@@ -2,7 +2,8 @@
 
 Started by the parent (gslb/server/supervisor.py) as
 
-    python -m gslb.server.worker --fd=N --index=I --log-level=INFO
+    python -m gslb.server.worker --fd=N --index=I --log-level=info --log-format=text \
+        --log-timestamps=1
 
 with its end of a socketpair as file descriptor N (gslb/server/channel.py).
 It waits for its first Update (the whole state), builds its own snapshot
@@ -27,10 +28,12 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections import Counter
 
 from gslb.dns.answer import Responder
-from gslb.model import IPAddress
+from gslb.errors import GslbError
+from gslb.model import IPAddress, LogSettings
 from gslb.proximity import EMPTY, FrozenView
 from gslb.server import runtime
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
@@ -126,7 +129,7 @@ async def serve(fd: int, index: int) -> int:
         raise ChannelError(f"expected an Update, got {type(first).__name__}")
     worker = Worker(first)
     settings = worker.holder.current.config.server
-    listeners = await bind(settings, worker.responder.answer)
+    listeners = await bind(settings, worker.responder.answer, reuse_port=True)
     send(writer, Ack(first.seq))
     send(writer, Ready(os.getpid(), listeners.bound))
     log.info(
@@ -182,9 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gslb.server.worker")
     parser.add_argument("--fd", type=int, required=True, help="the channel to the parent")
     parser.add_argument("--index", type=int, required=True)
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--log-format", default="text", choices=("text", "json"))
+    parser.add_argument("--log-timestamps", default=1, type=int, choices=(0, 1))
     args = parser.parse_args(argv)
-    return runtime.run(serve(args.fd, args.index), args.log_level)
+    log = LogSettings(args.log_level, args.log_format, bool(args.log_timestamps))
+    try:
+        return runtime.run(serve(args.fd, args.index), log)
+    except GslbError as exc:  # a listen address it cannot bind: one line, not a traceback
+        print(f"gslbd worker {args.index}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

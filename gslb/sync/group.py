@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gslb import __version__
@@ -31,6 +31,7 @@ from gslb.sync import admin, paths, requests, roster
 from gslb.sync.admin import AdminState
 from gslb.sync.bus import Bus
 from gslb.sync.feed import Feed
+from gslb.sync.metrics import families
 from gslb.sync.paths import PathReplica
 from gslb.sync.requests import ProbeRequests
 from gslb.sync.roster import Roster, config_hash
@@ -38,6 +39,7 @@ from gslb.sync.views import View, combine, own_members
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
+    from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +220,11 @@ class SyncGroup:
         rows[0]["connected"] = self.bus.connected
         rows[0]["lag"] = 0.0
         return rows
+
+    def metrics(self) -> Iterable[Metric]:
+        """The `gslb_sync_*` families (gslb/sync/metrics.py), made now."""
+        own_hash = self.report()["config_hash"]
+        return families(self.bus, self.roster, self.paths, self.requests, self.admin, own_hash)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -18,15 +18,25 @@ from collections.abc import Iterable
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from gslb.sync.group import SyncGroup
+from gslb.sync.admin import AdminState
+from gslb.sync.bus import Bus
+from gslb.sync.paths import PathReplica
+from gslb.sync.requests import ProbeRequests
+from gslb.sync.roster import Roster
 
 
-def families(group: SyncGroup) -> Iterable[Metric]:
+def families(
+    bus: Bus,
+    roster: Roster,
+    paths: PathReplica,
+    requests: ProbeRequests,
+    admin: AdminState,
+    own_hash: str,
+) -> Iterable[Metric]:
     yield GaugeMetricFamily(
-        "gslb_sync_connected", "Whether the sync group's bus is up.", int(group.bus.connected)
+        "gslb_sync_connected", "Whether the sync group's bus is up.", int(bus.connected)
     )
     peers = GaugeMetricFamily("gslb_sync_peers", "Peers heard of, by state.", labels=["state"])
-    roster = group.roster
     fresh = sum(1 for p in roster.peers.values() if roster.fresh(p))
     peers.add_metric(["connected"], fresh)
     peers.add_metric(["stale"], len(roster.peers) - fresh)
@@ -38,27 +48,26 @@ def families(group: SyncGroup) -> Iterable[Metric]:
     for name, peer in sorted(roster.peers.items()):
         heard.add_metric([name], max(0.0, now - float(peer.report["at"])))
     yield heard
-    own = group.report()["config_hash"]
     yield GaugeMetricFamily(
         "gslb_sync_config_mismatch",
         "Connected peers whose configuration differs from this node's.",
-        roster.mismatches(own),
+        roster.mismatches(own_hash),
     )
     waiting = GaugeMetricFamily(
         "gslb_sync_waiting", "What waits to go out on the bus.", labels=["what"]
     )
-    waiting.add_metric(["paths"], group.paths.waiting)
-    waiting.add_metric(["requests"], group.requests.waiting)
+    waiting.add_metric(["paths"], paths.waiting)
+    waiting.add_metric(["requests"], requests.waiting)
     yield waiting
     events = CounterMetricFamily(
         "gslb_sync_events", "Sync group events and messages.", labels=["event"]
     )
     for prefix, counts in (
-        ("bus", group.bus.counts),
-        ("paths", group.paths.counts),
-        ("requests", group.requests.counts),
+        ("bus", bus.counts),
+        ("paths", paths.counts),
+        ("requests", requests.counts),
         ("reports", roster.counts),
-        ("admin", group.admin.counts),
+        ("admin", admin.counts),
     ):
         for name, n in sorted(counts.items()):
             events.add_metric([f"{prefix}_{name}"], n)

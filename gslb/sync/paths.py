@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 
-from gslb.model import PROBE_PROTOCOLS, IPAddress, address_of
+from gslb.model import IPAddress, address_of
+from gslb.probes import PROBE_PROTOCOLS
 from gslb.proximity import FrozenView, LdnsTable, PathRecord
 
 log = logging.getLogger(__name__)

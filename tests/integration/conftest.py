@@ -8,6 +8,9 @@ the port. Tests talk to it with dnspython, an independent client.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import re
 import shutil
 import socket
@@ -26,7 +29,7 @@ import dns.rrset
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")
+LISTENING = re.compile(r"listening: proto=(\w+) address=(\S+) port=(\d+)")  # text or JSON
 
 
 @dataclass
@@ -69,13 +72,22 @@ def stop_process(proc: subprocess.Popen[Any]) -> int:
     return proc.returncode
 
 
-def start_gslbd(config_dir: Path, timeout: float = 15.0) -> Gslbd:
+def start_gslbd(
+    config_dir: Path,
+    timeout: float = 15.0,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Gslbd:
+    """Start gslbd (more `args` on its command line, `env` added to the
+    environment) and wait until it is ready."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gslb", "--config", str(config_dir)],
+        [sys.executable, "-m", "gslb", "--config", str(config_dir), *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        cwd=config_dir.parent,
+        cwd=cwd or config_dir.parent,
+        env={**os.environ, **env} if env else None,
     )
     assert proc.stderr is not None
     log: list[str] = []
@@ -99,6 +111,26 @@ def start_gslbd(config_dir: Path, timeout: float = 15.0) -> Gslbd:
 
     threading.Thread(target=drain, daemon=True).start()
     return Gslbd(proc, "127.0.0.1", port, config_dir, log)
+
+
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+@functools.cache
+def why_not_as_nobody() -> str | None:
+    """Why tests cannot run gslb as user nobody in a namespace of its own
+    (root, setpriv, unshare, ip; this Python and checkout readable by nobody),
+    or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root"
+    missing = [p for p in ("setpriv", "unshare", "ip") if shutil.which(p) is None]
+    if missing:
+        return f"needs {', '.join(missing)}"
+    done = subprocess.run([*NOBODY, sys.executable, "-c", "import gslb, dns"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    if done.returncode != 0:
+        return f"user nobody cannot run {sys.executable} on {ROOT}: {done.stderr.strip()[-200:]}"
+    return None
 
 
 def free_port() -> int:
@@ -180,6 +212,14 @@ def edit_config(
     if zone_append:
         zone = config_dir / "gslb.example.zone"
         zone.write_text(zone.read_text() + zone_append)
+    return config_dir
+
+
+def set_server(config_dir: Path, listen: list[str], workers: int = 1) -> Path:
+    """Give a copied config these `[server] listen` addresses and `workers`."""
+    path = config_dir / "wideips.toml"
+    text = re.sub(r"(?m)^listen = \[.*\]$", f"listen = {json.dumps(listen)}", path.read_text())
+    path.write_text(text.replace("[server]\n", f"[server]\nworkers = {workers}\n", 1))
     return config_dir
 
 

@@ -348,9 +348,9 @@ def test_a_resolver_finds_gslbd_through_the_delegations_and_gets_probed(topology
     assert not any(source == TEL_SOURCE and name == "." for source, name, _, _ in replies)
     time.sleep(0.5)  # the replies' way back, into the table
 
-    # SIGTERM saves the LDNS table (var/ldns.json under gslbd's cwd).
+    # SIGTERM saves the LDNS table (var/ldns.json under the config directory).
     assert lab.stop(topology.gslbd, timeout=10) == 0, topology.logs()
-    state = json.loads((topology.tmp / "gslbd" / "var" / "ldns.json").read_text())
+    state = json.loads((topology.tmp / "gslbd" / "etc" / "var" / "ldns.json").read_text())
     entries = {row[0]: row for row in state["entries"]}
     assert list(entries) == [RESOLVER], entries  # Unbound, never the client
     _, target, first_seen, last_seen, _, protocol, failures, paths = entries[RESOLVER]

@@ -93,6 +93,9 @@ def test_two_workers_answer_and_are_counted_together(make_gslbd: Callable[..., G
     server = make_gslbd(toml=(WORKERS,))
     workers = children(server.proc.pid)
     assert len(workers) == 2
+    # A worker logs its start after it says Ready, so the parent's `ready:`
+    # (where start_gslbd stops waiting) may come first.
+    wait_for(lambda: len(started(server)) == 2, what="two worker starts logged")
     assert {pid for _, pid in started(server)} == workers
     assert sorted(index for index, _ in started(server)) == [0, 1]
 

@@ -13,8 +13,9 @@ from random import Random
 
 import pytest
 
-from gslb.algorithms.base import Candidate, Context, Path
+from gslb.algorithms.base import Context
 from gslb.model import (
+    Candidate,
     Config,
     DataCenter,
     IPAddress,
@@ -28,6 +29,7 @@ from gslb.model import (
     WideIP,
     address_of,
 )
+from gslb.proximity import Path
 
 NOW = 1_000_000.0
 LDNS = ip_address("198.51.100.7")

@@ -8,8 +8,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from gslb.algorithms.base import Path
-from gslb.proximity import EMPTY, FrozenView, LdnsTable, PathRecord, address_of, key_of, save
+from gslb.proximity import EMPTY, FrozenView, LdnsTable, Path, PathRecord, address_of, key_of, save
 
 A, B, C = ip_address("198.51.100.7"), ip_address("198.51.100.8"), ip_address("2001:db8::7")
 T0 = 1_000_000.0

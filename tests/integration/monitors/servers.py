@@ -52,6 +52,7 @@ class HttpServer:
 
     status: int = 200
     body: bytes = b"ok\n"
+    chunks: tuple[bytes, ...] | None = None  # send the body chunked, in these pieces
     server: asyncio.Server | None = None
     port: int = 0
     requests: list[bytes] = field(default_factory=list)
@@ -72,10 +73,15 @@ class HttpServer:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2.0)
             self.requests.append(head)
+            if self.chunks is None:
+                framing, body = f"Content-Length: {len(self.body)}", self.body
+            else:
+                framing = "Transfer-Encoding: chunked"
+                body = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in self.chunks)
+                body += b"0\r\nX-Trailer: t\r\n\r\n"
             writer.write(
-                f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(self.body)}\r\n"
-                "Connection: close\r\n\r\n".encode()
-                + self.body
+                f"HTTP/1.1 {self.status} X\r\n{framing}\r\nConnection: close\r\n\r\n".encode()
+                + body
             )
             await writer.drain()
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):

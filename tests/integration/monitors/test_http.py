@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from gslb.monitors.http import HttpMonitor, HttpSettings, HttpsMonitor, HttpsSettings, request
+from gslb.monitors.http import (
+    HttpMonitor,
+    HttpSettings,
+    HttpsMonitor,
+    HttpsSettings,
+    dechunk,
+    request,
+)
 from tests.integration.monitors.servers import HttpServer, self_signed
 
 LOCAL = ip_address("127.0.0.1")
@@ -82,3 +89,43 @@ async def test_https_with_and_without_verification(tls_context: ssl.SSLContext):
     assert (unverified.ok, unverified.detail) == (True, "status 200")
     assert not verified.ok
     assert verified.detail.startswith("tls: CERTIFICATE_VERIFY_FAILED")
+
+
+async def test_a_chunked_body_is_decoded_before_expect():
+    # "green" is split over two chunks: the raw bytes hold "gr\r\n3;ext=1\r\neen".
+    server = await HttpServer(chunks=(b"state: gr", b"een", b" (all 16 members)")).start()
+    try:
+        green = await check(server.port, expect="state: green \\(all 16 members\\)$")
+        chunk_size = await check(server.port, expect="ext=1")
+    finally:
+        await server.stop()
+    assert (green.ok, green.detail) == (True, "status 200")
+    assert (chunk_size.ok, chunk_size.detail) == (False, "status 200, body did not match 'ext=1'")
+
+
+def test_dechunk():
+    assert dechunk(b"4\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n") == (
+        b"Wikipedia in \r\n\r\nchunks."
+    )
+    assert dechunk(b"5\r\nhel") == b"hel"  # cut off at the read limit: what came
+    assert dechunk(b"zz\r\nhello") == b""
+
+
+async def test_https_builds_its_tls_context_once(tls_context: ssl.SSLContext):
+    server = await HttpServer().start(tls_context)
+    spec = HttpsSettings(verify=False)
+    monitor = HttpsMonitor()
+    try:
+        results = [
+            await monitor.check(LOCAL, server.port, source=None, timeout=2, spec=spec)
+            for _ in range(3)
+        ]
+    finally:
+        await server.stop()
+    assert [(r.ok, r.detail) for r in results] == [(True, "status 200")] * 3
+    # One context per `verify` for the whole process, whatever the monitor.
+    assert HttpsMonitor().tls(spec) is monitor.tls(HttpsSettings(verify=False))
+    assert monitor.tls(HttpsSettings()) is monitor.tls(HttpsSettings(verify=True))
+    assert monitor.tls(spec) is not monitor.tls(HttpsSettings())
+    assert monitor.tls(spec).verify_mode == ssl.CERT_NONE
+    assert monitor.tls(HttpsSettings()).verify_mode == ssl.CERT_REQUIRED

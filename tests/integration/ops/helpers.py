@@ -21,8 +21,8 @@ HTTP = re.compile(r"listening: proto=http address=(\S+) port=(\d+)")
 
 
 def socket_of(server: Gslbd) -> Path:
-    """The default `[control] socket`, relative to gslbd's working directory."""
-    return server.config_dir.parent / "run" / "gslb.sock"
+    """The default `[control] socket`, relative to the configuration directory."""
+    return server.config_dir / "run" / "gslb.sock"
 
 
 def ctl(

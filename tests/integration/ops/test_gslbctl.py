@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.edns
 import dns.message
 import pytest
 
@@ -75,6 +76,22 @@ def test_explain(shared_gslbd: Gslbd):
         shared_gslbd, "explain", "x.app.gslb.example", "--ldns", "::1", "--qtype", "AAAA"
     )
     assert six["decision"]["answer"] == ["x.app.gslb.example. 30 IN AAAA ::1"]
+
+
+def test_explain_says_what_the_server_answers_to_a_zero_ecs_subnet(shared_gslbd: Gslbd):
+    """A /0 client subnet says nothing about the client: the resolver stays the
+    LDNS, for the server and for explain alike (explain once decided for 0.0.0.0,
+    which no topology record matches, and said CNC)."""
+    explained = ctl_json(shared_gslbd, "explain", "www.gslb.example", "--ldns", "127.0.0.1",
+                         "--ecs", "0.0.0.0/0")  # fmt: skip
+    query = dns.message.make_query(
+        "www.gslb.example.", "A", use_edns=0, options=[dns.edns.ECSOption.from_text("0.0.0.0/0")]
+    )
+    reply = shared_gslbd.udp(query)  # from 127.0.0.1: topology says TEL
+    assert [rr.address for rr in reply.answer[0]] == ["127.0.20.1"]
+    assert (explained["decided_for"], explained["decision"]["members"]) == (
+        "127.0.0.1", [{"name": "vs_tel", "address": "127.0.20.1"}],
+    )  # fmt: skip
 
 
 def test_explain_errors_are_one_line(shared_gslbd: Gslbd):

@@ -122,11 +122,11 @@ def test_reload_keeps_persistence_and_monitor_state(gslbd: Gslbd):
 
 def test_sigterm_stops_cleanly_and_saves_state(gslbd: Gslbd):
     assert ctl(gslbd, "member", "disable", "vs_cnc6").returncode == 0
-    sock = gslbd.config_dir.parent / "run" / "gslb.sock"
+    sock = gslbd.config_dir / "run" / "gslb.sock"
     assert sock.exists()
     gslbd.proc.send_signal(signal.SIGTERM)
     assert gslbd.proc.wait(10) == 0
     assert not sock.exists()
-    saved = json.loads((gslbd.config_dir.parent / "var" / "health.json").read_text())
+    saved = json.loads((gslbd.config_dir / "var" / "health.json").read_text())
     assert saved["disabled"] == ["vs_cnc6"]
     assert gslbd.logged("stopping: reason=signal")

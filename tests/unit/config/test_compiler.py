@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gslb.algorithms import REGISTRY
 from gslb.config import load
-from gslb.config.compiler import method_names
 from gslb.errors import ConfigError
 from tests.unit.config.conftest import Edit, MakeConfig, brief
 
@@ -94,7 +94,7 @@ CASES: list[tuple[str, list[Edit], list[tuple[object, ...]]]] = [
                 61,
                 "pool[1].methods[0]",
                 "fastest",
-                "unknown method; known: " + ", ".join(sorted(method_names())),
+                "unknown method; known: " + ", ".join(sorted(REGISTRY)),
             ),
             (
                 W,

@@ -58,9 +58,13 @@ def test_monitors_compile(make_config):
 
 
 def test_defaults(make_config):
-    cfg = load(make_config())
+    directory = make_config()
+    cfg = load(directory)
     assert cfg.monitors == ()
-    assert cfg.control == ControlSettings()
+    # Relative paths are relative to the configuration directory.
+    assert cfg.control == ControlSettings(
+        socket=f"{directory}/run/gslb.sock", state_dir=f"{directory}/var"
+    )
     assert cfg.control.http == ("127.0.0.1", 9300)
     assert all(not p.available_when_unknown for p in cfg.pools)
 

@@ -3,6 +3,7 @@
 from dataclasses import replace
 from pathlib import Path
 
+import dns.edns
 import dns.message
 import pytest
 
@@ -91,7 +92,8 @@ def test_a_plan_that_disagrees_is_reported():
     snap = Snapshot.build(load(ETC))
     responder = Responder(SnapshotHolder(snap), clock=lambda: 1000.0)
     broken = Plan((), Decision("nodata"))  # decides nothing whatever the LDNS
-    snap.plans[0, A] = broken
+    responder.memo.follow(snap)
+    responder.memo.plans[0, A] = broken
     result = explain(snap, responder, "www.gslb.example", "219.172.1.1")
     assert (result["hot_path"], result["plan_agrees"]) == ("plan", False)
     assert result["plan_decision"]["action"] == "nodata"
@@ -123,3 +125,27 @@ def test_a_rotating_pool_plan_agrees_from_the_same_cursors_and_draws(method):
         result = explain(responder.holder.current, responder, "www.gslb.example", "198.51.100.1")
         assert (result["hot_path"], result["plan_agrees"]) == ("plan", True), result
     assert responder.cursors._positions == moved  # explaining moved nothing
+
+
+@pytest.mark.parametrize(
+    ("ecs", "decided_for", "member", "address"),
+    [
+        # a /0 subnet says nothing about the client: the resolver stays the LDNS
+        ("0.0.0.0/0", "219.172.0.20", "vs_tel", "127.0.20.1"),
+        ("202.106.7.0/24", "202.106.7.0", "vs_cnc", "127.0.10.1"),
+    ],
+)
+def test_explain_and_the_server_agree_on_who_the_ldns_is(ecs, decided_for, member, address):
+    responder = Responder(SnapshotHolder(Snapshot.build(load(ETC))), clock=lambda: 1000.0)
+    subnet = dns.edns.ECSOption.from_text(ecs)
+    query = dns.message.make_query("www.gslb.example.", "A", use_edns=0, options=[subnet])
+    wire = responder.answer(query.to_wire(), "219.172.0.20", "udp")
+    reply = dns.message.from_wire(wire or b"")
+    assert [rr.address for rr in reply.answer[0]] == [address]
+    result = explain(
+        responder.holder.current, responder, "www.gslb.example", "219.172.0.20", ecs=ecs
+    )
+    assert (result["decided_for"], result["decision"]["members"][0]["name"]) == (
+        decided_for,
+        member,
+    )

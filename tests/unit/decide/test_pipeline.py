@@ -4,11 +4,11 @@ from random import Random
 
 import pytest
 
-from gslb.algorithms.base import Path
 from gslb.decide.persistence import PersistenceTable
 from gslb.decide.pipeline import Cursors, Decision, Step, decide
 from gslb.health import Health
 from gslb.model import AAAA, A, Persistence, key_of
+from gslb.proximity import Path
 from gslb.snapshot import Snapshot
 from tests.unit.factories import NOW, ConfigBuilder, FakeProximity, path
 

@@ -1,7 +1,7 @@
 """The compiled plan (gslb/decide/plan.py) decides exactly as the general path.
 
 `decide(explain=False)` runs a wide IP's plan when it has one (memoised in
-`snap.plans`); `decide(explain=True)` always runs each method's `select()`.
+`gslb.decide.memo.SnapshotMemo`); `decide(explain=True)` always runs each method's `select()`.
 On seeded random configurations, health states, topology tables and
 proximity views, and on hand-written cases, both must give the same Decision
 but for the trace. A failure names its seed: `make_case(seed)` rebuilds the
@@ -19,12 +19,13 @@ from typing import NamedTuple
 
 import pytest
 
-from gslb.algorithms.base import Path, ProximityView
+from gslb.algorithms import REGISTRY
+from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.decide.plan import PlanPerChoice
 from gslb.health import Health
 from gslb.model import AAAA, A, Config, ProbeSettings, key_of
-from gslb.proximity import FrozenView
+from gslb.proximity import FrozenView, Path, ProximityView
 from gslb.snapshot import Snapshot
 from tests.unit.factories import NOW, ConfigBuilder, FakeProximity
 
@@ -74,13 +75,7 @@ class Case(NamedTuple):
     spec: str  # what was drawn, for failure messages
 
 
-def make_case(seed: int) -> Case:
-    rng = Random(seed)
-    b = ConfigBuilder()
-    dcs = [f"dc{i}" for i in range(rng.randint(2, 4))]
-    for name in dcs:
-        b.dc(name, enabled=rng.random() > 0.05)
-
+def _virtual_servers(rng: Random, b: ConfigBuilder, dcs: list[str]) -> dict[int, list[str]]:
     # Virtual servers, several per data center at times (candidates share a DC).
     family: dict[int, list[str]] = {A: [], AAAA: []}
     n = 0
@@ -100,40 +95,45 @@ def make_case(seed: int) -> Case:
                     name = f"{'v4' if v4 else 'v6'}-{dc}-{n}"
                     b.vs(name, f"192.0.2.{n}" if v4 else f"2001:db8:ffff::{n:x}", dc)
                     family[rtype].append(name)
-    servers = family[A] + family[AAAA]
+    return family
 
+
+def _pool(rng: Random, b: ConfigBuilder, name: str, family: dict[int, list[str]]) -> str:
+    rtype = A if rng.random() < 0.65 else AAAA
+    vs = family[rtype]
+    members = rng.sample(vs, rng.randint(1, min(len(vs), 4)))  # any configured order
+    methods: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        m = rng.choice(CHAIN_METHODS)
+        if m not in methods:
+            methods.append(m)
+    if rng.random() < 0.25:
+        extra = rng.choice(ROTATING + GENERAL_ONLY)
+        if extra not in methods:
+            methods.insert(rng.randrange(len(methods) + 1), extra)
+    fields: dict[str, object] = {
+        "methods": tuple(methods),
+        "max_answers": rng.randint(1, 3),
+        "fail_closed": rng.random() < 0.25,
+        "rtype": rtype,
+        "ttl": rng.choice((30, 60)),
+        "available_when_unknown": rng.random() < 0.3,
+    }
+    if "fallback_ip" in methods or rng.random() < 0.2:
+        fields["fallback_ip"] = ip_address(FALLBACK[rtype])
+    if "qos" in methods and rng.random() < 0.5:
+        fields["qos"] = (("topology", 10.0), ("hops", 5.0))
+    b.pool(name, [(m, rng.randint(1, 3), rng.random() > 0.05) for m in members], **fields)
+    return name
+
+
+def _pools(rng: Random, b: ConfigBuilder, family: dict[int, list[str]]) -> list[str]:
     # Pools: the wide IP's, and at times a separate last-resort pool.
     n_pools = rng.randint(1, 3)
     separate_last = rng.random() < 0.15
     pools: list[str] = []
     for p in range(n_pools + separate_last):
-        rtype = A if rng.random() < 0.65 else AAAA
-        vs = family[rtype]
-        members = rng.sample(vs, rng.randint(1, min(len(vs), 4)))  # any configured order
-        methods: list[str] = []
-        for _ in range(rng.randint(1, 4)):
-            m = rng.choice(CHAIN_METHODS)
-            if m not in methods:
-                methods.append(m)
-        if rng.random() < 0.25:
-            extra = rng.choice(ROTATING + GENERAL_ONLY)
-            if extra not in methods:
-                methods.insert(rng.randrange(len(methods) + 1), extra)
-        fields: dict[str, object] = {
-            "methods": tuple(methods),
-            "max_answers": rng.randint(1, 3),
-            "fail_closed": rng.random() < 0.25,
-            "rtype": rtype,
-            "ttl": rng.choice((30, 60)),
-            "available_when_unknown": rng.random() < 0.3,
-        }
-        if "fallback_ip" in methods or rng.random() < 0.2:
-            fields["fallback_ip"] = ip_address(FALLBACK[rtype])
-        if "qos" in methods and rng.random() < 0.5:
-            fields["qos"] = (("topology", 10.0), ("hops", 5.0))
-        name = f"p{p}"
-        b.pool(name, [(m, rng.randint(1, 3), rng.random() > 0.05) for m in members], **fields)
-        pools.append(name)
+        pools.append(_pool(rng, b, f"p{p}", family))
     wide_pools = pools[:n_pools]
     last: str | None = None
     if separate_last:
@@ -142,7 +142,12 @@ def make_case(seed: int) -> Case:
         last = rng.choice(wide_pools)
     pool_method = rng.choice(("global_availability",) * 3 + ("topology", *ROTATING))
     b.wideip(WIP, wide_pools, last_resort_pool=last, pool_method=pool_method)
+    return pools
 
+
+def _topology(
+    rng: Random, b: ConfigBuilder, dcs: list[str], pools: list[str], servers: list[str]
+) -> None:
     # Topology: dc, pool, vs and region records, subnets, regions, `any`, negations.
     ldns_regions: list[str] = []
     server_regions: list[str] = []
@@ -176,11 +181,8 @@ def make_case(seed: int) -> Case:
         records.append(f"{kind}:{server},{ldns},{rng.choice((1, 10, 50, 100, 100, 200))}")
     b.topology(*records)
 
-    config = b.build()
-    path_ttl = rng.choice((2400.0, 2400.0, 600.0))
-    if path_ttl != 2400.0:
-        config = dataclasses.replace(config, probes=ProbeSettings(path_ttl=path_ttl))
 
+def _health(rng: Random, config: Config, dcs: list[str], servers: list[str]) -> Health:
     # Health: random members down, at times all of them, a data-center link,
     # a member disabled by hand, members not checked yet.
     n_vs = len(config.virtual_servers)
@@ -202,18 +204,20 @@ def make_case(seed: int) -> Case:
         frozenset(rng.sample(servers, 1)) if rng.random() < 0.1 else frozenset(),
         unknown,
     )
+    return health
 
+
+def _paths(rng: Random, n_dcs: int, ttl: int) -> tuple[list[str], dict[str, dict[int, Path]]]:
     # Proximity: fresh, stale and boundary paths, data centers missing or
     # unknown to the config, many equal values; some LDNS not in the table.
     ldns_all = rng.sample(LDNS_V4, 3) + rng.sample(LDNS_V6, 2)
-    ttl = int(path_ttl)
     equal = rng.random() < 0.2  # every path alike: ties everywhere
     table: dict[str, dict[int, Path]] = {}
     for ldns in ldns_all:
         if rng.random() < 0.2:
             continue
         paths: dict[int, Path] = {}
-        for dc in range(len(dcs) + 1):  # the last one is not configured
+        for dc in range(n_dcs + 1):  # the last one is not configured
             if rng.random() < 0.35:
                 continue
             age = rng.choice((0, 0, 0, 30, ttl - 1, ttl, ttl + 1, 86_400))
@@ -228,6 +232,28 @@ def make_case(seed: int) -> Case:
                 NOW_S - age,
             )
         table[ldns] = paths
+    return ldns_all, table
+
+
+def make_case(seed: int) -> Case:
+    rng = Random(seed)
+    b = ConfigBuilder()
+    dcs = [f"dc{i}" for i in range(rng.randint(2, 4))]
+    for name in dcs:
+        b.dc(name, enabled=rng.random() > 0.05)
+
+    family = _virtual_servers(rng, b, dcs)
+    servers = family[A] + family[AAAA]
+    pools = _pools(rng, b, family)
+    _topology(rng, b, dcs, pools, servers)
+    config = b.build()
+    path_ttl = rng.choice((2400.0, 2400.0, 600.0))
+    if path_ttl != 2400.0:
+        config = dataclasses.replace(config, probes=ProbeSettings(path_ttl=path_ttl))
+
+    health = _health(rng, config, dcs, servers)
+
+    ldns_all, table = _paths(rng, len(dcs), int(path_ttl))
     real_view = rng.random() < 0.75
     view: ProximityView
     if real_view:
@@ -333,11 +359,26 @@ class Outcome(NamedTuple):
 
 
 def run(
-    snap: Snapshot, rtype: int, key: int, now: float, cursors: Cursors, chance: int, explain: bool
+    snap: Snapshot,
+    rtype: int,
+    key: int,
+    now: float,
+    cursors: Cursors,
+    memo: SnapshotMemo,
+    chance: int,
+    explain: bool,
 ) -> Decision:
     """Decide with its own copy of the cursors and a generator seeded alike."""
     return decide(
-        snap, 0, rtype, key, now=now, rng=Random(chance), cursors=cursors.copy(), explain=explain
+        snap,
+        0,
+        rtype,
+        key,
+        now=now,
+        rng=Random(chance),
+        cursors=cursors.copy(),
+        memo=memo,
+        explain=explain,
     )
 
 
@@ -347,12 +388,13 @@ def outcomes(seed: int) -> tuple[Outcome, ...]:
     case = make_case(seed)
     snap = case.snap
     rng = Random(seed)
+    memo = SnapshotMemo()
     out = []
     for ldns, rtype in case.queries:
-        query = (snap, rtype, key_of(ip_address(ldns)), case.now, cursors_for(rng, snap))
+        query = (snap, rtype, key_of(ip_address(ldns)), case.now, cursors_for(rng, snap), memo)
         chance = rng.randrange(1 << 30)
         fast = run(*query, chance, explain=False)
-        plan = snap.plans.get((0, rtype))  # absent: no pool of this type, nothing to plan
+        plan = memo.plans.get((0, rtype))  # absent: no pool of this type, nothing to plan
         where = f"seed={seed} ldns={ldns} rtype={rtype}\n{case.spec}"
         if snap.pools[0][rtype] and expect_plan(snap, rtype):
             assert plan is not None, f"no plan where one was due\n{where}"
@@ -360,7 +402,7 @@ def outcomes(seed: int) -> tuple[Outcome, ...]:
         assert slow.trace, where
         assert fast == slow._replace(trace=()), f"plan != general path\n{where}\n{slow.trace}"
         assert run(*query, chance, explain=False) == fast, where  # through the memoised plan
-        assert snap.plans.get((0, rtype)) is plan, where
+        assert memo.plans.get((0, rtype)) is plan, where
         out.append(
             Outcome(
                 plan is not None,
@@ -430,8 +472,9 @@ def exact(
     view = FrozenView.of({ip_address(ldns): dict(paths)})
     snap = Snapshot.build(config, proximity=view)
     key = key_of(ip_address(ldns))
-    fast = decide(snap, 0, rtype, key, now=now, rng=Random(1), cursors=Cursors())
-    assert snap.plans[0, rtype] is not None
+    memo = SnapshotMemo()
+    fast = decide(snap, 0, rtype, key, now=now, rng=Random(1), cursors=Cursors(), memo=memo)
+    assert memo.plans[0, rtype] is not None
     slow = decide(snap, 0, rtype, key, now=now, rng=Random(1), cursors=Cursors(), explain=True)
     assert fast == slow._replace(trace=())
     return fast
@@ -555,3 +598,10 @@ def test_fall_throughs_across_pools_and_nodata():
     assert d == Decision(
         "answer", 0, members("b"), None, 30, "topology", True, (), (("first", "rtt"),)
     )
+
+
+def test_every_registered_method_is_drawn():
+    """A new method must be classified above, so the random configurations
+    hold its plan to its general path too."""
+    assert sorted(RANKERS + ROTATING + CONSTANT + GENERAL_ONLY) == sorted(REGISTRY)
+    assert {m for m in REGISTRY if REGISTRY[m].rotating} == set(ROTATING)

@@ -8,10 +8,10 @@ from pathlib import Path
 import dns.edns
 import dns.message
 
-from gslb.algorithms.base import Path as ProbePath
 from gslb.config import load
 from gslb.dns.answer import Responder
 from gslb.proximity import FrozenView, key_of
+from gslb.proximity import Path as ProbePath
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 ETC = Path(__file__).resolve().parents[3] / "etc"

@@ -52,6 +52,12 @@ class Clock:
     def __call__(self) -> float:
         return self.now
 
+    async def sleep(self, seconds: float) -> None:
+        """Virtual time: a sleep moves the clock on at once (by a microsecond at
+        least, as a real one takes: T0 + 1e-11 would be T0 again)."""
+        self.now += max(seconds, 1e-6)
+        await asyncio.sleep(0)
+
 
 def config(**probes) -> Config:
     return Config(
@@ -70,13 +76,15 @@ def config(**probes) -> Config:
 
 def scheduler(probers, clock=None, seen=None, **probes) -> tuple[Scheduler, list]:
     published: list = []
+    clock = clock or Clock()
     s = Scheduler(
         LdnsTable(max_entries=1000, ldns_ttl=3600),
         config(**probes),
         probers={p.name: p for p in probers},
         seen=seen,
         publish=published.append,
-        clock=clock or Clock(),
+        clock=clock,
+        sleep=clock.sleep,
     )
     return s, published
 
@@ -236,24 +244,36 @@ async def test_concurrency_is_bounded():
 
 
 async def test_a_spoofed_flood_stays_within_the_token_bucket():
-    dot = FakeProber("dns_dot")
+    """In virtual time (the bucket reads the scheduler's clock and sleeps by
+    it): a full bucket at once, then `rate` probes a second, never more."""
+    clock = Clock()
+    dot = TimedProber("dns_dot", clock)
     rate = 40
-    s, _ = scheduler([dot], rate=rate, queue_size=64, concurrency=64)
-    runner = asyncio.create_task(s.run(tick=3600))
-    started = time.monotonic()
-    offered = 0
-    while time.monotonic() - started < 0.5:
-        for _ in range(200):  # 200 spoofed sources per 10 ms
-            offered += 1
-            s.offer(ip_address(0x7F000000 + offered), ip_address(0x7F000000 + offered))
-        await asyncio.sleep(0.01)
-    elapsed = time.monotonic() - started
-    runner.cancel()
-    await asyncio.gather(runner, return_exceptions=True)
-    allowed = rate + rate * elapsed  # a full bucket, then the rate
-    assert rate <= len(dot.calls) <= allowed + 1
-    assert s.counts["probes"] == len(dot.calls)
-    assert s.counts["queue_full"] > offered // 2
+    s, _ = scheduler([dot], clock=clock, rate=rate, queue_size=64, concurrency=64)
+    offered = 200  # spoofed sources at once: the queue takes 64
+    for i in range(1, offered + 1):
+        s.offer(ip_address(0x7F000000 + i), ip_address(0x7F000000 + i))
+    await settle(s, lambda: len(dot.at) == 128 and not s._pending)  # 64 LDNS, 2 DCs
+    assert s.counts["queue_full"] == offered - 64
+    assert s.counts["probes"] == 128
+    assert dot.at[:rate] == [T0] * rate  # the full bucket
+    # The n-th probe past it waits n/rate seconds: never sooner.
+    for n, at in enumerate(dot.at[rate:], start=1):
+        assert at >= T0 + n / rate - 1e-9, (n, at)
+    assert dot.at[-1] == pytest.approx(T0 + (128 - rate) / rate, abs=0.5)
+
+
+class TimedProber(FakeProber):
+    """Records the (virtual) time of every probe."""
+
+    def __init__(self, name: str, clock: Clock) -> None:
+        super().__init__(name)
+        self.clock = clock
+        self.at: list[float] = []
+
+    async def probe(self, target, *, source, port, timeout):
+        self.at.append(self.clock())
+        return await super().probe(target, source=source, port=port, timeout=timeout)
 
 
 async def test_the_tick_records_who_queried_and_reprobes_when_due():
