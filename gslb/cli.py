@@ -5,7 +5,7 @@
     gslbctl reload                       re-read the running gslbd's configuration
     gslbctl status                       version, uptime, generation, counts
     gslbctl show wideips|pools|members|datacenters|topology
-    gslbctl show ldns [IP]               the LDNS proximity table (3-DNS `ldns { }` form)
+    gslbctl show ldns [IP] [--limit N]   the LDNS proximity table (3-DNS `ldns { }` form)
     gslbctl show sync                    the sync group: peers, last heard, lag, config hash
     gslbctl explain NAME --ldns IP [--ecs NET] [--qtype A|AAAA]
     gslbctl member disable|enable NAME   by hand; survives reloads and restarts
@@ -33,7 +33,7 @@ from typing import Any
 from gslb import config
 from gslb.command import command_parser
 from gslb.control import render
-from gslb.control.protocol import ControlError, request
+from gslb.control.protocol import LDNS_SHOWN, ControlError, request
 from gslb.errors import ConfigError
 from gslb.model import Config
 
@@ -54,9 +54,8 @@ def check(args: argparse.Namespace) -> int:
     try:
         cfg = config.load(args.dir or args.config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} errors", file=sys.stderr)
+        print(exc.report(), file=sys.stderr)
+        print(f"{len(exc.problems) + exc.more} errors", file=sys.stderr)
         return 1
     for warning in cfg.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -71,7 +70,12 @@ def _ldns_text(entries: Any) -> str:
 
 
 def _show_text(args: argparse.Namespace, result: Any) -> str:
-    return _ldns_text(result) if args.what == "ldns" else render.table(result)
+    if args.what != "ldns":
+        return render.table(result)
+    text = _ldns_text(result)
+    if args.address is None and len(result) == (args.limit or LDNS_SHOWN):
+        text += f"\n(the first {len(result)} entries, least recently seen first; --limit N)"
+    return text
 
 
 def remote(args: argparse.Namespace) -> int:
@@ -84,6 +88,16 @@ def remote(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result, indent=2) if args.json else args.text(args, result))
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
 
 
 def socket_path(args: argparse.Namespace) -> str:
@@ -117,7 +131,7 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     parser.add_argument(
         "--json", action="store_true", default=default(False), help="print the result as JSON"
     )
-    parser.add_argument("--timeout", type=float, default=default(60.0), help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=_seconds, default=default(60.0), help=argparse.SUPPRESS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,10 +166,13 @@ def _parser() -> argparse.ArgumentParser:
         "version, uptime, configuration generation, counts",
         lambda a, r: render.fields(r),
     )
-    show = add("show", "list objects and their state", _show_text, "what", "address")
+    show = add("show", "list objects and their state", _show_text, "what", "address", "limit")
     show.add_argument("what", choices=("wideips", "pools", "members", "datacenters", "topology",
                                        "ldns", "sync"))  # fmt: skip
     show.add_argument("address", nargs="?", metavar="IP", help="show ldns: only this LDNS")
+    show.add_argument(
+        "--limit", type=int, metavar="N", help="show ldns: at most N entries (default 1000)"
+    )
     explain = add(
         "explain",
         "what a resolver would get for a wide IP, and why",

@@ -161,6 +161,9 @@ class ServerSettings:
     edns_buffer_size: int = 1232
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 256
+    tcp_max_connections_per_client: int = 16  # open TCP connections of one client address
+    udp_receive_buffer: int = 4 * 1024 * 1024  # SO_RCVBUF of UDP sockets; 0 = kernel default
+    max_file_size: int = 64 * 1024 * 1024  # bytes; topology.csv and zone files
     nsid: bytes | None = None
     workers: int = 1  # > 1: worker processes share the listeners (gslb/server/supervisor.py)
     worker_report_interval: float = 1.0  # seconds between a worker's counts to the parent
@@ -197,6 +200,7 @@ class ProbeSettings:
     ports: tuple[tuple[str, int], ...] = ()  # per-protocol overrides: (("udp", 33434),)
     datacenters: tuple[int, ...] | None = None  # probe for these; None: every probe_source
     state_file: str = "var/ldns.json"  # relative to the config directory; "" = not saved
+    save_interval: float = 300.0  # seconds between saves of the table (and one on stop)
 
     def port_for(self, protocol: str) -> int:
         return dict(self.ports).get(protocol, self.port)

@@ -18,8 +18,8 @@ is proportional to the changes, not to the table.
 
 The table is bounded (the least recently seen LDNS is evicted), forgets an
 LDNS after `ldns_ttl` seconds without a query, and is saved atomically
-(temporary file, fsync, rename) as JSON, data centers by name, so a restart
-keeps what was learned. A row of the file: [address, target or null,
+(gslb/ldnsfile.py) as JSON rows, data centers by name, so a restart keeps
+what was learned. A row: [address, target or null,
 first_seen, last_seen, queries, protocol, failures, paths], a path:
 [datacenter, rtt_us, completion_rate, measured_at, probed_at, failures,
 hops, protocol].
@@ -28,17 +28,14 @@ hops, protocol].
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 import struct
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
-from pathlib import Path as FilePath
 from types import MappingProxyType
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from gslb.model import IPAddress, address_of, key_of
 from gslb.probes import PROBE_PROTOCOLS
@@ -52,7 +49,6 @@ __all__ = [
     "PathRecord",
     "address_of",
     "key_of",
-    "save",
 ]
 log = logging.getLogger(__name__)
 
@@ -91,7 +87,6 @@ class ProximityView(Protocol):
 PATH = struct.Struct("<HIHIIHBB")
 SMOOTHING = 3  # a new RTT sample moves the smoothed RTT a third of the way
 FULL = 10_000  # completion rate: every probe round answered
-FILE_VERSION = 1
 _NO_PATHS: Mapping[int, Path] = MappingProxyType({})
 _NO_VALUES: Mapping[int, float] = MappingProxyType({})
 _FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
@@ -436,76 +431,59 @@ class LdnsTable:
             self._view = FrozenView(old._base, recent)
         return self._view
 
-    def rows(self, datacenters: Sequence[str]) -> list[list[object]]:
-        """Every entry as a JSON-able row (data centers by name), for `save`."""
+    def keys(self) -> list[int]:
+        """Every key, least recently seen first: a copy made at C speed, so a
+        save can walk it a slice at a time while the table changes."""
+        return list(self._entries)
+
+    def row(self, key: int, datacenters: Sequence[str]) -> list[object] | None:
+        """The entry of `key` as a JSON-able row (data centers by name); None
+        when it has gone meanwhile."""
+        e = self._entries.get(key)
+        if e is None:
+            return None
         return [
+            str(address_of(key)),
+            None if e.target is None else str(e.target),
+            e.first_seen,
+            e.last_seen,
+            e.queries,
+            e.protocol,
+            e.failures,
             [
-                str(address_of(key)),
-                None if e.target is None else str(e.target),
-                e.first_seen,
-                e.last_seen,
-                e.queries,
-                e.protocol,
-                e.failures,
                 [
-                    [
-                        datacenters[r.datacenter],
-                        r.rtt_us,
-                        r.completion_rate,
-                        r.measured_at,
-                        r.probed_at,
-                        r.failures,
-                        r.hops,
-                        r.protocol,
-                    ]
-                    for r in unpack(e.paths)
-                    if r.datacenter < len(datacenters)
-                ],
-            ]
-            for key, e in self._entries.items()
+                    datacenters[r.datacenter],
+                    r.rtt_us,
+                    r.completion_rate,
+                    r.measured_at,
+                    r.probed_at,
+                    r.failures,
+                    r.hops,
+                    r.protocol,
+                ]
+                for r in unpack(e.paths)
+                if r.datacenter < len(datacenters)
+            ],
         ]
 
-    def load(self, path: str | os.PathLike[str], datacenters: Sequence[str], now: float) -> int:
-        """Add the saved entries not expired by `now`; how many. A missing
-        file is an empty table; an unreadable one is logged and ignored."""
-        try:
-            data = json.loads(FilePath(path).read_text(encoding="utf-8"))
-            if data.get("version") != FILE_VERSION:
-                raise ValueError(f"version {data.get('version')!r}")
-            index = {name: i for i, name in enumerate(datacenters)}
-            loaded = 0
-            rows = sorted(data["entries"], key=lambda row: row[3])  # least recently seen first
-            for address, target, first, last, queries, protocol, failures, paths in rows:
-                if last < now - self.ldns_ttl:
-                    continue
-                entry = self.add(ip_address(address), ip_address(target) if target else None, first)
-                entry.last_seen, entry.queries = last, queries
-                entry.protocol, entry.failures = protocol, failures
-                entry.paths = _pack(
-                    [PathRecord(index[p[0]], *p[1:]) for p in paths if p[0] in index]
-                )
-                self._dirty.add(key_of(ip_address(address)))
-                loaded += 1
-            return loaded
-        except FileNotFoundError:
-            return 0
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("ldns_table: unreadable file=%s error=%s", path, exc)
-            return 0
+    def rows(self, datacenters: Sequence[str]) -> list[list[object]]:
+        """Every entry as a JSON-able row, for `save`."""
+        return [row for key in self._entries if (row := self.row(key, datacenters)) is not None]
 
-
-def save(path: str | os.PathLike[str], rows: list[list[object]], now: float) -> None:
-    """Write `LdnsTable.rows()` atomically: temporary file, fsync, rename.
-
-    Slow for a big table, so callers run it in a thread; errors are logged."""
-    target = FilePath(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as out:
-            json.dump({"version": FILE_VERSION, "saved_at": now, "entries": rows}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(target)
-    except OSError as exc:
-        log.error("ldns_table: not saved file=%s error=%s", target, exc)
+    def restore(self, rows: Iterable[Sequence[Any]], datacenters: Sequence[str], now: float) -> int:
+        """Add saved rows (as `row` makes them; least recently seen first)
+        not expired by `now`; how many. A malformed row raises ValueError,
+        KeyError, TypeError or AttributeError (gslb/ldnsfile.py reads them)."""
+        index = {name: i for i, name in enumerate(datacenters)}
+        loaded = 0
+        for address, target, first, last, queries, protocol, failures, paths in rows:
+            if last < now - self.ldns_ttl:
+                continue
+            ldns = ip_address(address)
+            entry = self.add(ldns, ip_address(target) if target else None, first)
+            entry.last_seen, entry.queries = last, queries
+            entry.protocol, entry.failures = protocol, failures
+            entry.paths = _pack([PathRecord(index[p[0]], *p[1:]) for p in paths if p[0] in index])
+            self._dirty.add(key_of(ldns))
+            loaded += 1
+        return loaded

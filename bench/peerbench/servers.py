@@ -29,7 +29,8 @@ import dns.rcode
 import dns.rdatatype
 
 from gslb.config import load
-from gslb.proximity import LdnsTable, save
+from gslb.ldnsfile import save
+from gslb.proximity import LdnsTable
 from peerbench.install import Package
 
 BENCH = Path(__file__).resolve().parents[1]

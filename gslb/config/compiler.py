@@ -20,7 +20,7 @@ from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
 from gslb.config.zonefile import CNAME, DNAME, NS, absolute_name, check_name, in_zone
-from gslb.errors import Problem
+from gslb.errors import Problem, Problems
 from gslb.model import (
     AAAA,
     A,
@@ -61,7 +61,7 @@ class Compiler:
     def __init__(self, source: TomlSource, doc: schema.Document) -> None:
         self.source = source
         self.doc = doc
-        self.problems: list[Problem] = []
+        self.problems = Problems()
         self.warnings: list[str] = []
 
     def problem(self, path: FieldPath, value: object, message: str) -> None:
@@ -145,6 +145,9 @@ class Compiler:
             edns_buffer_size=s.edns_buffer_size,
             tcp_idle_timeout=s.tcp_idle_timeout,
             tcp_max_connections=s.tcp_max_connections,
+            tcp_max_connections_per_client=s.tcp_max_connections_per_client,
+            udp_receive_buffer=s.udp_receive_buffer,
+            max_file_size=s.max_file_size,
             nsid=s.nsid.encode() if s.nsid is not None else None,
             workers=s.workers,
             worker_report_interval=s.worker_report_interval,
@@ -186,6 +189,7 @@ class Compiler:
             ports=tuple(p.ports.items()),
             datacenters=datacenters,
             state_file=under(directory, p.state_file),
+            save_interval=p.save_interval,
         )
 
     def sync(self, s: schema.Sync) -> SyncSettings:

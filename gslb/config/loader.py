@@ -13,12 +13,13 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from gslb.config.compiler import Compiler, under
+from gslb.config.files import DEFAULT_MAX_FILE_SIZE, FileRejected, read_text
 from gslb.config.schema import Control, Document
 from gslb.config.schema import Zone as ZoneEntry
-from gslb.config.source import TomlSource, read_toml
+from gslb.config.source import TOO_DEEP, TomlSource, read_toml
 from gslb.config.topology_csv import parse_topology
-from gslb.config.zonefile import absolute_name, check_name, parse_zone
-from gslb.errors import ConfigError, Problem
+from gslb.config.zonefile import Reader, absolute_name, check_name, parse_zone
+from gslb.errors import ConfigError, Problem, Problems
 from gslb.model import Config, TopologyRecord, Zone
 
 OBJECTS_FILE = "wideips.toml"
@@ -40,22 +41,12 @@ def validation_problems(error: ValidationError, source: TomlSource) -> list[Prob
     return problems
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; OSError/UnicodeDecodeError become one ValueError message."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text") from None
-
-
-def _read_topology(path: Path, problems: list[Problem]) -> list[TopologyRecord]:
-    if not path.exists():
+def _read_topology(path: Path, limit: int, problems: Problems) -> list[TopologyRecord]:
+    if not path.exists() and not path.is_symlink():
         return []  # no topology file: no records
     try:
-        text = _read_text(path)
-    except ValueError as exc:
+        text = read_text(path, limit)
+    except FileRejected as exc:
         problems.append(Problem(str(path), None, "", None, str(exc)))
         return []
     records, found = parse_topology(text, str(path))
@@ -63,8 +54,20 @@ def _read_topology(path: Path, problems: list[Problem]) -> list[TopologyRecord]:
     return records
 
 
+def _include_reader(limit: int) -> Reader:
+    """How a zone file's `$INCLUDE`s are read: as the zone files themselves."""
+
+    def read(path: Path) -> str:
+        try:
+            return read_text(path, limit)
+        except FileRejected as exc:
+            raise ValueError(f"cannot read {path}: {exc.reason}") from None
+
+    return read
+
+
 def _read_zones(
-    base: Path, entries: list[ZoneEntry], source: TomlSource, problems: list[Problem]
+    base: Path, entries: list[ZoneEntry], limit: int, source: TomlSource, problems: Problems
 ) -> list[Zone]:
     zones = []
     for i, entry in enumerate(entries):
@@ -73,47 +76,53 @@ def _read_zones(
         if bad_name is not None:
             problems.append(source.problem(("zone", i, "name"), entry.name, bad_name))
             continue
+        path = base / entry.file
         try:
-            text = _read_text(base / entry.file)
-        except ValueError as exc:
-            problems.append(source.problem(("zone", i, "file"), entry.file, str(exc)))
+            text = read_text(path, limit)
+        except FileRejected as exc:
+            message = f"cannot read {path}: {exc.reason}"
+            problems.append(source.problem(("zone", i, "file"), entry.file, message))
             # Still a configured zone: names in it must not be reported as outside.
-            zones.append(Zone(origin, str(base / entry.file), ()))
+            zones.append(Zone(origin, str(path), ()))
             continue
-        zone, found = parse_zone(text, origin, str(base / entry.file), _read_text)
+        zone, found = parse_zone(text, origin, str(path), _include_reader(limit))
         problems.extend(found)
         zones.append(zone)
     return zones
-
-
-def _ordered(problems: list[Problem]) -> list[Problem]:
-    # Reading order: file by file, line by line; unlocated ones first in a file.
-    return sorted(problems, key=lambda p: (p.file, p.line or 0))
 
 
 def load(directory: str | Path) -> Config:
     """Load, validate and compile the configuration in `directory`."""
     base = Path(directory)
     source = read_toml(base / OBJECTS_FILE)
-    problems: list[Problem] = []
-    topology = _read_topology(base / TOPOLOGY_FILE, problems)
+    try:
+        return _compile(base, str(directory), source)
+    except RecursionError:  # what tomllib let through, deeper than a config can be
+        raise ConfigError([Problem(source.file, None, "", None, TOO_DEEP)]) from None
+
+
+def _compile(base: Path, directory: str, source: TomlSource) -> Config:
+    problems = Problems()
     try:
         doc = Document.model_validate(source.data)
     except ValidationError as exc:
         problems += validation_problems(exc, source)
-        # Cross-checks need a valid document, but zone files stand alone.
+        # Cross-checks need a valid document, but the other files stand alone.
+        _read_topology(base / TOPOLOGY_FILE, DEFAULT_MAX_FILE_SIZE, problems)
         try:
             entries = _ZONES.validate_python(source.data.get("zone", []))
         except ValidationError:
             entries = []
-        _read_zones(base, entries, source, problems)
-        raise ConfigError(_ordered(problems)) from None
-    zones = _read_zones(base, doc.zone, source, problems)
+        _read_zones(base, entries, DEFAULT_MAX_FILE_SIZE, source, problems)
+        raise ConfigError(problems.ordered()) from None
+    limit = doc.server.max_file_size
+    topology = _read_topology(base / TOPOLOGY_FILE, limit, problems)
+    zones = _read_zones(base, doc.zone, limit, source, problems)
     compiler = Compiler(source, doc)
-    config = compiler.compile(str(directory), str(base / TOPOLOGY_FILE), topology, zones)
+    config = compiler.compile(directory, str(base / TOPOLOGY_FILE), topology, zones)
     problems += compiler.problems
-    if problems:
-        raise ConfigError(_ordered(problems))
+    if problems or problems.more:
+        raise ConfigError(problems.ordered())
     return config
 
 

@@ -77,6 +77,9 @@ class Server(Strict):
     edns_buffer_size: int = Field(default=1232, ge=512, le=65535)
     tcp_idle_timeout: float = Field(default=10.0, gt=0)
     tcp_max_connections: int = Field(default=256, ge=1)
+    tcp_max_connections_per_client: int = Field(default=16, ge=1)
+    udp_receive_buffer: int = Field(default=4 * 1024 * 1024, ge=0)
+    max_file_size: int = Field(default=64 * 1024 * 1024, ge=1)
     nsid: str | None = None
     workers: int = Field(default=1, ge=1)
     worker_report_interval: float = Field(default=1.0, gt=0, le=60)
@@ -173,6 +176,7 @@ class Probes(Strict):
     ports: dict[str, Port] = {}
     datacenters: list[Name] | None = None
     state_file: str = "var/ldns.json"
+    save_interval: float = Field(default=300.0, gt=0)
 
 
 class Monitor(Strict):

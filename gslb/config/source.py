@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gslb.config.files import FileRejected, read_text
 from gslb.errors import ConfigError, Problem
 
 FieldPath = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+TOO_DEEP = "arrays or tables nested too deep"
 _TOML_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
 
 
@@ -182,13 +184,13 @@ def read_toml(path: Path) -> TomlSource:
     """Read and parse `path`; a missing file or a syntax error is a ConfigError."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([Problem(file, None, "", None, f"cannot read: {exc.strerror}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(file, None, "", None, "not UTF-8 text")]) from exc
+        text = read_text(path)
+    except FileRejected as exc:
+        raise ConfigError([Problem(file, None, "", None, str(exc))]) from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError([Problem(file, None, "", None, TOO_DEEP)]) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)

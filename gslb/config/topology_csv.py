@@ -14,11 +14,11 @@ syntax (`dc:NAME`, subnets) is shared with region members, so it lives here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from ipaddress import ip_network
 from typing import TypeVar, cast, get_args
 
-from gslb.errors import Problem
+from gslb.errors import Problem, Problems
 from gslb.model import IPNetwork, LdnsKind, ServerKind, TopologyRecord
 
 HEADER = ("server", "ldns", "score")
@@ -97,12 +97,25 @@ def _parse_row(fields: list[str], line: int) -> TopologyRecord:
     )
 
 
-def parse_topology(text: str, file: str) -> tuple[list[TopologyRecord], list[Problem]]:
-    """All records of a topology CSV, and every problem found in it."""
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` one at a time: a file of millions of lines is not
+    held twice, as a list of them too."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        if stop < 0:
+            stop = end
+        yield text[start:stop]
+        start = stop + 1
+
+
+def parse_topology(text: str, file: str) -> tuple[list[TopologyRecord], Problems]:
+    """All records of a topology CSV, and the problems found in it (the first
+    MAX_PROBLEMS, and how many more)."""
     records: list[TopologyRecord] = []
-    problems: list[Problem] = []
+    problems = Problems()
     seen_header = False
-    for line, raw in enumerate(text.splitlines(), start=1):
+    for line, raw in enumerate(_lines(text), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue

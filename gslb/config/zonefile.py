@@ -23,7 +23,7 @@ from pathlib import Path
 from gslb.config.generate import GenerateError, parse_range, parse_template
 from gslb.config.rdata import RdataError, qualify, to_wire, type_name, type_number
 from gslb.config.zonelexer import Entry, Token, entries
-from gslb.errors import Problem
+from gslb.errors import Problem, Problems
 from gslb.model import Record, Zone
 
 SOA, NS, CNAME, DNAME, RRSIG, NSEC = 6, 2, 5, 39, 46, 47
@@ -113,7 +113,7 @@ class _Parser:
         self.default_ttl: int | None = None
         self.owner: str | None = None
         self.records: list[_Pending] = []
-        self.problems: list[Problem] = []
+        self.problems = Problems()
 
     def error(self, line: int | None, path: str, value: object, message: str) -> None:
         shown = _shown(value) if isinstance(value, str) else value
@@ -360,10 +360,10 @@ class _Parser:
                     break
 
 
-def parse_zone(text: str, origin: str, file: str, read: Reader) -> tuple[Zone, list[Problem]]:
+def parse_zone(text: str, origin: str, file: str, read: Reader) -> tuple[Zone, Problems]:
     """The zone `origin` (absolute) written in `text`; `file` names it in
     errors and is where `$INCLUDE` names are found from; `read` reads them."""
     parser = _Parser(absolute_name(origin), file, read)
     parser.text(text)
     zone = parser.finish()
-    return zone, sorted(parser.problems, key=lambda p: (p.file, p.line or 0))
+    return zone, parser.problems.ordered()

@@ -15,10 +15,12 @@ from typing import Any
 from gslb import __version__
 from gslb.control.explain import explain
 from gslb.control.metrics import table_size
+from gslb.control.protocol import LDNS_SHOWN
 from gslb.control.served import ProbeScheduler, Served
 from gslb.errors import GslbError
 
 SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns", "sync")
+MAX_LDNS_SHOWN = 50_000
 
 
 class CommandError(GslbError):
@@ -71,7 +73,7 @@ class ControlApi:
         if what not in SHOW:
             raise CommandError(f"show what? one of: {', '.join(SHOW)}")
         if what == "ldns":
-            return self._ldns(args.get("address"))
+            return self._ldns(args.get("address"), args.get("limit"))
         return getattr(self, f"_show_{what}")()
 
     def _show_wideips(self) -> list[dict[str, Any]]:
@@ -173,9 +175,16 @@ class ControlApi:
             raise CommandError("this node is standalone: no [sync] in its config")
         return sync.status()
 
-    def _ldns(self, address: str | None) -> list[dict[str, Any]]:
+    def _ldns(self, address: str | None, limit: object) -> list[dict[str, Any]]:
+        # Built on the event loop: a million entries would hold the answers
+        # for seconds (and make an answer past gslbctl's 16 MiB), so at most
+        # `limit` of them, least recently seen first.
+        if limit is None:
+            limit = LDNS_SHOWN
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LDNS_SHOWN:
+            raise CommandError(f"show ldns: --limit must be 1..{MAX_LDNS_SHOWN}")
         try:
-            return list(self.server.probe_scheduler.entries(address))
+            return list(self.server.probe_scheduler.entries(address, limit=limit))
         except ValueError as exc:
             raise CommandError(f"show ldns: {exc}") from None
 
@@ -183,11 +192,11 @@ class ControlApi:
 
     async def cmd_reload(self, args: dict[str, Any]) -> dict[str, Any]:
         server = self.server
-        if not server.reload():
-            problems = server.last_reload_problems
+        if not await server.reload():
+            error = server.last_reload_error
             raise CommandError(
                 "reload rejected, the old configuration keeps serving:\n"
-                + "\n".join(str(p) for p in problems)
+                + (error.report() if error is not None else "")
             )
         await server.synced()
         return {"generation": server.holder.current.generation}

@@ -17,6 +17,7 @@ from ipaddress import ip_address, ip_network
 from random import Random
 from typing import Any
 
+from gslb.config.zonefile import absolute_name, check_name
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, Step, decide, plan_for
 from gslb.dns.answer import Responder
@@ -39,6 +40,10 @@ def _address(text: str, what: str) -> IPAddress:
         return ip_address(text)
     except ValueError:
         raise ExplainError(f"{what}: not an IP address: {text!r}") from None
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def _step(step: Step) -> dict[str, Any]:
@@ -96,6 +101,9 @@ def explain(
             subnet = ip_network(ecs, strict=False)
         except ValueError:
             raise ExplainError(f"--ecs: not a network: {ecs!r}") from None
+    bad_name = check_name(absolute_name(name)) if name.isascii() else "not ASCII"
+    if bad_name is not None:
+        raise ExplainError(f"not a domain name ({bad_name}): {_shortened(name)}")
     res = snap.zones.resolve(to_wire(name), rtype)
     if res.wideip < 0:
         raise ExplainError(f"{name} is not a wide IP (nor an alias of one, nor a CNAME to one)")

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from gslb.control.protocol import MAX_LINE, decode, encode
+from gslb.control.protocol import MAX_REQUEST, decode, encode
 from gslb.errors import GslbError
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ class ControlListener:
             target.unlink()
         old = os.umask(0o777 & ~mode)
         try:
-            self.server = await asyncio.start_unix_server(self._serve, str(target), limit=MAX_LINE)
+            self.server = await asyncio.start_unix_server(
+                self._serve, str(target), limit=MAX_REQUEST
+            )
         finally:
             os.umask(old)
         os.chmod(target, mode)
@@ -70,11 +72,20 @@ class ControlListener:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while line := await reader.readline():
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # past the limit: answered, then the connection ends
+                    error = f"bad request: longer than {MAX_REQUEST} bytes"
+                    writer.write(encode({"ok": False, "error": error}))
+                    await writer.drain()
+                    break
+                if not line:
+                    break
                 writer.write(encode(await self._answer(line)))
                 await writer.drain()
-        except (OSError, ValueError, asyncio.LimitOverrunError):
-            pass  # the client went away or sent a line too long: drop it
+        except OSError:
+            pass  # the client went away
         finally:
             writer.close()
 
@@ -93,4 +104,5 @@ class ControlListener:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:  # a bug answers the caller, it does not kill the socket
             log.exception("control: error command=%s", command)
-            return {"ok": False, "error": f"internal error: {exc.__class__.__name__}: {exc}"}
+            first = str(exc).splitlines()[0][:200] if str(exc) else ""
+            return {"ok": False, "error": f"internal error: {exc.__class__.__name__}: {first}"}

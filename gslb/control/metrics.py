@@ -117,7 +117,8 @@ class GslbCollector:
         events = CounterMetricFamily(
             "gslb_transport_events",
             "UDP replies the kernel did not take (send_failed); TCP connections refused"
-            " at tcp_max_connections (refused), closed after tcp_idle_timeout"
+            " at tcp_max_connections (refused) or tcp_max_connections_per_client"
+            " (refused_client), closed after tcp_idle_timeout"
             " (idle_timeout), or aborted for too much unanswered input (input_overflow).",
             labels=["transport", "event"],
         )

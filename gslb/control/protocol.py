@@ -20,7 +20,9 @@ from typing import Any
 from gslb.errors import GslbError
 
 MAX_LINE = 16 * 1024 * 1024  # an answer (show ldns of a big table) may be large
+MAX_REQUEST = 1024 * 1024  # a request is a command and a few short arguments
 DEFAULT_TIMEOUT = 60.0
+LDNS_SHOWN = 1000  # `show ldns` entries when no --limit is given
 
 
 class ControlError(GslbError):
@@ -32,7 +34,17 @@ def encode(message: dict[str, Any]) -> bytes:
 
 
 def decode(line: bytes) -> dict[str, Any]:
-    message = json.loads(line)
+    """One message; ValueError (one line) when it is not a JSON object."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    try:
+        message = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {str(exc).splitlines()[0][:200]}") from None
     if not isinstance(message, dict):
         raise ValueError("a message is a JSON object")
     return message

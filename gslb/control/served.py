@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from gslb.counters import Histogram, QueryCounters
     from gslb.dns.answer import Responder
-    from gslb.errors import Problem
+    from gslb.errors import ConfigError
     from gslb.model import Config, DataCenter, VirtualServer
     from gslb.snapshot import SnapshotHolder
 
@@ -74,8 +74,11 @@ class ProbeScheduler(Protocol):
         """(protocol, data center) -> round-trip times of answered probes."""
         ...
 
-    def entries(self, address: str | None = None) -> list[dict[str, Any]]:
-        """`show ldns`: the table's entries (one address's, when given)."""
+    def entries(
+        self, address: str | None = None, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """`show ldns`: the table's entries (one address's, when given; at
+        most `limit`, least recently seen first)."""
         ...
 
     async def probe_now(self, address: str) -> list[dict[str, Any]]:
@@ -130,7 +133,9 @@ class Served(Protocol):
         ...
 
     @property
-    def last_reload_problems(self) -> tuple[Problem, ...]: ...
+    def last_reload_error(self) -> ConfigError | None:
+        """Why the last reload was rejected (None: it was not)."""
+        ...
 
     @property
     def bound(self) -> list[tuple[str, str, int]]:
@@ -156,8 +161,8 @@ class Served(Protocol):
 
     def persistence_records(self) -> int: ...
 
-    def reload(self) -> bool:
-        """Load the configuration again; False (and `last_reload_problems`)
+    async def reload(self) -> bool:
+        """Load the configuration again; False (and `last_reload_error`)
         when it is rejected and the old one keeps serving."""
         ...
 

@@ -17,14 +17,12 @@ line of its output is kept as the detail of a failure.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import signal
 from typing import ClassVar
 
 from pydantic import Field
 
+from gslb import childproc
 from gslb.monitors.base import BaseMonitor, CheckResult, Endpoint, Settings, describe, down, up
 
 
@@ -47,30 +45,14 @@ class ExternalMonitor(BaseMonitor[ExternalSettings]):
         if at.source is not None:
             env["GSLB_SOURCE_ADDRESS"] = str(at.source)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *spec.command,
-                address,
-                port,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # its own process group, killed as one
+            # Cancelled at the deadline (or the runner stopping): its process
+            # group is killed. Started without a fork of gslbd (gslb/childproc.py).
+            done = await childproc.run(
+                (*spec.command, address, port), env=env, merge_errors=True, new_session=True
             )
         except OSError as exc:
             return down(f"cannot run {spec.command[0]}: {describe(exc)}")
-        try:
-            output, _ = await proc.communicate()
-        except asyncio.CancelledError:  # the deadline (or the runner stopping)
-            _kill_group(proc.pid)
-            await proc.wait()
-            raise
-        if proc.returncode == 0:
-            return up(_first_line(output) or "exit 0")
-        detail = _first_line(output)
-        return down(f"exit {proc.returncode}" + (f": {detail}" if detail else ""))
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+        if done.returncode == 0:
+            return up(_first_line(done.output) or "exit 0")
+        detail = _first_line(done.output)
+        return down(f"exit {done.returncode}" + (f": {detail}" if detail else ""))

@@ -59,18 +59,18 @@ from itertools import islice
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
+from gslb.ldnsfile import load, remove_leftovers, save_forked
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
 from gslb.probes.base import Prober, ProbeResult
 from gslb.probes.report import entry_dict
-from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, save
+from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of
 
 log = logging.getLogger(__name__)
 
 DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
-SAVE_EVERY = 300.0  # seconds between saves of the table (and one on stop)
 
 Seen = deque[int]  # the LDNS (or ECS subnet) key (proximity.key_of) of each wide IP query
 
@@ -160,6 +160,7 @@ class Scheduler:
         self._waiting: dict[IPAddress, list[IPAddress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
+        self._saving: asyncio.Task[None] | None = None  # a periodic save under way
         self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
         # The sync group (gslb/sync/requests.py): told of every LDNS admitted
         # for probing here, so that the other nodes probe it from their DCs.
@@ -413,8 +414,16 @@ class Scheduler:
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:
             self.publish(self.table.view())
-        if now - self._last_save >= SAVE_EVERY:
-            await self.save()
+        if now - self._last_save >= self.settings.save_interval and self._saving is None:
+            # Apart from the tick: a save of a big table takes seconds (in
+            # slices), and who queried must still be drained every second.
+            self._saving = asyncio.create_task(self.save())
+            self._saving.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Task[None]) -> None:
+        self._saving = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ldns_table: save failed", exc_info=task.exception())
 
     async def _tick_forever(self, every: float) -> None:
         while True:
@@ -425,19 +434,29 @@ class Scheduler:
                 log.exception("probe_tick: failed")
 
     async def save(self) -> None:
+        """Write the table to `state_file` (gslb/ldnsfile.py: from a forked
+        child, while this process answers)."""
         path = self.settings.state_file
         self._last_save = now = self.clock()
         if path:
-            await asyncio.to_thread(save, path, self.table.rows(self.datacenters), now)
+            await save_forked(path, self.table, self.datacenters, now)
 
     def load(self) -> int:
+        """Load the saved table (at start-up), and remove what saves killed
+        half-way left behind."""
         path = self.settings.state_file
-        return self.table.load(path, self.datacenters, self.clock()) if path else 0
+        if not path:
+            return 0
+        remove_leftovers(path)
+        return load(path, self.table, self.datacenters, self.clock())
 
     async def stop(self, save: bool = True) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._saving is not None:  # the final save below is the newer one
+            self._saving.cancel()
+            await asyncio.gather(self._saving, return_exceptions=True)
         if save:
             await self.save()
 

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 from gslb import __version__
 from gslb.command import command_parser
 from gslb.config import load
+from gslb.config.isolated import load_isolated
 from gslb.control.plane import ControlPlane
 from gslb.counters import QueryCounters
 from gslb.dns.answer import Responder
-from gslb.errors import ConfigError, GslbError, Problem
-from gslb.model import LogSettings
+from gslb.errors import ConfigError, GslbError
+from gslb.model import Config, LogSettings
 from gslb.monitors.runner import MonitorRunner
 from gslb.probes.scheduler import Scheduler
 from gslb.proximity import FrozenView, LdnsTable
@@ -71,7 +72,8 @@ class Server:
     started_at: float = field(default_factory=time.time, init=False)
     pid: int = field(default_factory=os.getpid, init=False)
     reloads: Counter[str] = field(default_factory=Counter, init=False)  # ok | failed
-    last_reload_problems: tuple[Problem, ...] = field(default=(), init=False)
+    last_reload_error: ConfigError | None = field(default=None, init=False)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     ready: bool = field(default=False, init=False)  # config loaded, listeners bound
     workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
     sync: SyncGroup | None = field(default=None, init=False)  # `[sync]`: the group's bus
@@ -157,17 +159,28 @@ class Server:
         await self.control.start(self.holder.current.config.control)
         self.ready = True
 
-    def reload(self) -> bool:
-        """Validate and swap in the configuration; keep the old one on error."""
+    async def reload(self) -> bool:
+        """Validate and swap in the configuration; keep the old one on error.
+
+        The files are read and validated in a child process
+        (gslb/config/isolated.py), so answers go on meanwhile whatever the
+        files hold; reloads run one at a time."""
+        async with self._reloading:
+            try:
+                config = await load_isolated(self.config_dir)
+            except ConfigError as err:
+                for p in err.problems:
+                    log.error("reload: rejected %s", p)
+                if err.more:
+                    log.error("reload: rejected and %d more problems", err.more)
+                self.reloads["failed"] += 1
+                self.last_reload_error = err
+                return False
+            self._swap(config)
+            return True
+
+    def _swap(self, config: Config) -> None:
         old = self.holder.current
-        try:
-            config = load(self.config_dir)
-        except ConfigError as err:
-            for p in err.problems:
-                log.error("reload: rejected %s", p)
-            self.reloads["failed"] += 1
-            self.last_reload_problems = err.problems
-            return False
         self.probe_scheduler.configure(config)
         if config.sync != (None if self.sync is None else self.sync.settings):
             log.warning("reload: [sync] changed; it takes a restart to apply")
@@ -177,9 +190,8 @@ class Server:
             Snapshot.build(config, old.generation + 1, health=health, proximity=view)
         )
         self.reloads["ok"] += 1
-        self.last_reload_problems = ()
+        self.last_reload_error = None
         log.info("reload: ok generation=%d", old.generation + 1)
-        return True
 
     def set_member_disabled(self, name: str, disabled: bool) -> None:
         """`gslbctl member disable|enable`: at once, and saved for restarts."""
@@ -247,8 +259,7 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
     try:
         server = Server.from_directory(config_dir, log_options)
     except ConfigError as err:
-        for p in err.problems:
-            print(p, file=sys.stderr)
+        print(err.report(), file=sys.stderr)
         return 1
     except GslbError as exc:  # another gslbd holds the lock
         print(f"gslbd: {exc}", file=sys.stderr)
@@ -262,7 +273,14 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
     notifier = Notifier()
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
-    loop.add_signal_handler(signal.SIGHUP, server.reload)
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def reload() -> None:
+        task = asyncio.create_task(server.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
     # What start-up built (config, zone, LDNS table) lives as long as the

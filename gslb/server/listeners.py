@@ -57,11 +57,12 @@ class Listeners:
 
     def events(self) -> Events:
         """Running totals: UDP replies the kernel did not take, TCP connections
-        refused at the limit, closed idle, and aborted for oversized input."""
+        refused at the limit or the client's limit, closed idle, and aborted for oversized input."""
         limits = self.limits
         return {
             ("udp", "send_failed"): sum(t.send_failures for t in self.transports),
             ("tcp", "refused"): limits.refused if limits else 0,
+            ("tcp", "refused_client"): limits.refused_client if limits else 0,
             ("tcp", "idle_timeout"): limits.timed_out if limits else 0,
             ("tcp", "input_overflow"): limits.overflowed if limits else 0,
         }
@@ -82,13 +83,23 @@ async def bind(settings: ServerSettings, answer: Answer, *, reuse_port: bool) ->
     """Listen on every address of `settings`, UDP then TCP on the same port;
     on a ListenError nothing stays bound."""
     loop = asyncio.get_running_loop()
-    limits = TcpLimits(settings.tcp_idle_timeout, settings.tcp_max_connections)
+    limits = TcpLimits(
+        settings.tcp_idle_timeout,
+        settings.tcp_max_connections,
+        settings.tcp_max_connections_per_client,
+    )
     out = Listeners(limits=limits)
     try:
         for host, port in settings.listen:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             try:
-                udp = UdpListener.bind(host, port, answer, reuse_port=reuse_port)
+                udp = UdpListener.bind(
+                    host,
+                    port,
+                    answer,
+                    reuse_port=reuse_port,
+                    receive_buffer=settings.udp_receive_buffer,
+                )
             except OSError as exc:
                 raise listen_error("udp", host, port, exc) from None
             out.transports.append(udp)

@@ -1,8 +1,11 @@
 """DNS over TCP (RFC 7766): 2-byte length framing, pipelining, idle timeout.
 
 Queries on one connection are answered as they are complete, however the
-stream is split across reads. Past `max_connections` open connections a new
-one is closed at once. A zero-length frame closes the connection.
+stream is split across reads. Past `max_connections` open connections, or
+past `max_per_client` open connections from the new one's address (as Knot
+and NSD limit per client), a new one is closed at once: one client
+re-opening slow connections cannot hold every slot. A zero-length frame
+closes the connection.
 
 A connection is closed once `idle_timeout` seconds have passed since it was
 opened or its last complete query was answered, whatever arrived meanwhile:
@@ -48,11 +51,16 @@ TURN_QUERIES = 64
 class TcpLimits:
     """Shared by every connection of one listener."""
 
-    def __init__(self, idle_timeout: float, max_connections: int) -> None:
+    def __init__(
+        self, idle_timeout: float, max_connections: int, max_per_client: int | None = None
+    ) -> None:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
+        self.max_per_client = max_connections if max_per_client is None else max_per_client
         self.open = 0
+        self.by_client: dict[str, int] = {}  # open connections per client address
         self.refused = 0
+        self.refused_client = 0  # at max_per_client
         self.timed_out = 0  # closed by the idle timeout
         self.overflowed = 0  # aborted past INPUT_LIMIT
 
@@ -75,14 +83,21 @@ class TcpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCPTransport is not an asyncio.Transport subclass: no isinstance.
         self._transport = transport = cast(asyncio.Transport, transport)
-        if self._limits.open >= self._limits.max_connections:
-            self._limits.refused += 1
-            transport.close()
-            return
-        self._limits.open += 1
-        self._counted = True
+        limits = self._limits
         peer = transport.get_extra_info("peername")
         self._peer = peer[0] if peer else ""
+        if limits.open >= limits.max_connections:
+            limits.refused += 1
+            transport.close()
+            return
+        held = limits.by_client.get(self._peer, 0)
+        if held >= limits.max_per_client:
+            limits.refused_client += 1
+            transport.close()
+            return
+        limits.open += 1
+        limits.by_client[self._peer] = held + 1
+        self._counted = True
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -197,5 +212,9 @@ class TcpConnection(asyncio.Protocol):
         self._idle = self._next_turn = None
         self._buffer.clear()
         if self._counted:
-            self._limits.open -= 1
+            limits = self._limits
+            limits.open -= 1
+            held = limits.by_client.pop(self._peer) - 1
+            if held:
+                limits.by_client[self._peer] = held
             self._counted = False

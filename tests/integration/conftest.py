@@ -270,8 +270,11 @@ def udp_exchange(server: Gslbd, payload: bytes, timeout: float = 1.0) -> bytes |
             return None
 
 
-def tcp_connect(server: Gslbd, timeout: float = 3.0) -> socket.socket:
-    sock = socket.create_connection((server.host, server.port), timeout=timeout)
+def tcp_connect(server: Gslbd, timeout: float = 3.0, source: str = "") -> socket.socket:
+    """A TCP connection to `server`, from the address `source` (default: any)."""
+    sock = socket.create_connection(
+        (server.host, server.port), timeout=timeout, source_address=(source, 0) if source else None
+    )
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

@@ -272,6 +272,36 @@ def test_connection_limit(make_gslbd: Callable[..., Gslbd]) -> None:
         second.close()
 
 
+def test_connection_limit_per_client(make_gslbd: Callable[..., Gslbd]) -> None:
+    server = make_gslbd(toml=(("tcp_max_connections = 256", "tcp_max_connections_per_client = 2"),))
+    held = [tcp_connect(server, source="127.0.0.7") for _ in range(2)]
+    try:
+        for n, sock in enumerate(held):
+            assert query_once(sock, n) is not None
+        for n in range(5):  # the greedy client is refused, again and again
+            with tcp_connect(server, source="127.0.0.7") as more:
+                assert query_once(more, 10 + n) is None, "a 3rd connection of a client served"
+                assert wait_closed(more, timeout=2.0) is not None
+        with tcp_connect(server, source="127.0.0.8") as other:  # another client is served
+            reply = query_once(other, 20)
+            assert reply is not None
+            assert records(reply.answer) == ["www.gslb.example. 30 IN A 127.0.20.1"]
+        assert metric(server, EVENTS, transport="tcp", event="refused_client") == 5
+        assert metric(server, EVENTS, transport="tcp", event="refused") == 0
+        held.pop().close()  # a closed connection frees the client's place
+        deadline = time.monotonic() + 3.0
+        reply = None
+        while reply is None and time.monotonic() < deadline:
+            with tcp_connect(server, source="127.0.0.7") as again:
+                reply = query_once(again, 30)
+            if reply is None:
+                time.sleep(0.05)
+        assert reply is not None, "the client's limit was not released"
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def test_axfr_is_refused(shared_gslbd: Gslbd) -> None:
     query = dns.message.make_query("gslb.example.", "AXFR")
     with tcp_connect(shared_gslbd) as sock:

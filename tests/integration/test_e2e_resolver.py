@@ -350,8 +350,10 @@ def test_a_resolver_finds_gslbd_through_the_delegations_and_gets_probed(topology
 
     # SIGTERM saves the LDNS table (var/ldns.json under the config directory).
     assert lab.stop(topology.gslbd, timeout=10) == 0, topology.logs()
-    state = json.loads((topology.tmp / "gslbd" / "etc" / "var" / "ldns.json").read_text())
-    entries = {row[0]: row for row in state["entries"]}
+    state = topology.tmp / "gslbd" / "etc" / "var" / "ldns.json"
+    header, *rows = state.read_text().splitlines()
+    assert json.loads(header)["version"] == 2
+    entries = {row[0]: row for row in map(json.loads, rows)}
     assert list(entries) == [RESOLVER], entries  # Unbound, never the client
     _, target, first_seen, last_seen, _, protocol, failures, paths = entries[RESOLVER]
     assert target is None and failures == 0  # null: the probed address is the key itself

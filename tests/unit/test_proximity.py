@@ -8,7 +8,8 @@ from ipaddress import ip_address
 
 import pytest
 
-from gslb.proximity import EMPTY, FrozenView, LdnsTable, Path, PathRecord, address_of, key_of, save
+from gslb.ldnsfile import load, save
+from gslb.proximity import EMPTY, FrozenView, LdnsTable, Path, PathRecord, address_of, key_of
 
 A, B, C = ip_address("198.51.100.7"), ip_address("198.51.100.8"), ip_address("2001:db8::7")
 T0 = 1_000_000.0
@@ -196,7 +197,7 @@ def test_save_then_load_keeps_every_entry(tmp_path):
     path = tmp_path / "var" / "ldns.json"
     save(path, before.rows(DCS), T0 + 20)
     after = table()
-    assert after.load(path, DCS, T0 + 20) == 3
+    assert load(path, after, DCS, T0 + 20) == 3
     assert before.rows(DCS) == after.rows(DCS)
     assert [str(a) for a, _ in after.items()] == ["203.0.113.0", "2001:db8::7", "198.51.100.7"]
     assert after.view().paths(key_of(A)) == {0: Path(150_000, 3, 10_000, T0)}
@@ -208,12 +209,12 @@ def test_load_maps_data_centers_by_name_and_skips_expired(tmp_path):
     save(path, filled().rows(DCS), T0)
     swapped = table(ldns_ttl=3600)
     # The data centers swapped places; the subnet (last seen T0+1) has expired.
-    assert swapped.load(path, ("TEL", "CNC"), T0 + 3602) == 2
+    assert load(path, swapped, ("TEL", "CNC"), T0 + 3602) == 2
     assert ip_address("203.0.113.0") not in swapped
     assert swapped.view().paths(key_of(A)) == {1: Path(150_000, 3, 10_000, T0)}
     assert [p.datacenter for p in paths_of(swapped, A)] == [0, 1]  # TEL's failure kept too
     only_tel = table()
-    only_tel.load(path, ("TEL",), T0)  # CNC is gone from the config: its paths too
+    load(path, only_tel, ("TEL",), T0)  # CNC is gone from the config: its paths too
     assert only_tel.view().paths(key_of(A)) == {} and only_tel.view().paths(key_of(C)) == {}
     assert only_tel.view().paths(key_of(ip_address("203.0.113.0"))) == {
         0: Path(60_000, 0, 10_000, T0 + 1)
@@ -225,12 +226,12 @@ def test_an_unreadable_file_is_an_empty_table(tmp_path, caplog, text):
     path = tmp_path / "ldns.json"
     path.write_text(text)
     t = table()
-    assert t.load(path, DCS, T0) == 0 and len(t) == 0
+    assert load(path, t, DCS, T0) == 0 and len(t) == 0
     assert "ldns_table: unreadable" in caplog.text
 
 
 def test_a_missing_file_is_an_empty_table(tmp_path):
-    assert table().load(tmp_path / "none.json", DCS, T0) == 0
+    assert load(tmp_path / "none.json", table(), DCS, T0) == 0
 
 
 def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch, caplog):
@@ -244,7 +245,7 @@ def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(os, "fsync", broken_fsync)
     save(path, [], T0 + 1)
     assert path.read_text() == old
-    assert json.loads(old)["saved_at"] == T0
+    assert json.loads(old.splitlines()[0])["saved_at"] == T0
     assert "ldns_table: not saved" in caplog.text
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import time
+
 import dns.edns
 import dns.message
 import pytest
@@ -100,6 +104,12 @@ def test_explain_errors_are_one_line(shared_gslbd: Gslbd):
          "gslbctl: mail.gslb.example is not a wide IP (nor an alias of one, nor a CNAME to one)\n"),
         (("explain", "www.gslb.example", "--ldns", "nope"),
          "gslbctl: --ldns: not an IP address: 'nope'\n"),
+        (("explain", "a" * 100_000, "--ldns", "1.2.3.4"),
+         f"gslbctl: not a domain name (label longer than 63 octets): {'a' * 80!r}..."
+         " (100000 characters)\n"),
+        (("explain", "x." * 200 + "gslb.example", "--ldns", "1.2.3.4"),
+         f"gslbctl: not a domain name (name longer than 255 octets): {'x.' * 40!r}..."
+         " (412 characters)\n"),
     ]:  # fmt: skip
         done = ctl(shared_gslbd, *args)
         assert (done.returncode, done.stdout, done.stderr) == (1, "", message)
@@ -187,3 +197,92 @@ def test_not_running_is_a_clear_message(tmp_path, command):
 
 def test_control_socket_is_private(shared_gslbd: Gslbd):
     assert socket_of(shared_gslbd).stat().st_mode & 0o777 == 0o600
+
+
+def raw_requests(server: Gslbd, *lines: bytes) -> list[bytes]:
+    """Send request lines as they are on one connection; the lines answered."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(socket_of(server)))
+        try:
+            for line in lines:
+                sock.sendall(line)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # gslbd closed the connection: what it answered is still to be read
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass  # closed with our input unread: the answers came first
+    return data.splitlines()
+
+
+def test_every_bad_request_gets_a_one_line_error(shared_gslbd: Gslbd):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    answers = raw_requests(
+        shared_gslbd,
+        deep + b"\n",
+        b'{"command": "status", "args": ' + deep + b"}\n",
+        b"not json\n",
+        b"\xff\xfe\n",
+        b"[1, 2]\n",
+        b'{"command": "nope"}\n',
+        b'{"command": "explain", "args": {"name": ["x"], "ldns": "1.2.3.4"}}\n',
+        b'{"command": "status"}\n',  # still answered after all that
+    )
+    assert [json.loads(a)["error"] for a in answers[:-1]] == [
+        "bad request: JSON nested too deep",
+        "bad request: JSON nested too deep",
+        "bad request: not JSON: Expecting value: line 1 column 1 (char 0)",
+        "bad request: not UTF-8",
+        "bad request: a message is a JSON object",
+        "unknown command: nope",
+        "explain NAME --ldns IP",
+    ]
+    assert json.loads(answers[-1])["ok"] is True
+    too_long = raw_requests(shared_gslbd, b" " * (2 * 1024 * 1024) + b"\n", b"{}\n")
+    assert [json.loads(a) for a in too_long] == [
+        {"ok": False, "error": "bad request: longer than 1048576 bytes"}
+    ]
+    assert not any("Traceback" in line for line in shared_gslbd.log)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "soon"])
+def test_a_bad_timeout_is_a_usage_error(shared_gslbd: Gslbd, value: str):
+    done = ctl(shared_gslbd, "status", "--timeout", value)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines()[-1] == (
+        f"gslbctl status: error: argument --timeout: must be a positive number of seconds,"
+        f" not {value!r}"
+    )
+
+
+def test_show_ldns_of_a_big_table_is_bounded(tmp_path):
+    from tests.integration.conftest import copy_config, edit_config, start_gslbd
+    from tests.integration.test_control_work import ldns_file
+
+    config = copy_config(tmp_path / "etc")
+    edit_config(config, toml=(("datacenters = []", "datacenters = []\nmax_entries = 3000"),))
+    ldns_file(config / "var" / "ldns.json", 3000, time.time())
+    server = start_gslbd(config)
+    try:
+        shown = ctl(server, "show", "ldns")
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert sum(line.startswith("ldns { address ") for line in lines) == 1000
+        assert lines[-1] == "(the first 1000 entries, least recently seen first; --limit N)"
+        assert [e["address"] for e in ctl_json(server, "show", "ldns", "--limit", "2")] == [
+            "10.0.0.0",
+            "10.0.0.1",
+        ]
+        assert len(ctl_json(server, "show", "ldns", "--limit", "5000")) == 3000
+        for bad in ("0", "50001"):
+            refused = ctl(server, "show", "ldns", "--limit", bad)
+            assert (refused.returncode, refused.stderr) == (
+                1,
+                "gslbctl: show ldns: --limit must be 1..50000\n",
+            )
+    finally:
+        server.stop()

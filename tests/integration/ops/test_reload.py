@@ -85,7 +85,9 @@ def test_reload_under_load_drops_nothing(gslbd: Gslbd):
     assert client.wrong == []
     assert generations == list(range(2, 14))
     assert client.replies > 100
-    assert time.monotonic() - started < 30
+    # Each reload starts a Python that validates the files (about half a
+    # second, more on a loaded machine): a sanity bound, not a measure.
+    assert time.monotonic() - started < 120
 
 
 def test_sighup_reloads(gslbd: Gslbd):

@@ -91,6 +91,31 @@ def test_no_subcommand_is_a_usage_error() -> None:
     assert "usage: gslbctl" in result.stderr
 
 
+def test_check_reports_the_first_hundred_problems_then_how_many_more(
+    make_config: MakeConfig,
+) -> None:
+    bad = "".join(f"dc:CNC,10.0.0.{n}/8,1\n" for n in range(1, 301))  # host bits set
+    directory = make_config(("topology.csv", "", bad))
+    result = gslbctl("check", str(directory))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1
+    assert len(lines) == 100 + 2
+    assert lines[0] == f"{directory}/topology.csv:6: ldns: 10.0.0.1/8 has host bits set" + (
+        " (value: '10.0.0.1/8')"
+    )
+    assert lines[-2:] == ["... and 200 more", "300 errors"]
+
+
+def test_check_of_a_deeply_nested_array_is_one_error(make_config: MakeConfig) -> None:
+    directory = make_config(("wideips.toml", "", "x = " + "[" * 5000 + "]" * 5000 + "\n"))
+    result = gslbctl("check", str(directory))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        f"{directory}/wideips.toml: arrays or tables nested too deep",
+        "1 errors",
+    ]
+
+
 def test_check_reports_zone_file_problems_in_every_included_file(make_config: MakeConfig) -> None:
     # $INCLUDE, $GENERATE and native rdata: each problem with its own file and
     # line, all of them in one run.
