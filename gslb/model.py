@@ -231,6 +231,46 @@ class ControlSettings:
     monitor_concurrency: int = 32  # checks in flight at once
 
 
+ROUTINGS = ("shell", "frr_ospf", "bird", "exabgp")
+
+
+@dataclass(frozen=True, slots=True)
+class AnycastPrefix:
+    """One announced prefix and where the gate asks gslbd (a `[server] listen` inside it)."""
+
+    prefix: IPNetwork
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnycastSettings:
+    """`[anycast]`: the gate beside gslbd (gslb/anycast/). Paths are relative to
+    the config directory, like `[control]`'s."""
+
+    prefixes: tuple[AnycastPrefix, ...]
+    routing: str = "shell"  # one of ROUTINGS: how a prefix is announced and withdrawn
+    announce: str = ""  # routing = "shell": commands run by `sh -c`, {prefix} replaced
+    withdraw: str = ""
+    ospf_area: str = "0.0.0.0"  # routing = "frr_ospf"
+    vtysh: tuple[str, ...] = ("vtysh",)  # its argv, e.g. ("vtysh", "--vty_socket", DIR)
+    bird_protocol: str = ""  # routing = "bird": the protocol enabled and disabled
+    birdc: tuple[str, ...] = ("birdc",)  # its argv, e.g. ("birdc", "-s", SOCKET)
+    check_zone: str = ""  # the zone whose SOA the gate asks; the first [[zone]] by default
+    interval: float = 0.25  # seconds between checks of one prefix
+    timeout: float = 0.25  # seconds a check may take
+    rise: int = 2  # consecutive answers before announcing
+    fall: int = 2  # consecutive failures before withdrawing
+    command_timeout: float = 5.0  # seconds an announce/withdraw command may take
+    # re-run the current command this often (the routing daemon may have restarted); 0 = never
+    reassert: float = 10.0
+    drain_file: str = ""  # while it exists: withdraw, go on answering
+    shutdown_drain: float = 2.0  # gslbd answers this long after SIGTERM, its prefixes withdrawn
+    stopping_file: str = "run/gslbd.stopping"  # gslbd -> gate: "I am stopping" (pid, until)
+    state_file: str = "run/anycast.json"  # gate -> gslbd: the gate's state, for `gslbctl status`
+    http: tuple[str, int] | None = ("127.0.0.1", 9301)  # the gate's /metrics
+
+
 @dataclass(frozen=True, slots=True)
 class SyncSettings:
     """`[sync]`: this node's place in a sync group (see gslb/sync/)."""
@@ -269,6 +309,7 @@ class Config:
     probes: ProbeSettings = field(default_factory=ProbeSettings)
     sync: SyncSettings | None = None  # None: a standalone node
     log: LogSettings = field(default_factory=LogSettings)
+    anycast: AnycastSettings | None = None  # no `[anycast]`: no gate
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from ipaddress import IPv4Address
 
 from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
+from gslb.config.anycast import compile_anycast
 from gslb.config.group import TOKEN, TOKEN_RULE, bad_server_url, default_node
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
@@ -136,6 +138,9 @@ class Compiler:
             probes=self.probes(doc.probes, dcs, directory),
             log=LogSettings(doc.log.level, doc.log.format, doc.log.timestamps),
             sync=None if doc.sync is None else self.sync(doc.sync),
+            anycast=compile_anycast(
+                doc.anycast, doc.server.listen, zones, self.problem, partial(under, directory)
+            ),
         )
 
     @staticmethod

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyAddress
 
 from gslb.algorithms import POOL_METHODS
+from gslb.model import ROUTINGS
 from gslb.probes import PROBE_PROTOCOLS
 
 MAX_TTL = 2**31 - 1  # RFC 2181 §8
@@ -212,6 +213,32 @@ class Sync(Strict):
     stale_after: float = Field(default=10.0, gt=0)
 
 
+class Anycast(Strict):
+    """`[anycast]`; prefixes, the routing's fields and the check name are checked by
+    gslb/config/anycast.py."""
+
+    prefixes: list[Name] = Field(min_length=1)
+    routing: Literal[ROUTINGS] = "shell"  # type: ignore[valid-type]
+    announce: Name | None = None
+    withdraw: Name | None = None
+    ospf_area: Name | None = None
+    vtysh: list[Name] | None = None
+    bird_protocol: Name | None = None
+    birdc: list[Name] | None = None
+    check_zone: Name | None = None
+    interval: float = Field(default=0.25, gt=0, le=60)
+    timeout: float = Field(default=0.25, gt=0, le=60)
+    rise: int = Field(default=2, ge=1, le=100)
+    fall: int = Field(default=2, ge=1, le=100)
+    command_timeout: float = Field(default=5.0, gt=0, le=600)
+    reassert: float = Field(default=10.0, ge=0)
+    drain_file: str = ""
+    shutdown_drain: float = Field(default=2.0, ge=0, le=600)
+    stopping_file: Name = "run/gslbd.stopping"
+    state_file: Name = "run/anycast.json"
+    http: HttpListen = ("127.0.0.1", 9301)
+
+
 class Log(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["text", "json"] = "text"
@@ -233,3 +260,4 @@ class Document(Strict):
     probes: Probes = Probes()
     sync: Sync | None = None
     log: Log = Log()
+    anycast: Anycast | None = None

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from gslb import __version__
+from gslb.anycast.handoff import gate_status
 from gslb.control.explain import explain
 from gslb.control.metrics import table_size
 from gslb.control.protocol import LDNS_SHOWN
@@ -66,6 +67,7 @@ class ControlApi:
             "ldns_entries": table_size(snap),
             "listening": [f"{p} {h}:{port}" for p, h, port in server.bound],
             **server.worker_status(),
+            **({} if cfg.anycast is None else {"anycast": gate_status(cfg.anycast, time.time())}),
         }
 
     async def cmd_show(self, args: dict[str, Any]) -> Any:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gslb import __version__
+from gslb.anycast import handoff
 from gslb.command import command_parser
 from gslb.config import load
 from gslb.config.isolated import load_isolated
@@ -264,6 +265,9 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
     except GslbError as exc:  # another gslbd holds the lock
         print(f"gslbd: {exc}", file=sys.stderr)
         return 1
+    anycast = server.holder.current.config.anycast
+    if anycast is not None:  # a marker a killed gslbd left would hold the gate back
+        handoff.unmark_stopping(anycast.stopping_file, server.pid)
     try:
         await server.start()
     except (GslbError, OSError) as exc:  # a listener, the control socket or HTTP
@@ -295,7 +299,11 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
     await done.wait()
     log.info("stopping: reason=signal")
     notifier.stopping()
+    anycast = server.holder.current.config.anycast
+    await handoff.drain(anycast, server.pid, done)  # [anycast] shutdown_drain
     await server.stop()
+    if anycast is not None:
+        handoff.unmark_stopping(anycast.stopping_file, server.pid)
     return 0
 
 

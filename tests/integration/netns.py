@@ -88,8 +88,11 @@ class Lab:
         self.run_in(self.router, ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"])
         return self.router
 
-    def host(self, role: str, subnet: str, addresses: Sequence[str]) -> Host:
-        """A namespace on `subnet`, holding `addresses`, routed via the router."""
+    def host(
+        self, role: str, subnet: str, addresses: Sequence[str], default_route: bool = True
+    ) -> Host:
+        """A namespace on `subnet`, holding `addresses`, routed via the router
+        (unless `default_route` is false: a routing daemon brings its routes)."""
         if not self.router:
             self.start_router()
         network = IPv4Network(subnet)
@@ -104,7 +107,8 @@ class Lab:
             assert IPv4Interface(f"{address}/{network.prefixlen}").network == network
             self.ip("-n", netns, "addr", "add", f"{address}/{network.prefixlen}", "dev", "eth0")
         self.ip("-n", netns, "link", "set", "eth0", "up")
-        self.ip("-n", netns, "route", "add", "default", "via", gateway)
+        if default_route:
+            self.ip("-n", netns, "route", "add", "default", "via", gateway)
         host = Host(role, netns, tuple(addresses), gateway)
         self.hosts[role] = host
         return host
