@@ -53,8 +53,8 @@ def fill(size: int) -> LdnsTable:
         address = IPv4Address(FIRST + i * 7)
         entry = table.add(address, address, NOW)
         cnc, tel = rng.randrange(1_000, 300_000), rng.randrange(1_000, 300_000)
-        entry.paths = PATH.pack(0, cnc, 10_000, at, at, 0, 3, 1) + PATH.pack(
-            1, tel, 10_000, at, at, 0, 5, 1
+        entry.paths = PATH.pack(0, cnc, 10_000, at, at, 0, 3, 1, 0) + PATH.pack(
+            1, tel, 10_000, at, at, 0, 5, 1, 0
         )
         table._dirty.add(FIRST + i * 7)  # as record() would
     return table

@@ -1,13 +1,22 @@
 """The LDNS proximity table: the control plane's write side, the hot path's view.
 
 Per LDNS (or, with ECS, per client subnet: the key is whatever address the
-pipeline decided for), per data-center path: the smoothed RTT (µs), hops,
+pipeline decided for), per data-center path: the RTT level (µs), hops,
 completion rate (hundredths of a percent, 10000 = every probe round
 answered), the protocol that worked, when it was last probed and last
-answered, and consecutive failures; per entry: first/last seen, query
+answered, consecutive failures, and a pending sample (below); per entry: first/last seen, query
 count, the protocol to try first, and the back-off of a failing LDNS.
 
-Each entry's paths live in one packed `bytes` record (`PATH`, 20 bytes per
+The RTT follows a level, not an average: a sample that agrees with the
+level (within AGREE_US or a fifth of the smaller, whichever is more) moves
+it halfway; one that does not is held as `pending` and changes nothing. The
+next sample decides: if it agrees with the pending one, the path's delay has
+changed and the level becomes their mean (two probe rounds after a route
+change, the answers follow); if it agrees with the level instead, the
+pending one was an isolated outlier and is dropped. A 1/3 average would
+take 2 to 5 rounds to follow a change and still be moved by one outlier.
+
+Each entry's paths live in one packed `bytes` record (`PATH`, 24 bytes per
 data center) keyed by an `int` (the address; IPv6 with bit 128 set), so the
 frozen view the hot path reads costs a dict slot, an int and a small bytes
 object per LDNS, shared with the write side. The control plane publishes a
@@ -22,7 +31,7 @@ LDNS after `ldns_ttl` seconds without a query, and is saved atomically
 what was learned. A row: [address, target or null,
 first_seen, last_seen, queries, protocol, failures, paths], a path:
 [datacenter, rtt_us, completion_rate, measured_at, probed_at, failures,
-hops, protocol].
+hops, protocol, pending_us] (rows saved without pending_us load too).
 """
 
 from __future__ import annotations
@@ -73,6 +82,10 @@ class ProximityView(Protocol):
         """One metric (a `Path` field) of the paths measured at or after `since`."""
         ...
 
+    def measured(self, key: int, since: float) -> bool:
+        """Whether any path of this LDNS was measured at or after `since`."""
+        ...
+
     def best(
         self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
     ) -> int | None:
@@ -83,14 +96,33 @@ class ProximityView(Protocol):
         ...
 
 
-# datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol
-PATH = struct.Struct("<HIHIIHBB")
-SMOOTHING = 3  # a new RTT sample moves the smoothed RTT a third of the way
+# datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol,
+# pending_us
+PATH = struct.Struct("<HIHIIHBBI")
+SMOOTHING = 3  # a probe round moves the completion rate a third of the way
+AGREE_US = 2_000  # two RTT samples agree within this or a fifth of the smaller
 FULL = 10_000  # completion rate: every probe round answered
 _NO_PATHS: Mapping[int, Path] = MappingProxyType({})
 _NO_VALUES: Mapping[int, float] = MappingProxyType({})
 _FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
 _PROTOCOLS = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
+
+
+def agree(a: int, b: int) -> bool:
+    """Two RTTs (µs) that measure the same delay, give or take jitter."""
+    return abs(a - b) <= max(AGREE_US, min(a, b) // 5)
+
+
+def settle(level: int, pending: int, sample: int) -> tuple[int, int]:
+    """The (level, pending sample) after `sample`; level 0: none yet, pending
+    0: none. See the module docstring."""
+    if not level:
+        return sample, 0
+    if agree(sample, level):
+        return level + (sample - level) // 2, 0
+    if pending and agree(sample, pending):
+        return (pending + sample) // 2, 0
+    return level, sample
 
 
 def _third(value: int) -> int:
@@ -110,11 +142,14 @@ class PathRecord:
     failures: int  # consecutive rounds without an answer
     hops: int
     protocol: str
+    pending_us: int = 0  # a sample that disagreed with rtt_us, held for the next one
 
 
 def unpack(packed: bytes) -> Iterator[PathRecord]:
-    for dc, rtt, rate, measured, probed, failures, hops, proto in PATH.iter_unpack(packed):
-        yield PathRecord(dc, rtt, rate, measured, probed, failures, hops, _PROTOCOLS[proto])
+    for dc, rtt, rate, measured, probed, failures, hops, proto, pending in PATH.iter_unpack(packed):
+        yield PathRecord(
+            dc, rtt, rate, measured, probed, failures, hops, _PROTOCOLS[proto], pending
+        )
 
 
 def _pack(records: Sequence[PathRecord]) -> bytes:
@@ -128,6 +163,7 @@ def _pack(records: Sequence[PathRecord]) -> bytes:
             min(r.failures, 0xFFFF),
             min(r.hops, 0xFF),
             _PROTOCOLS.index(r.protocol) if r.protocol in _PROTOCOLS else 0,
+            min(r.pending_us, 0xFFFFFFFF),
         )
         for r in sorted(records, key=lambda r: r.datacenter)
     )
@@ -171,7 +207,7 @@ class FrozenView:
             return _NO_PATHS
         return {
             dc: Path(rtt, hops, rate, measured)
-            for dc, rtt, rate, measured, _, _, hops, _ in PATH.iter_unpack(packed)
+            for dc, rtt, rate, measured, _, _, hops, _, _ in PATH.iter_unpack(packed)
             if measured
         }
 
@@ -183,6 +219,17 @@ class FrozenView:
             return _NO_VALUES
         at = _FIELD_AT[field]
         return {r[0]: r[at] for r in PATH.iter_unpack(packed) if r[3] and r[3] >= since}
+
+    def measured(self, key: int, since: float) -> bool:
+        # What a persistence hit reads (does the LDNS still want a probe?): no dict.
+        packed = self._recent.get(key)
+        if packed is None:
+            packed = self._base.get(key)
+        if packed:
+            for record in PATH.iter_unpack(packed):
+                if record[3] and record[3] >= since:
+                    return True
+        return False
 
     def best(
         self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
@@ -334,12 +381,14 @@ class LdnsTable:
                     old, completion_rate=rate, probed_at=at, failures=old.failures + 1
                 )
         else:
+            sample = max(rtt_us, 1)
             if old is None:
-                rtt, rate = rtt_us, FULL
+                (rtt, pending), rate = (sample, 0), FULL
             else:
-                rtt = old.rtt_us + (rtt_us - old.rtt_us) // SMOOTHING if old.measured_at else rtt_us
+                level = old.rtt_us if old.measured_at else 0
+                rtt, pending = settle(level, old.pending_us, sample)
                 rate = old.completion_rate + _third(FULL - old.completion_rate)
-            new = PathRecord(datacenter, max(rtt, 1), rate, at, at, 0, hops, protocol)
+            new = PathRecord(datacenter, rtt, rate, at, at, 0, hops, protocol, pending)
             entry.protocol = protocol
         records[datacenter] = new
         entry.paths = _pack(list(records.values()))
@@ -351,16 +400,17 @@ class LdnsTable:
         self, address: IPAddress, target: IPAddress | None, path: PathRecord, now: float
     ) -> bool:
         """A path measured by another node of the sync group; the entry is
-        created if new. An older round than the one held (`probed_at`) is
-        ignored; whether it was taken."""
+        created if new. A round not newer than the one held (`probed_at`) is
+        ignored, so this node's own paths coming back from the bus do not
+        reset what it holds beyond them (a held sample); whether it was taken."""
         key = key_of(address)
         entry = self._entries.get(key)
         if entry is None:
             entry = self.add(address, target, now)
         records = {r.datacenter: r for r in unpack(entry.paths)}
         old = records.get(path.datacenter)
-        if old is not None and old.probed_at > path.probed_at:
-            return False
+        if old is not None and old.probed_at >= path.probed_at:
+            return False  # not newer: this node's own path coming back, or an older round
         records[path.datacenter] = path
         entry.paths = _pack(list(records.values()))
         self._dirty.add(key)
@@ -460,6 +510,7 @@ class LdnsTable:
                     r.failures,
                     r.hops,
                     r.protocol,
+                    r.pending_us,
                 ]
                 for r in unpack(e.paths)
                 if r.datacenter < len(datacenters)

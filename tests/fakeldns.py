@@ -3,8 +3,9 @@
 It answers every datagram that has a DNS header with that header flagged as a
 response (QR, no records), after `delay(source)` seconds; `None` means never
 answer that source. `FakeLdns.start()` runs it in the test's own loop;
-`LdnsThread` runs one in a background thread for tests that drive a real
-gslbd process synchronously.
+`ldns_thread` runs one (`ldns_threads` many) in a background thread, for
+tests that drive a real gslbd process synchronously or hold their own event
+loop. `probing()` is the config of data centers that probe them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,26 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+
+from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+
+
+def probing(datacenters: tuple[DataCenter, ...], probes: ProbeSettings) -> Config:
+    """A config of these data centers and `[probes]`, nothing else."""
+    return Config(
+        source="",
+        server=ServerSettings(),
+        datacenters=datacenters,
+        virtual_servers=(),
+        pools=(),
+        wideips=(),
+        regions=(),
+        topology=(),
+        zones=(),
+        probes=probes,
+    )
 
 
 class FakeLdns(asyncio.DatagramProtocol):
@@ -61,42 +80,62 @@ class FakeLdns(asyncio.DatagramProtocol):
 
 
 class DelayBySource(FakeLdns):
-    """Delays set per source address (seconds; None: silent), changeable live."""
+    """Delays set per source address (seconds; None: silent), changeable live;
+    `once[source]` lists delays for the next datagrams from it (outliers)."""
 
     def __init__(self, delays: dict[str, float | None], default: float | None = 0.0) -> None:
         super().__init__()
         self.delays = dict(delays)
         self.default = default
+        self.once: dict[str, list[float | None]] = {}
 
     def delay(self, source: str) -> float | None:
+        pending = self.once.get(source)
+        if pending:
+            return pending.pop(0)
         return self.delays.get(source, self.default)
 
 
 @contextmanager
 def ldns_thread(ldns: FakeLdns, host: str, port: int = 0) -> Iterator[int]:
     """Serve `ldns` on host:port from a thread; yields the bound port."""
+    with ldns_threads({host: ldns}, port) as bound:
+        yield bound
+
+
+@contextmanager
+def ldns_threads(fakes: Mapping[str, FakeLdns], port: int = 0) -> Iterator[int]:
+    """Serve each fake on its address, all on one port (0: the first one's
+    port, chosen by the kernel), from one background thread; yields the port."""
     loop = asyncio.new_event_loop()
     started: asyncio.Future[int] = loop.create_future()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(_serve(ldns, host, port, started))
+        loop.run_until_complete(_serve(fakes, port, started))
         loop.run_forever()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    bound = asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=5)
+    bound = asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=30)
     try:
         yield bound
     finally:
-        loop.call_soon_threadsafe(ldns.close)
+        for fake in fakes.values():
+            loop.call_soon_threadsafe(fake.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         loop.close()
 
 
-async def _serve(ldns: FakeLdns, host: str, port: int, started: asyncio.Future[int]) -> None:
-    started.set_result(await ldns.start(host, port))
+async def _serve(fakes: Mapping[str, FakeLdns], port: int, started: asyncio.Future[int]) -> None:
+    try:
+        for host, fake in fakes.items():
+            port = await fake.start(host, port)
+    except BaseException as exc:
+        started.set_exception(exc)
+        raise
+    started.set_result(port)
 
 
 async def _wait(started: asyncio.Future[int]) -> int:

@@ -166,9 +166,9 @@ class Probes(Strict):
     path_ttl: float = Field(default=2400.0, gt=0)
     ldns_ttl: float = Field(default=2_419_200.0, gt=0)
     max_entries: int = Field(default=100_000, ge=1)
-    concurrency: int = Field(default=64, ge=1)
-    rate: float = Field(default=50.0, gt=0)
-    queue_size: int = Field(default=1024, ge=1)
+    concurrency: int = Field(default=128, ge=1)
+    rate: float = Field(default=300.0, gt=0)
+    queue_size: int = Field(default=10_000, ge=1)
     backoff_max: float = Field(default=3600.0, gt=0)
     keys_per_target: int = Field(default=256, ge=1)
     allow: list[str] = ["127.0.0.0/8", "::1/128"]

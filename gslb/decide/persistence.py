@@ -3,7 +3,10 @@
 Per wide IP, the LDNS (or ECS) address masked to `cidr_v4` / `cidr_v6` maps
 to the pool and members of its first decision for `ttl` seconds, as long as
 those members stay available. Bounded: past `max_entries` the oldest record
-goes. The table lives beside the snapshot (it is written on the query path),
+goes. A hit on a wide IP whose pools use a dynamic method (rtt, hops,
+completion_rate, qos) still asks for the LDNS to be probed while it has no
+fresh path, so the resolvers behind a record are measured and its successor
+is decided by their paths. The table lives beside the snapshot (it is written on the query path),
 and is carried across reloads.
 """
 

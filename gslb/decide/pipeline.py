@@ -21,7 +21,7 @@ from __future__ import annotations
 from random import Random
 from typing import Any, Literal
 
-from gslb.algorithms import REGISTRY
+from gslb.algorithms import DYNAMIC, REGISTRY
 from gslb.algorithms.base import Context, PlanContext, Verdict
 from gslb.decide.decision import Action, Decision, Step, decision_of, wants_probe
 from gslb.decide.memo import SnapshotMemo
@@ -88,6 +88,8 @@ def decide(
         sticky = persistence.get(sticky_key, now)
         hit = None if sticky is None else _persisted(snap, memo, wideip, rtype, sticky)
         if hit is not None and sticky is not None:
+            if hit.probe and snap.proximity.measured(ldns, now - snap.path_ttl):
+                hit = _measured(memo, wideip, rtype, sticky, hit)
             if trace is None:
                 return hit
             _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
@@ -289,9 +291,29 @@ def _persisted(
         if all(n in up for n in sticky.members):
             members = tuple(up[n] for n in sticky.members)
             ttl = snap.config.pools[pool].ttl
-            decision = Decision("answer", pool, members, ttl=ttl, method="persistence")
+            # A dynamic method the record skips still wants the LDNS measured
+            # (decide() clears it when the LDNS has a fresh path): persistence
+            # keeps the answer, never the resolvers behind it from being probed.
+            probe = any(
+                method in DYNAMIC
+                for pi in _reachable(snap, wideip, rtype)
+                for method in snap.config.pools[pi].methods
+            )
+            decision = Decision("answer", pool, members, ttl=ttl, method="persistence", probe=probe)
     memo.persisted[key] = decision
     return decision
+
+
+def _measured(
+    memo: SnapshotMemo, wideip: int, rtype: int, sticky: Sticky, hit: Decision
+) -> Decision:
+    """A persistence hit for an LDNS with a fresh path: no probe wanted (the
+    scheduler re-probes it when due). Memoised beside the hit, under -rtype."""
+    key = (wideip, -rtype, sticky.pool, sticky.members)
+    measured = memo.persisted.get(key)
+    if measured is None:
+        measured = memo.persisted[key] = hit._replace(probe=False)
+    return measured
 
 
 def _names(snap: Snapshot, members: tuple[int, ...]) -> tuple[str, ...]:

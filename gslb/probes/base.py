@@ -5,6 +5,17 @@ A prober measures one path: from a source address (a data center's
 network failure is a result (`rtt_us=None`, `detail="timeout"`), never an
 exception. Hops come from the reply's IP TTL where the socket can read it
 (IP_RECVTTL / IPV6_RECVHOPLIMIT on UDP), else 0.
+
+An RTT measures the network, not the event loop. The send time is the
+kernel's stamp of the datagram going out (SO_TIMESTAMPING, software, read
+from the socket's error queue), else the time read right before the send
+call (`Stamp`); the reply's arrival is the time the kernel took it in
+(SO_TIMESTAMPNS, `arrived_ns`). So a reply that waits while the loop sends a
+burst or runs other work is timed as it arrived, and a process that loses
+the CPU between reading the clock and sending does not count either.
+TCP takes the kernel's own RTT of the handshake (TCP_INFO). Only where the
+kernel gives no time (an ICMP error to UDP, a RST to TCP) is the RTT read
+when the loop sees the answer.
 """
 
 from __future__ import annotations
@@ -26,8 +37,20 @@ from gslb.model import IPAddress
 # Initial TTLs in common use (Linux/BSD 64, Windows 128, network gear 255):
 # the hop count is the distance from the nearest one at or above the TTL seen.
 _INITIAL_TTLS = (64, 128, 255)
-_CMSG_SPACE = socket.CMSG_SPACE(struct.calcsize("i"))
 IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)  # Linux's value; Python does not export it
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value (SCM_TIMESTAMPNS too)
+SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)  # and SCM_TIMESTAMPING
+# SOF_TIMESTAMPING_TX_SOFTWARE | SOFTWARE | OPT_TSONLY: the software stamp of
+# each datagram sent, on the error queue, without the datagram itself.
+TX_STAMPS = (1 << 1) | (1 << 4) | (1 << 11)
+_TIMESPEC = struct.Struct("@qq")  # struct timespec: seconds, nanoseconds
+# Room for the TTL (an int), the receive time (a timespec) and, with
+# TX_STAMPS set, the kernel's SCM_TIMESTAMPING of it too (three timespecs).
+ANCILLARY = (
+    socket.CMSG_SPACE(struct.calcsize("i"))
+    + socket.CMSG_SPACE(_TIMESPEC.size)
+    + socket.CMSG_SPACE(3 * _TIMESPEC.size)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +83,79 @@ def hops_from_ttl(ttl: int | None) -> int:
     return next((initial - ttl for initial in _INITIAL_TTLS if ttl <= initial), 0)
 
 
-def elapsed_us(started_ns: int) -> int:
-    return max(1, (time.perf_counter_ns() - started_ns) // 1000)
+class Stamp:
+    """When a probe went out: read right before the send call, on the kernel's
+    timestamp clock (CLOCK_REALTIME) and on the monotonic one; then the
+    kernel's own send stamp, if `drain` finds it."""
+
+    __slots__ = ("kernel_ns", "monotonic_ns", "realtime_ns")
+
+    def __init__(self) -> None:
+        self.realtime_ns = time.time_ns()
+        self.monotonic_ns = time.perf_counter_ns()
+        self.kernel_ns: int | None = None
+
+    def drain(self, sock: socket.socket) -> None:
+        """Read the socket's error queue: the kernel's send stamp (TX_STAMPS).
+        A queued stamp wakes the socket's reader too, so call it on each wake."""
+        while True:
+            try:
+                _, ancillary, _, _ = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+            except OSError:  # empty (BlockingIOError), or no error queue here
+                return
+            for level, kind, data in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPING and len(data) >= 16:
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+                    if seconds or nanoseconds:
+                        self.kernel_ns = seconds * 1_000_000_000 + nanoseconds
+
+    def rtt_ns(self, arrived: int | None) -> int:
+        """The RTT to a reply the kernel took in at `arrived` (realtime ns),
+        from the kernel's send stamp or else the clock read before sending;
+        without an arrival, or if the wall clock stepped, until now."""
+        elapsed = time.perf_counter_ns() - self.monotonic_ns
+        if arrived is not None and 0 <= arrived - self.realtime_ns <= elapsed:
+            sent = self.kernel_ns
+            if sent is None or not self.realtime_ns <= sent <= arrived:
+                sent = self.realtime_ns
+            return arrived - sent
+        return elapsed
+
+    def rtt_us(self, arrived: int | None) -> int:
+        return max(1, self.rtt_ns(arrived) // 1000)
+
+
+_KEEPER: list[socket.socket] = []
+
+
+def keep_timestamps_on() -> None:
+    """Hold one timestamping socket open for good. Linux stamps arriving
+    packets only while some socket asks for it, and turns that on a moment
+    after the first one does: a probe socket alone would see its reply
+    stamped when it is read, after an idle spell."""
+    if not _KEEPER:
+        keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with contextlib.suppress(OSError):
+            keeper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        _KEEPER.append(keeper)
+
+
+def receive_timestamps(sock: socket.socket) -> None:
+    """Have the kernel stamp each datagram with its arrival time, and each one
+    sent with its departure (`Stamp.drain`)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, TX_STAMPS)
+
+
+def arrived_ns(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's arrival time of a datagram (realtime ns), if it gave one."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return seconds * 1_000_000_000 + nanoseconds
+    return None
 
 
 def failure(protocol: str, exc: BaseException | None) -> ProbeResult:
@@ -131,28 +225,33 @@ async def udp_exchange(
         )
         with contextlib.suppress(OSError):
             sock.setsockopt(level, option, 1)
+        receive_timestamps(sock)
         try:
             async with asyncio.timeout(timeout):
                 sock.connect((str(target), port))
-                started = time.perf_counter_ns()
+                sent = Stamp()
                 sock.send(payload)
                 while True:
                     await readable(sock)
+                    sent.drain(sock)
                     try:
-                        data, ancillary, _, _ = sock.recvmsg(4096, _CMSG_SPACE)
+                        data, ancillary, _, _ = sock.recvmsg(4096, ANCILLARY)
                     except ConnectionRefusedError:
-                        return ProbeResult(protocol, elapsed_us(started), detail="refused")
+                        return ProbeResult(protocol, sent.rtt_us(None), detail="refused")
                     except BlockingIOError:
                         continue
                     if is_reply is None or is_reply(data):
-                        return ProbeResult(protocol, elapsed_us(started), ttl_hops(ancillary))
+                        rtt = sent.rtt_us(arrived_ns(ancillary))
+                        return ProbeResult(protocol, rtt, ttl_hops(ancillary))
         except OSError as exc:
             return failure(protocol, exc)
 
 
 def ancillary_ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     """The IP_TTL or IPV6_HOPLIMIT a recvmsg() handed over, if any."""
-    for _level, _type, data in ancillary:
+    for level, _type, data in ancillary:
+        if level == socket.SOL_SOCKET:  # a time stamp
+            continue
         if len(data) >= 4:
             return int(struct.unpack("i", data[:4])[0])
         if len(data) == 1:  # some kernels hand IP_TTL as one byte

@@ -8,7 +8,9 @@ With a datagram socket the kernel sets the identifier (the socket's own),
 fills in the checksum and hands this socket only the replies to it, without
 the IPv4 header; the TTL then comes as ancillary data (IP_RECVTTL), as the
 IPv6 hop limit always does (IPV6_RECVHOPLIMIT). `PingRefused` when neither
-socket may be opened.
+socket may be opened. The round trip runs from the kernel's stamp of the
+request going out to its stamp of the reply coming in (gslb/probes/base.py:
+`Stamp`), so a reply read late by a busy event loop is timed as it arrived.
 """
 
 from __future__ import annotations
@@ -17,19 +19,27 @@ import asyncio
 import os
 import socket
 import struct
-import time
 from dataclasses import dataclass
 
 from gslb.errors import GslbError
 from gslb.model import IPAddress
-from gslb.probes.base import IP_RECVTTL, ancillary_ttl, family, open_socket, readable
+from gslb.probes.base import (
+    ANCILLARY,
+    IP_RECVTTL,
+    Stamp,
+    ancillary_ttl,
+    arrived_ns,
+    family,
+    open_socket,
+    readable,
+    receive_timestamps,
+)
 
 ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
 PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
 _HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
 _PAYLOAD = b"gslb-ping-" + bytes(22)  # 32 bytes, like ping's default of 56 less the time
-_ANCILLARY = socket.CMSG_SPACE(struct.calcsize("i"))
 
 
 class PingRefused(GslbError):
@@ -74,6 +84,7 @@ def open_ping_socket(target: IPAddress, source: IPAddress | None) -> socket.sock
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
         elif kind == socket.SOCK_DGRAM:
             sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+        receive_timestamps(sock)
         return sock
     raise PingRefused(
         "no raw ICMP socket (needs CAP_NET_RAW) and no unprivileged one (net.ipv4.ping_group_range)"
@@ -87,12 +98,18 @@ async def ping(sock: socket.socket, target: IPAddress, timeout: float) -> Echo:
     ident = os.getpid() & 0xFFFF if raw else 0  # a datagram socket's is the kernel's
     seq = int.from_bytes(os.urandom(2), "big")
     async with asyncio.timeout(timeout):
-        started = time.perf_counter_ns()
-        await loop.sock_sendto(sock, request(sock.family, ident, seq), (str(target), 0))
+        packet = request(sock.family, ident, seq)
+        sent = Stamp()
+        try:
+            sock.sendto(packet, (str(target), 0))
+        except BlockingIOError:  # the send buffer is full: wait for room
+            sent = Stamp()
+            await loop.sock_sendto(sock, packet, (str(target), 0))
         while True:
             await readable(sock)
+            sent.drain(sock)  # a queued send stamp wakes the reader too
             try:
-                data, ancillary, _, peer = sock.recvmsg(2048, _ANCILLARY)
+                data, ancillary, _, peer = sock.recvmsg(2048, ANCILLARY)
             except BlockingIOError:
                 continue
             # A raw IPv4 socket reads the IP header too; the others do not.
@@ -102,5 +119,5 @@ async def ping(sock: socket.socket, target: IPAddress, timeout: float) -> Echo:
             kind, _, _, got_ident, got_seq = _HEADER.unpack_from(data, offset)
             if kind != ECHO_REPLY[sock.family] or got_seq != seq or (raw and got_ident != ident):
                 continue
-            rtt = time.perf_counter_ns() - started
+            rtt = max(1, sent.rtt_ns(arrived_ns(ancillary)))
             return Echo(rtt, data[8] if offset else ancillary_ttl(ancillary))

@@ -3,16 +3,22 @@
     [probes]
     protocols = ["dns_dot", "dns_rev", "udp", "tcp", "icmp"]
     interval = 600          # re-probe an LDNS that keeps querying
-    concurrency = 64        # LDNS probed at once
-    rate = 50               # packets per second (token bucket, one second deep)
-    queue_size = 1024       # first-seen LDNS waiting; more are dropped and counted
+    concurrency = 128       # LDNS probed at once
+    rate = 300              # packets per second (token bucket, a tenth of a second deep)
+    queue_size = 10000      # LDNS waiting; more are dropped and counted
     allow = ["127.0.0.0/8", "::1/128"]
     deny = []
     datacenters = ["CNC"]   # default: every datacenter with a probe_source
 
 The hot path calls `offer(ldns, peer)` when a dynamic method lacked data; it
 costs a set lookup and a `put_nowait` on a bounded queue (full: dropped and
-counted). The key of the table is `ldns` (with ECS, the client subnet); the
+counted as `queue_full`). A dropped LDNS is not lost: it is not in the
+table, so its next query that lacks data offers it again (a persistence hit
+too), and it is queued once the queue has room; the default queue holds a
+burst of 10,000 first-seen LDNS. An LDNS in the table that is not due yet
+(measured, or backing off) is refused at once and takes no queue slot.
+
+The key of the table is `ldns` (with ECS, the client subnet); the
 address probed is always `peer`, the resolver that asked: a client subnet's
 network address is nobody's resolver. Each accepted LDNS is probed once per
 vantage point (a data center this node probes for, from its probe_source),
@@ -21,8 +27,17 @@ responder's record of who queried is drained every second (`tick`): known
 LDNS get their last seen and query count, and are re-probed once `interval`
 has passed. An LDNS no data center could reach backs off exponentially
 (interval, 2x, 4x ... capped at backoff_max). Every packet waits for a token,
-so whatever arrives, probes stay within `rate`; at most `concurrency` LDNS
-are probed at once, one job per target address.
+so whatever arrives, probes stay within `rate`; the bucket holds a tenth of a
+second's worth (`BURST`), so a flood of new LDNS goes out paced rather than
+as one burst. At most `concurrency` LDNS are probed at once, one job per
+target address.
+
+Re-probe times are jittered: the wait after a measurement is shortened by up
+to a tenth (`JITTER`, drawn each time), so LDNS first probed together drift
+apart instead of being re-probed in lockstep, and a path is still re-probed
+within `interval` of its last measurement. After a restart, each loaded LDNS
+is due its wait after its last probe (jittered alike); those already overdue
+are spread over the first `JITTER * interval` seconds instead of all at once.
 
 With ECS many keys share one target, and a (possibly spoofed) resolver can
 send any number of client subnets. So "not due yet" and the back-off hold
@@ -56,21 +71,24 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from ipaddress import IPv6Address, ip_address, ip_network
 from itertools import islice
+from random import Random
 
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
 from gslb.ldnsfile import load, remove_leftovers, save_forked
 from gslb.model import Config, IPAddress, ProbeSettings
 from gslb.probes import REGISTRY
-from gslb.probes.base import Prober, ProbeResult
+from gslb.probes.base import Prober, ProbeResult, keep_timestamps_on
 from gslb.probes.report import entry_dict
-from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of
+from gslb.proximity import FrozenView, LdnsEntry, LdnsTable, address_of, key_of, unpack
 
 log = logging.getLogger(__name__)
 
 DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
+BURST = 0.1  # seconds of `rate` the token bucket holds
+JITTER = 0.1  # a re-probe comes up to this fraction of its wait early
 
 Seen = deque[int]  # the LDNS (or ECS subnet) key (proximity.key_of) of each wide IP query
 
@@ -103,6 +121,12 @@ class TokenBucket:
                 self.tokens -= 1
                 return
             await self.sleep((1 - self.tokens) / self.rate)
+
+
+def wait(settings: ProbeSettings, failures: int) -> float:
+    """Seconds from a measurement to the next: the interval, doubled for each
+    failure after the first, at most `backoff_max`."""
+    return min(settings.interval * 2 ** max(0, failures - 1), max(settings.backoff_max, 0.0))
 
 
 class TargetState:
@@ -140,8 +164,11 @@ class Scheduler:
         publish: Callable[[FrozenView], None] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Random | None = None,
     ) -> None:
         self.table = table
+        self.rng = rng if rng is not None else Random()  # the re-probe jitter
+        keep_timestamps_on()
         self.probers = probers
         self.seen: Seen = seen if seen is not None else deque(maxlen=65536)
         self.publish = publish
@@ -168,9 +195,13 @@ class Scheduler:
         self.configure(config)
 
     def configure(self, config: Config) -> None:
-        """(Re)read `[probes]` and the data centers; queued LDNS stay queued."""
+        """(Re)read `[probes]` and the data centers; queued LDNS stay queued.
+        A new interval or back-off cap applies to the LDNS measured already."""
         s: ProbeSettings = config.probes
+        old_settings = getattr(self, "settings", s)
         self.settings = s
+        if (old_settings.interval, old_settings.backoff_max) != (s.interval, s.backoff_max):
+            self._reschedule(old_settings, s)
         names = tuple(d.name for d in config.datacenters)
         old = getattr(self, "datacenters", names)
         self.table.remap(old, names)
@@ -188,7 +219,7 @@ class Scheduler:
             chosen = tuple(i for i, d in enumerate(config.datacenters) if d.probe_source)
         self.vantages = tuple((i, config.datacenters[i].probe_source) for i in chosen)
         self.table.max_entries, self.table.ldns_ttl = s.max_entries, s.ldns_ttl
-        self.bucket = TokenBucket(s.rate, max(1.0, s.rate), self.clock, self.sleep)
+        self.bucket = TokenBucket(s.rate, max(1.0, s.rate * BURST), self.clock, self.sleep)
         self.jobs = asyncio.Semaphore(s.concurrency)  # running jobs keep the one they took
 
     # -- the hot path's side ------------------------------------------------
@@ -198,6 +229,10 @@ class Scheduler:
         is full. `remote`: asked by another node of the sync group."""
         key = key_of(ldns)
         if key in self._pending or not (self.vantages or (self.announce and not remote)):
+            return
+        entry = self.table.get(ldns)
+        if entry is not None and entry.next_probe > self.clock() + self._slack(remote):
+            self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
             return
         if len(self._queue) >= self.settings.queue_size:
             self.counts["queue_full"] += 1
@@ -262,7 +297,7 @@ class Scheduler:
         this one's."""
         now = self.clock()
         s = self.settings
-        slack = min(s.interval, s.backoff_max) / 4 if remote else 0.0
+        slack = self._slack(remote)
         key = key_of(ldns)
         try:
             target = peer if not isinstance(peer, str) else ip_address(peer)
@@ -298,6 +333,12 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
         return True
 
+    def _slack(self, remote: bool) -> float:
+        """How early a remote request may be (see `_start`): a quarter of the
+        re-probe wait; none for this node's own offers."""
+        s = self.settings
+        return min(s.interval, s.backoff_max) / 4 if remote else 0.0
+
     def _requested(self, ldns: IPAddress, target: IPAddress, now: float) -> None:
         """Another node saw `ldns` query: it stays alive here, and learns whom
         to probe when its paths came first (without a target)."""
@@ -324,6 +365,23 @@ class Scheduler:
         self._targets[target] = state
         return state
 
+    def _reschedule(self, old: ProbeSettings, new: ProbeSettings) -> None:
+        """Re-probe times as if the new settings had been in force: the wait
+        since each target's last measurement scaled by new wait / old wait."""
+        now = self.clock()
+        for state in self._targets.values():
+            if state.results is None:
+                continue
+            ratio = wait(new, state.failures) / max(wait(old, state.failures), 1e-9)
+            state.next_probe = state.measured_at + (state.next_probe - state.measured_at) * ratio
+        for address, entry in self.table.items():
+            known = self._targets.get(entry.target or address)
+            if known is not None and known.results is not None:
+                entry.next_probe = known.next_probe
+            elif entry.next_probe > now:  # its target was forgotten: scale what is left
+                ratio = wait(new, entry.failures) / max(wait(old, entry.failures), 1e-9)
+                entry.next_probe = now + (entry.next_probe - now) * ratio
+
     def _apply(self, ldns: IPAddress, state: TargetState) -> None:
         """Record the target's last measurement and back-off under `ldns`."""
         assert state.results is not None
@@ -343,8 +401,7 @@ class Scheduler:
             now = self.clock()
             answered = any(r.ok for r in results.values())
             state.failures = 0 if answered else state.failures + 1
-            wait = self.settings.interval * 2 ** max(0, state.failures - 1)
-            state.next_probe = now + min(wait, max(self.settings.backoff_max, 0.0))
+            state.next_probe = now + self._jittered(wait(self.settings, state.failures))
             state.results, state.measured_at = results, now
             for ldns in self._waiting.get(target, ()):
                 self._apply(ldns, state)
@@ -441,14 +498,25 @@ class Scheduler:
         if path:
             await save_forked(path, self.table, self.datacenters, now)
 
+    def _jittered(self, seconds: float) -> float:
+        return seconds * (1 - JITTER * self.rng.random())
+
     def load(self) -> int:
         """Load the saved table (at start-up), and remove what saves killed
-        half-way left behind."""
+        half-way left behind; each LDNS is then due as described above."""
         path = self.settings.state_file
         if not path:
             return 0
         remove_leftovers(path)
-        return load(path, self.table, self.datacenters, self.clock())
+        now = self.clock()
+        loaded = load(path, self.table, self.datacenters, now)
+        spread = JITTER * self.settings.interval
+        for _, entry in self.table.items():
+            probed = max((r.probed_at for r in unpack(entry.paths)), default=0)
+            draw = self.rng.random()
+            due = probed + wait(self.settings, entry.failures) * (1 - JITTER * draw)
+            entry.next_probe = due if due > now else now + spread * draw
+        return loaded
 
     async def stop(self, save: bool = True) -> None:
         for task in list(self._tasks):

@@ -45,6 +45,9 @@ class FakeProximity(dict[IPAddress, dict[int, Path]]):
         paths = self.paths(key)
         return {dc: getattr(p, field) for dc, p in paths.items() if p.measured_at >= since}
 
+    def measured(self, key: int, since: float) -> bool:
+        return any(p.measured_at >= since for p in self.paths(key).values())
+
     def best(
         self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
     ) -> int | None:

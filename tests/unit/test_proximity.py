@@ -9,7 +9,16 @@ from ipaddress import ip_address
 import pytest
 
 from gslb.ldnsfile import load, save
-from gslb.proximity import EMPTY, FrozenView, LdnsTable, Path, PathRecord, address_of, key_of
+from gslb.proximity import (
+    EMPTY,
+    FrozenView,
+    LdnsTable,
+    Path,
+    PathRecord,
+    address_of,
+    agree,
+    key_of,
+)
 
 A, B, C = ip_address("198.51.100.7"), ip_address("198.51.100.8"), ip_address("2001:db8::7")
 T0 = 1_000_000.0
@@ -35,16 +44,62 @@ def test_keys_are_distinct_ints_per_family(address):
     assert key_of(ip_address("0.0.0.10")) != key_of(ip_address("::a"))
 
 
-def test_first_sample_then_a_third_of_the_way_to_each_new_one():
+@pytest.mark.parametrize(
+    ("samples", "levels", "pending"),
+    [
+        # A lasting change: held once, adopted on the second sample (their mean).
+        ([150_000, 60_000, 60_000, 60_000], [150_000, 150_000, 60_000, 60_000], 0),
+        ([7_500, 86_000, 84_000], [7_500, 7_500, 85_000], 0),
+        # One outlier, either way, then the old level again: ignored.
+        ([60_000, 150_000, 60_000, 60_000], [60_000, 60_000, 60_000, 60_000], 0),
+        ([86_000, 7_500, 86_000], [86_000, 86_000, 86_000], 0),
+        # Two outliers that disagree with each other: the second replaces the first.
+        ([60_000, 150_000, 20_000], [60_000, 60_000, 60_000], 20_000),
+        ([60_000, 150_000, 20_000, 21_000], [60_000, 60_000, 60_000, 20_500], 0),
+        # Jitter within the band moves the level halfway.
+        ([60_000, 66_000, 58_000], [60_000, 63_000, 60_500], 0),
+        ([7_500, 9_000, 86_000, 7_600], [7_500, 8_250, 8_250, 7_925], 0),
+        # A round without an answer between the two samples keeps the pending one.
+        ([60_000, 150_000, None, 150_000], [60_000, 60_000, 60_000, 150_000], 0),
+        ([60_000, 150_000, None], [60_000, 60_000, 60_000], 150_000),
+    ],
+)
+def test_a_new_level_takes_two_agreeing_samples_and_one_outlier_changes_nothing(
+    samples, levels, pending
+):
     t = table()
     t.add(A, A, T0)
-    rtts = []
-    for i, sample in enumerate([150_000, 60_000, 60_000, 60_000]):
+    got = []
+    for i, sample in enumerate(samples):
         t.record(A, 0, rtt_us=sample, hops=2, protocol="dns_dot", now=T0 + i)
-        rtts.append(paths_of(t, A)[0].rtt_us)
-    assert rtts == [150_000, 120_000, 100_000, 86_666]
-    assert paths_of(t, A) == [PathRecord(0, 86_666, 10_000, T0 + 3, T0 + 3, 0, 2, "dns_dot")]
+        got.append(paths_of(t, A)[0].rtt_us)
+        assert t.view().paths(key_of(A))[0].rtt_us == got[-1]  # what the methods read
+    assert (got, paths_of(t, A)[0].pending_us) == (levels, pending)
     assert t.get(A).protocol == "dns_dot"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (10_000, 12_000, True),  # 2 ms: AGREE_US
+        (10_000, 12_001, False),
+        (100_000, 120_000, True),  # a fifth of the smaller
+        (120_000, 100_000, True),
+        (100_000, 120_001, False),
+        (1, 2_001, True),
+        (1, 2_002, False),
+    ],
+)
+def test_when_two_samples_agree(a, b, expected):
+    assert agree(a, b) is expected
+
+
+def test_the_first_answer_after_failures_only_is_the_level():
+    t = table()
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=None, now=T0)
+    t.record(A, 0, rtt_us=90_000, hops=2, protocol="udp", now=T0 + 1)
+    assert paths_of(t, A) == [PathRecord(0, 90_000, 3334, T0 + 1, T0 + 1, 0, 2, "udp", 0)]
 
 
 def test_failures_lower_the_completion_rate_and_keep_the_rtt():
@@ -92,12 +147,12 @@ def test_views_are_frozen_and_published_in_batches():
     t.record(A, 0, rtt_us=10_000, now=T0)
     first = t.view()
     assert t.view() is first  # nothing changed: the same view
-    t.record(A, 0, rtt_us=40_000, now=T0 + 1)
+    t.record(A, 0, rtt_us=12_000, now=T0 + 1)
     t.add(B, B, T0)
     t.record(B, 1, rtt_us=5_000, now=T0 + 1)
     second = t.view()
     assert first.paths(key_of(A))[0].rtt_us == 10_000  # published views never change
-    assert (second.paths(key_of(A))[0].rtt_us, second.paths(key_of(B))[1].rtt_us) == (20_000, 5_000)
+    assert (second.paths(key_of(A))[0].rtt_us, second.paths(key_of(B))[1].rtt_us) == (11_000, 5_000)
     assert first.paths(key_of(B)) == {}
 
 
@@ -202,6 +257,25 @@ def test_save_then_load_keeps_every_entry(tmp_path):
     assert [str(a) for a, _ in after.items()] == ["203.0.113.0", "2001:db8::7", "198.51.100.7"]
     assert after.view().paths(key_of(A)) == {0: Path(150_000, 3, 10_000, T0)}
     assert os.listdir(path.parent) == ["ldns.json"]  # no temporary file left
+
+
+def test_a_pending_sample_is_saved_and_rows_saved_without_one_load(tmp_path):
+    t = table()
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=60_000, protocol="udp", now=T0)
+    t.record(A, 0, rtt_us=150_000, protocol="udp", now=T0 + 1)
+    path = tmp_path / "ldns.json"
+    save(path, t.rows(DCS), T0 + 1)
+    again = table()
+    assert load(path, again, DCS, T0 + 1) == 1
+    assert paths_of(again, A)[0].pending_us == 150_000
+    header, row = path.read_text().splitlines()
+    older = json.loads(row)
+    older[7] = [p[:8] for p in older[7]]  # a row saved before pending samples: 8 fields a path
+    path.write_text(header + "\n" + json.dumps(older) + "\n")
+    old = table()
+    assert load(path, old, DCS, T0 + 1) == 1
+    assert paths_of(old, A) == [PathRecord(0, 60_000, 10_000, T0 + 1, T0 + 1, 0, 0, "udp", 0)]
 
 
 def test_load_maps_data_centers_by_name_and_skips_expired(tmp_path):

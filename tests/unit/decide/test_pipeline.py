@@ -486,6 +486,35 @@ def test_persistence_keeps_the_member_for_ttl():
     assert got == [(method, (member,)) for _, _, method, member in queries]
 
 
+NEIGHBOUR = "198.51.100.77"  # TEL_NET's /24: it shares TEL_NET's persistence record
+
+
+@pytest.mark.parametrize(
+    ("methods", "paths", "probe"),
+    [
+        (DEFAULT_CHAIN, {}, True),  # never measured: probe it though the record answers
+        (DEFAULT_CHAIN, {1: path(30_000)}, False),  # a fresh path: re-probed when due
+        (DEFAULT_CHAIN, {1: path(30_000, age=2401)}, True),  # only stale paths
+        (DEFAULT_CHAIN, {1: path(30_000, age=2399)}, False),  # asked 1 s after NOW
+        (("topology", "hops"), {}, True),  # a dynamic method further on
+        (("topology", "global_availability"), {}, False),  # nothing would read a path
+    ],
+)
+def test_a_persistence_hit_still_asks_for_a_probe_of_an_unmeasured_ldns(methods, paths, probe):
+    # The record was made by TEL_NET; NEIGHBOUR in the same /24 gets its
+    # answer, and is offered for probing unless a path of it is fresh.
+    builder = base().pool("web", ["cnc1", "tel1"], methods=methods)
+    builder.wideip(WIP, ["web"], persistence=Persistence(ttl=60, cidr_v4=24, cidr_v6=48))
+    snap = snapshot(builder, paths={NEIGHBOUR: paths})
+    cursors, table = Cursors(), PersistenceTable()
+    first = run(snap, TEL_NET, cursors=cursors, persistence=table)
+    assert summary(snap, first)[2:] == ("topology", ("tel1",))
+    for explain in (False, True):
+        hit = run(snap, NEIGHBOUR, now=NOW + 1, cursors=cursors, persistence=table, explain=explain)
+        assert summary(snap, hit)[2:] == ("persistence", ("tel1",))
+        assert hit.probe is probe
+
+
 def test_persistence_of_several_members_and_ipv6():
     snap = snapshot(sticky_pool("cnc1", "tel1", "cnc2", max_answers=2))
     cursors, table = Cursors(), PersistenceTable()

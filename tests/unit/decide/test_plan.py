@@ -19,12 +19,13 @@ from typing import NamedTuple
 
 import pytest
 
-from gslb.algorithms import REGISTRY
+from gslb.algorithms import DYNAMIC, REGISTRY
 from gslb.decide.memo import SnapshotMemo
+from gslb.decide.persistence import PersistenceTable
 from gslb.decide.pipeline import Cursors, Decision, decide
 from gslb.decide.plan import PlanPerChoice
 from gslb.health import Health
-from gslb.model import AAAA, A, Config, ProbeSettings, key_of
+from gslb.model import AAAA, A, Config, Persistence, ProbeSettings, key_of
 from gslb.proximity import FrozenView, Path, ProximityView
 from gslb.snapshot import Snapshot
 from tests.unit.factories import NOW, ConfigBuilder, FakeProximity
@@ -605,3 +606,65 @@ def test_every_registered_method_is_drawn():
     hold its plan to its general path too."""
     assert sorted(RANKERS + ROTATING + CONSTANT + GENERAL_ONLY) == sorted(REGISTRY)
     assert {m for m in REGISTRY if REGISTRY[m].rotating} == set(ROTATING)
+
+
+# -- persistence hits ------------------------------------------------------------------------
+
+
+@functools.cache
+def persistence_hits(seed: int) -> tuple[bool, ...]:
+    """The probe flag of each persistence hit of the case, checked as below."""
+    # A record made by the query, then the same LDNS again: the hit is the
+    # same with and without explain, and wants a probe exactly when a method
+    # the wide IP can reach reads paths and the LDNS has none fresh.
+    case = make_case(seed)
+    cfg = case.snap.config
+    wip = dataclasses.replace(cfg.wideips[0], persistence=Persistence(ttl=60))
+    config = dataclasses.replace(cfg, wideips=(wip, *cfg.wideips[1:]))
+    snap = Snapshot.build(config, health=case.snap.health, proximity=case.snap.proximity)
+    hits: list[bool] = []
+    for ldns, rtype in case.queries:
+        key = key_of(ip_address(ldns))
+        table = PersistenceTable()
+        decide(
+            snap, 0, rtype, key, now=case.now, rng=Random(1), cursors=Cursors(), persistence=table
+        )
+        fast, slow = (
+            decide(
+                snap,
+                0,
+                rtype,
+                key,
+                now=case.now,
+                rng=Random(2),
+                cursors=Cursors(),
+                persistence=table.copy(),
+                explain=explain,
+            )
+            for explain in (False, True)
+        )
+        assert fast == slow._replace(trace=()), f"seed={seed} ldns={ldns}\n{case.spec}"
+        if fast.method != "persistence":
+            continue
+        pools = [p for p in (*wip.pools, wip.last_resort_pool) if p is not None]
+        dynamic = any(
+            m in DYNAMIC
+            for p in pools
+            if config.pools[p].rtype == rtype
+            for m in config.pools[p].methods
+        )
+        fresh = snap.proximity.fresh(key, case.now - snap.path_ttl, "rtt_us")
+        assert snap.proximity.measured(key, case.now - snap.path_ttl) is bool(fresh)
+        assert fast.probe is (dynamic and not fresh), f"seed={seed} ldns={ldns}\n{case.spec}"
+        hits.append(fast.probe)
+    return tuple(hits)
+
+
+@pytest.mark.parametrize("seed", range(0, 500, 5))
+def test_a_persistence_hit_is_the_same_on_both_paths_and_asks_for_a_probe_exactly(seed):
+    persistence_hits(seed)
+
+
+def test_persistence_hits_are_checked_with_and_without_a_probe() -> None:
+    every = [probe for seed in range(0, 500, 5) for probe in persistence_hits(seed)]
+    assert every.count(True) > 20 and every.count(False) > 20, every

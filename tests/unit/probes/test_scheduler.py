@@ -7,14 +7,16 @@ import dataclasses
 import time
 from collections import deque
 from ipaddress import ip_address, ip_network
+from random import Random
 from typing import ClassVar
 
 import pytest
 
-from gslb.model import Config, DataCenter, ProbeSettings, ServerSettings
+from gslb.model import Config, DataCenter, ProbeSettings
 from gslb.probes.base import ProbeResult
-from gslb.probes.scheduler import ProbeRefused, Scheduler
+from gslb.probes.scheduler import BURST, JITTER, ProbeRefused, Scheduler
 from gslb.proximity import LdnsTable, key_of, unpack
+from tests.fakeldns import probing
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
 LDNS = ip_address("127.0.0.53")
@@ -60,21 +62,24 @@ class Clock:
 
 
 def config(**probes) -> Config:
-    return Config(
-        source="",
-        server=ServerSettings(),
-        datacenters=(DataCenter("CNC", CNC), DataCenter("TEL", TEL), DataCenter("HK")),
-        virtual_servers=(),
-        pools=(),
-        wideips=(),
-        regions=(),
-        topology=(),
-        zones=(),
-        probes=ProbeSettings(**{"protocols": ("dns_dot", "tcp"), **probes}),
+    return probing(
+        (DataCenter("CNC", CNC), DataCenter("TEL", TEL), DataCenter("HK")),
+        ProbeSettings(**{"protocols": ("dns_dot", "tcp"), **probes}),
     )
 
 
-def scheduler(probers, clock=None, seen=None, **probes) -> tuple[Scheduler, list]:
+class Draws(Random):
+    """random() gives these values in turn, then the last again (0.0: no jitter)."""
+
+    def __init__(self, *values: float) -> None:
+        super().__init__(0)
+        self.values = list(values) or [0.0]
+
+    def random(self) -> float:
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+def scheduler(probers, clock=None, seen=None, rng=None, **probes) -> tuple[Scheduler, list]:
     published: list = []
     clock = clock or Clock()
     s = Scheduler(
@@ -85,6 +90,7 @@ def scheduler(probers, clock=None, seen=None, **probes) -> tuple[Scheduler, list
         publish=published.append,
         clock=clock,
         sleep=clock.sleep,
+        rng=rng or Draws(),
     )
     return s, published
 
@@ -100,6 +106,14 @@ async def settle(s: Scheduler, until, timeout: float = 2.0) -> None:
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+
+
+async def measured(s: Scheduler, prober: FakeProber, *addresses) -> None:
+    """Offer each LDNS and run until each is probed from both sources."""
+    calls = len(prober.calls) + 2 * len(addresses)
+    for address in addresses:
+        s.offer(address, address)
+    await settle(s, lambda: len(prober.calls) == calls and not s._pending)
 
 
 def paths(s: Scheduler, address=LDNS):
@@ -256,11 +270,12 @@ async def test_a_spoofed_flood_stays_within_the_token_bucket():
     await settle(s, lambda: len(dot.at) == 128 and not s._pending)  # 64 LDNS, 2 DCs
     assert s.counts["queue_full"] == offered - 64
     assert s.counts["probes"] == 128
-    assert dot.at[:rate] == [T0] * rate  # the full bucket
+    burst = int(rate * BURST)  # a tenth of a second's worth: sends are paced
+    assert dot.at[:burst] == [T0] * burst  # the full bucket
     # The n-th probe past it waits n/rate seconds: never sooner.
-    for n, at in enumerate(dot.at[rate:], start=1):
+    for n, at in enumerate(dot.at[burst:], start=1):
         assert at >= T0 + n / rate - 1e-9, (n, at)
-    assert dot.at[-1] == pytest.approx(T0 + (128 - rate) / rate, abs=0.5)
+    assert dot.at[-1] == pytest.approx(T0 + (128 - burst) / rate, abs=0.5)
 
 
 class TimedProber(FakeProber):
@@ -330,7 +345,37 @@ async def test_save_and_load_through_the_state_file(tmp_path):
     await s.stop()
     again, _ = scheduler([FakeProber("dns_dot")], state_file=state)
     assert again.load() == 1
-    assert again.entries() == s.entries()
+    (before,), (after,) = s.entries(), again.entries()
+    assert after == {**before, "next_probe": T0 + 600}  # an interval after its probe
+
+
+async def test_reprobe_times_are_jittered_up_to_a_tenth_early():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot], rng=Draws(0.5, 1.0))
+    await measured(s, dot, LDNS, ip_address("127.0.0.54"))
+    due = sorted(s.table.get(ldns).next_probe for ldns in (LDNS, ip_address("127.0.0.54")))
+    assert due == [T0 + 600 * (1 - JITTER * 1.0), T0 + 600 * (1 - JITTER * 0.5)]
+
+
+async def test_after_a_restart_overdue_ldns_are_spread_over_a_tenth_of_the_interval(tmp_path):
+    state = str(tmp_path / "ldns.json")
+    clock = Clock()
+    s, _ = scheduler([FakeProber("dns_dot")], clock=clock, state_file=state)
+    for address in ("127.0.0.53", "127.0.0.54"):
+        await s.probe_now(address)
+    clock.now = T0 + 500
+    await s.probe_now("127.0.0.55")
+    await s.stop()
+    clock.now = T0 + 1000  # .53 and .54 overdue (probed at T0), .55 not (at T0 + 500)
+    again, _ = scheduler([FakeProber("dns_dot")], clock=clock, state_file=state)
+    again.rng = Draws(0.25, 0.75, 0.5)
+    assert again.load() == 3
+    due = {str(address): entry.next_probe for address, entry in again.table.items()}
+    assert due == {
+        "127.0.0.53": T0 + 1000 + 60 * 0.25,
+        "127.0.0.54": T0 + 1000 + 60 * 0.75,
+        "127.0.0.55": T0 + 500 + 600 * (1 - JITTER * 0.5),
+    }
 
 
 async def test_who_queried_in_a_worker_process_counts_at_the_next_tick():
@@ -514,15 +559,16 @@ async def test_remote_requests_get_the_limits_with_a_quarter_wait_of_slack():
     s, _ = scheduler([dot, FakeProber("tcp")], clock=clock, interval=100, backoff_max=40)
     s.offer(LDNS, LDNS, True)
     await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
-    assert s.table.get(LDNS).next_probe == T0 + 40  # the wait: backoff_max caps interval
-    clock.now = T0 + 29  # 11 s before due: more than the slack (10 s)
+    due = s.table.get(LDNS).next_probe
+    assert T0 + 36 <= due <= T0 + 40  # the wait: backoff_max caps interval, less jitter
+    clock.now = due - 11  # more than the slack (a quarter of 40 s) before due
     s.offer(LDNS, LDNS, True)
     await settle(s, lambda: not s._pending and not s._queue)
     assert (len(dot.calls), s.counts["not_due"]) == (2, 1)
-    clock.now = T0 + 31  # 9 s before due: within the slack, probed
+    clock.now = due - 9  # within the slack: probed
     s.offer(LDNS, LDNS, True)
     await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
-    clock.now = T0 + 62  # a local offer gets no slack
+    clock.now = s.table.get(LDNS).next_probe - 1  # a local offer gets no slack
     s.offer(LDNS, LDNS)
     await settle(s, lambda: not s._pending and not s._queue)
     assert (len(dot.calls), s.counts["not_due"]) == (4, 2)
@@ -535,3 +581,63 @@ async def test_a_remote_request_teaches_whom_to_probe_for_a_key_that_came_withou
     s.offer(subnet, LDNS, True)
     await settle(s, lambda: not s._pending and not s._queue)
     assert s.table.get(subnet).target == LDNS
+
+
+@pytest.mark.parametrize(
+    ("interval", "backoff_max", "due_after"),
+    [
+        (15.0, 3600.0, 15.0),  # lowered: due 15 s after the measurement, not 600
+        (1200.0, 3600.0, 1200.0),  # raised: not due at 600 any more
+        (600.0, 300.0, 300.0),  # the back-off cap now below the interval
+    ],
+)
+async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
+    interval, backoff_max, due_after
+):
+    dot = FakeProber("dns_dot")
+    clock = Clock()
+    seen: deque = deque(maxlen=100)
+    s, _ = scheduler([dot], clock=clock, seen=seen)
+    forgotten = ip_address("127.0.0.54")  # in the table, its target's state evicted
+    await measured(s, dot, LDNS, forgotten)
+    del s._targets[forgotten]
+    assert (s.table.get(LDNS).next_probe, s.table.get(forgotten).next_probe) == (T0 + 600,) * 2
+    clock.now = T0 + 10
+    s.configure(config(interval=interval, backoff_max=backoff_max))
+    # scaled from the measurement (T0) for the first, from the reload for the other
+    assert s.table.get(LDNS).next_probe == T0 + due_after
+    assert s.table.get(forgotten).next_probe == T0 + 10 + 590 * due_after / 600
+    for when, due in ((T0 + due_after - 1, False), (T0 + due_after, True)):
+        clock.now = when
+        seen.append(key_of(LDNS))
+        await s.tick()
+        assert (list(s._queue) == [(LDNS, LDNS, False)]) is due
+
+
+async def test_offers_dropped_on_a_full_queue_are_counted_and_caught_up_when_asked_again():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot], queue_size=4, concurrency=1)
+    resolvers = [ip_address(f"127.0.3.{i}") for i in range(10)]
+    for r in resolvers:
+        s.offer(r, r)
+    assert (len(s._queue), s.counts["queue_full"]) == (4, 6)
+    runner = asyncio.create_task(s.run(tick=3600))
+    try:
+        deadline = time.monotonic() + 5
+        while not all(r in s.table and s.table.get(r).paths for r in resolvers):
+            assert time.monotonic() < deadline, "not caught up"
+            for r in resolvers:  # they keep asking: each query offers them again
+                s.offer(r, r)
+            await asyncio.sleep(0.005)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert sorted(t for t, _ in dot.calls) == sorted(resolvers * 2)  # each measured once
+
+
+def test_the_defaults_cover_a_thousand_resolvers_from_three_data_centers_in_20_s():
+    s = ProbeSettings()
+    assert 1000 * 3 / s.rate <= 20 * 0.75  # a quarter to spare for RTTs and timeouts
+    assert s.queue_size >= 5000  # a burst of 5,000 first-seen resolvers queues whole
+    # LDNS probed at once: enough to keep the rate busy with 200 ms paths
+    assert s.concurrency * 3 / 0.2 >= s.rate
