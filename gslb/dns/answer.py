@@ -56,7 +56,7 @@ from time import perf_counter
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable
-from gslb.decide.pipeline import Cursors, Decision, decide
+from gslb.decide.pipeline import Cursors, Decision, decide, planned
 from gslb.dns.ldns import MAPPED, ldns_of, unmapped
 from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
 from gslb.dns.replycache import ReplyCache
@@ -257,17 +257,21 @@ class Responder:
         """The decision for a wide IP and the LDNS (`ldns_of`); the LDNS is
         noted as seen, and offered for probing when the decision wants it."""
         rtype = qtype if qtype != ANY else (A if snap.pools[wideip][A] else AAAA)
-        decision = decide(
-            snap,
-            wideip,
-            rtype,
-            ldns,
-            now=self.clock(),
-            rng=self.rng,
-            cursors=self.cursors,
-            persistence=self.persistence,
-            memo=self.memo,
-        )
+        plan = planned(snap, self.memo, wideip, rtype)
+        if plan is not None:  # what decide() would run, without its look-ups
+            decision = plan(ldns, self.clock(), snap.proximity, self.cursors, self.rng)
+        else:
+            decision = decide(
+                snap,
+                wideip,
+                rtype,
+                ldns,
+                now=self.clock(),
+                rng=self.rng,
+                cursors=self.cursors,
+                persistence=self.persistence,
+                memo=self.memo,
+            )
         self.seen.append(ldns)
         if decision.probe and self.on_probe is not None:
             self.on_probe(address_of(ldns), peer)
