@@ -6,6 +6,7 @@
     gslbctl status                       version, uptime, generation, counts
     gslbctl show wideips|pools|members|datacenters|topology
     gslbctl show ldns [IP] [--limit N]   the LDNS proximity table (3-DNS `ldns { }` form)
+    gslbctl show sync                    the sync group: peers, last heard, lag, config hash
     gslbctl explain NAME --ldns IP [--ecs NET] [--qtype A|AAAA]
     gslbctl member disable|enable NAME   by hand; survives reloads and restarts
     gslbctl probe IP                     probe an LDNS now, from every data center
@@ -167,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     show = add("show", "list objects and their state", _show_text, "what", "address", "limit")
     show.add_argument("what", choices=("wideips", "pools", "members", "datacenters", "topology",
-                                       "ldns"))  # fmt: skip
+                                       "ldns", "sync"))  # fmt: skip
     show.add_argument("address", nargs="?", metavar="IP", help="show ldns: only this LDNS")
     show.add_argument(
         "--limit", type=int, metavar="N", help="show ldns: at most N entries (default 1000)"

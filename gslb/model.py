@@ -273,6 +273,18 @@ class AnycastSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """`[sync]`: this node's place in a sync group (see gslb/sync/)."""
+
+    servers: tuple[str, ...]  # NATS server URLs
+    node: str  # unique in the group; default: the host name
+    replicas: int = 1  # JetStream replicas of the group's buckets (a NATS cluster: 3)
+    publish_interval: float = 0.2  # seconds between batches sent to the bus
+    heartbeat: float = 1.0  # seconds between this node's reports
+    stale_after: float = 10.0  # a peer not heard of for this long is down, its view unknown
+
+
+@dataclass(frozen=True, slots=True)
 class LogSettings:
     """`[log]`: what gslbd logs and how (gslb/server/runtime.py); read at start-up."""
 
@@ -296,6 +308,7 @@ class Config:
     monitors: tuple[Monitor, ...] = ()
     control: ControlSettings = field(default_factory=ControlSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
+    sync: SyncSettings | None = None  # None: a standalone node
     log: LogSettings = field(default_factory=LogSettings)
     anycast: AnycastSettings | None = None  # no `[anycast]`: no gate
 

@@ -49,7 +49,16 @@ from typing import Any, NamedTuple, Protocol
 from gslb.model import IPAddress, address_of, key_of
 from gslb.probes import PROBE_PROTOCOLS
 
-__all__ = ["EMPTY", "PATH", "FrozenView", "LdnsEntry", "LdnsTable", "address_of", "key_of"]
+__all__ = [
+    "EMPTY",
+    "PATH",
+    "FrozenView",
+    "LdnsEntry",
+    "LdnsTable",
+    "PathRecord",
+    "address_of",
+    "key_of",
+]
 log = logging.getLogger(__name__)
 
 
@@ -306,6 +315,9 @@ class LdnsTable:
         self._entries: OrderedDict[int, LdnsEntry] = OrderedDict()  # least recently seen first
         self._dirty: set[int] = set()
         self._view = EMPTY
+        # (key, data center) measured here since the sync group last took
+        # them (gslb/sync/paths.py); None: a standalone node keeps no such set.
+        self.recorded: set[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -381,6 +393,38 @@ class LdnsTable:
         records[datacenter] = new
         entry.paths = _pack(list(records.values()))
         self._dirty.add(key)
+        if self.recorded is not None:
+            self.recorded.add((key, datacenter))
+
+    def merge(
+        self, address: IPAddress, target: IPAddress | None, path: PathRecord, now: float
+    ) -> bool:
+        """A path measured by another node of the sync group; the entry is
+        created if new. A round not newer than the one held (`probed_at`) is
+        ignored, so this node's own paths coming back from the bus do not
+        reset what it holds beyond them (a held sample); whether it was taken."""
+        key = key_of(address)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self.add(address, target, now)
+        records = {r.datacenter: r for r in unpack(entry.paths)}
+        old = records.get(path.datacenter)
+        if old is not None and old.probed_at >= path.probed_at:
+            return False  # not newer: this node's own path coming back, or an older round
+        records[path.datacenter] = path
+        entry.paths = _pack(list(records.values()))
+        self._dirty.add(key)
+        return True
+
+    def path(self, key: int, datacenter: int) -> tuple[LdnsEntry, PathRecord] | None:
+        """The entry of `key` and its path from `datacenter`, if both are held."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        for r in unpack(entry.paths):
+            if r.datacenter == datacenter:
+                return entry, r
+        return None
 
     def remap(self, old: Sequence[str], new: Sequence[str]) -> None:
         """Data centers reordered, added or removed (a reload): paths follow

@@ -17,6 +17,7 @@ from ipaddress import IPv4Address
 from gslb.algorithms import REGISTRY as METHODS
 from gslb.config import schema
 from gslb.config.anycast import compile_anycast
+from gslb.config.group import TOKEN, TOKEN_RULE, bad_server_url, default_node
 from gslb.config.monitors import check_link, compile_monitors, quorum
 from gslb.config.source import FieldPath, TomlSource, dotted
 from gslb.config.topology_csv import parse_subnet
@@ -37,6 +38,7 @@ from gslb.model import (
     ProbeSettings,
     Region,
     ServerSettings,
+    SyncSettings,
     TopologyRecord,
     VirtualServer,
     WideIP,
@@ -135,6 +137,7 @@ class Compiler:
             control=self.control(doc.control, directory),
             probes=self.probes(doc.probes, dcs, directory),
             log=LogSettings(doc.log.level, doc.log.format, doc.log.timestamps),
+            sync=None if doc.sync is None else self.sync(doc.sync),
             anycast=compile_anycast(
                 doc.anycast, doc.server.listen, zones, self.problem, partial(under, directory)
             ),
@@ -192,6 +195,27 @@ class Compiler:
             datacenters=datacenters,
             state_file=under(directory, p.state_file),
             save_interval=p.save_interval,
+        )
+
+    def sync(self, s: schema.Sync) -> SyncSettings:
+        # Node and data-center names become NATS subject tokens (gslb/sync/).
+        for k, url in enumerate(s.servers):
+            reason = bad_server_url(url)
+            if reason:
+                self.problem(("sync", "servers", k), url, reason)
+        node = s.node if s.node is not None else default_node()
+        if not TOKEN.fullmatch(node):
+            self.problem(("sync", "node"), node, TOKEN_RULE)
+        for i, d in enumerate(self.doc.datacenter):
+            if not TOKEN.fullmatch(d.name):
+                self.problem(("datacenter", i, "name"), d.name, f"with [sync]: {TOKEN_RULE}")
+        return SyncSettings(
+            servers=tuple(s.servers),
+            node=node,
+            replicas=s.replicas,
+            publish_interval=s.publish_interval,
+            heartbeat=s.heartbeat,
+            stale_after=s.stale_after,
         )
 
     def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:

@@ -202,6 +202,17 @@ class Control(Strict):
     monitor_concurrency: int = Field(default=32, ge=1)
 
 
+class Sync(Strict):
+    """`[sync]`; URLs, names and data centers are checked by the compiler."""
+
+    servers: list[str] = Field(min_length=1)
+    node: Name | None = None
+    replicas: int = Field(default=1, ge=1, le=5)
+    publish_interval: float = Field(default=0.2, gt=0, le=10)
+    heartbeat: float = Field(default=1.0, gt=0, le=60)
+    stale_after: float = Field(default=10.0, gt=0)
+
+
 class Anycast(Strict):
     """`[anycast]`; prefixes, the routing's fields and the check name are checked by
     gslb/config/anycast.py."""
@@ -247,5 +258,6 @@ class Document(Strict):
     monitor: list[Monitor] = []
     control: Control = Control()
     probes: Probes = Probes()
+    sync: Sync | None = None
     log: Log = Log()
     anycast: Anycast | None = None

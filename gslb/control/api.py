@@ -20,7 +20,7 @@ from gslb.control.protocol import LDNS_SHOWN
 from gslb.control.served import ProbeScheduler, Served
 from gslb.errors import GslbError
 
-SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns")
+SHOW = ("wideips", "pools", "members", "datacenters", "topology", "ldns", "sync")
 MAX_LDNS_SHOWN = 50_000
 
 
@@ -170,6 +170,12 @@ class ControlApi:
             }
             for r in cfg.topology
         ]
+
+    def _show_sync(self) -> list[dict[str, Any]]:
+        sync = self.server.sync
+        if sync is None:
+            raise CommandError("this node is standalone: no [sync] in its config")
+        return sync.status()
 
     def _ldns(self, address: str | None, limit: object) -> list[dict[str, Any]]:
         # Built on the event loop: a million entries would hold the answers

@@ -81,6 +81,9 @@ class GslbCollector:
         yield from self._monitors()
         yield from self._probes()
         yield from self._process()
+        sync = self.server.sync
+        if sync is not None:
+            yield from sync.metrics()
 
     def _queries(self) -> Iterable[Metric]:
         counters = self.server.query_counters()

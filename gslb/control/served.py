@@ -12,11 +12,13 @@ what is read here, the control plane does not set.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+
     from gslb.counters import Histogram, QueryCounters
     from gslb.dns.answer import Responder
     from gslb.errors import ConfigError
@@ -84,6 +86,18 @@ class ProbeScheduler(Protocol):
         ...
 
 
+class SyncGroup(Protocol):
+    """The sync group (gslb/sync/group.py), as the control plane reads it."""
+
+    def status(self) -> list[dict[str, Any]]:
+        """`show sync`: this node and every peer it has heard of."""
+        ...
+
+    def metrics(self) -> Iterable[Metric]:
+        """The `gslb_sync_*` families, made now."""
+        ...
+
+
 class Served(Protocol):
     @property
     def holder(self) -> SnapshotHolder: ...
@@ -98,6 +112,11 @@ class Served(Protocol):
 
     @property
     def monitors(self) -> Monitors: ...
+
+    @property
+    def sync(self) -> SyncGroup | None:
+        """`[sync]`: the group's bus; None: a standalone node."""
+        ...
 
     @property
     def config_dir(self) -> Path: ...

@@ -126,6 +126,8 @@ class MonitorRunner:
         self.counters = MonitorCounters()
         self.concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None
+        # The sync group's views over this node's own (gslb/sync/views.py).
+        self.combine: Callable[[Config, Health], Health] | None = None
 
     # -- configuration ---------------------------------------------------------
 
@@ -155,6 +157,12 @@ class MonitorRunner:
     # -- state -----------------------------------------------------------------
 
     def health(self, config: Config) -> Health:
+        """What the hot path reads: this node's verdict, or the group's."""
+        own = self.own_health(config)
+        return own if self.combine is None else self.combine(config, own)
+
+    def own_health(self, config: Config) -> Health:
+        """What this node's own checks say."""
         member_up: list[bool] = []
         unknown: set[int] = set()
         for i, vs in enumerate(config.virtual_servers):

@@ -49,6 +49,14 @@ most `keys_per_target` table entries per `interval` (256 by default); more
 are dropped and counted (`target_keys_full`), so it cannot evict the other
 LDNS.
 
+In a sync group (gslb/sync/) each LDNS admitted here (past the allow list
+and the per-target budget) is announced to the other nodes, which offer it
+to their own scheduler as a remote request: every limit above holds again
+there, with a quarter of the re-probe wait of slack on "not due yet" (the
+asking node's clock for it started a moment earlier), and nothing remote
+is announced again. A node with no vantage point of its own still
+announces.
+
 Never probed, whatever the allow list says: unspecified, multicast,
 broadcast, reserved and link-local addresses; documentation ranges only when
 an allow entry lies inside one (the operator named it).
@@ -170,7 +178,7 @@ class Scheduler:
         self.probe_results: Counter[tuple[str, str, str]] = Counter()
         self.probe_rtt: dict[tuple[str, str], Histogram] = {}
         self._pending: set[int] = set()  # keys queued or being probed
-        self._queue: deque[tuple[IPAddress, IPAddress | str]] = deque()
+        self._queue: deque[tuple[IPAddress, IPAddress | str, bool]] = deque()  # remote?
         self._wake = asyncio.Event()
         self._inflight: dict[IPAddress, asyncio.Task[dict[int, ProbeResult]]] = {}
         # Per probe target, least recently used first (bounded by max_entries),
@@ -181,6 +189,9 @@ class Scheduler:
         self._last_save = clock()
         self._saving: asyncio.Task[None] | None = None  # a periodic save under way
         self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
+        # The sync group (gslb/sync/requests.py): told of every LDNS admitted
+        # for probing here, so that the other nodes probe it from their DCs.
+        self.announce: Callable[[IPAddress, IPAddress], None] | None = None
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -213,19 +224,20 @@ class Scheduler:
 
     # -- the hot path's side ------------------------------------------------
 
-    def offer(self, ldns: IPAddress, peer: IPAddress | str) -> None:
-        """Queue `ldns` (probing `peer`) unless it is queued already or the queue is full."""
+    def offer(self, ldns: IPAddress, peer: IPAddress | str, remote: bool = False) -> None:
+        """Queue `ldns` (probing `peer`) unless it is queued already or the queue
+        is full. `remote`: asked by another node of the sync group."""
         key = key_of(ldns)
-        if key in self._pending or not self.vantages:
+        if key in self._pending or not (self.vantages or (self.announce and not remote)):
             return
         entry = self.table.get(ldns)
-        if entry is not None and entry.next_probe > self.clock():
+        if entry is not None and entry.next_probe > self.clock() + self._slack(remote):
             self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
             return
         if len(self._queue) >= self.settings.queue_size:
             self.counts["queue_full"] += 1
             return
-        self._queue.append((ldns, peer))
+        self._queue.append((ldns, peer, remote))
         self._pending.add(key)
         self._wake.set()
 
@@ -268,15 +280,24 @@ class Scheduler:
                     continue
                 jobs = self.jobs
                 await jobs.acquire()
-                ldns, peer = self._queue.popleft()
-                if not self._start(ldns, peer, jobs):
+                ldns, peer, remote = self._queue.popleft()
+                if not self._start(ldns, peer, jobs, remote):
                     jobs.release()
         finally:
             ticker.cancel()
 
-    def _start(self, ldns: IPAddress, peer: IPAddress | str, jobs: asyncio.Semaphore) -> bool:
-        """Probe for `ldns`, or join or reuse its target's measurement; True: a job started."""
+    def _start(
+        self, ldns: IPAddress, peer: IPAddress | str, jobs: asyncio.Semaphore, remote: bool = False
+    ) -> bool:
+        """Probe for `ldns`, or join or reuse its target's measurement; True: a job started.
+
+        A request from another node gets the same limits, with a quarter of
+        the re-probe wait (interval, or backoff_max when shorter) of slack on
+        "not due yet": its node's clock for that wait started a moment before
+        this one's."""
         now = self.clock()
+        s = self.settings
+        slack = self._slack(remote)
         key = key_of(ldns)
         try:
             target = peer if not isinstance(peer, str) else ip_address(peer)
@@ -285,19 +306,24 @@ class Scheduler:
         entry = self.table.get(ldns)
         if target is None or not self.allowed(target):
             return self._skip(key, "forbidden")
-        if entry is not None and now < entry.next_probe:
+        if entry is not None and now + slack < entry.next_probe:
             return self._skip(key, "not_due")
         state = self._target(target, entry)
-        settings = self.settings
-        if entry is None and not state.admit(now, settings.interval, settings.keys_per_target):
+        if entry is None and not state.admit(now, s.interval, s.keys_per_target):
             return self._skip(key, "target_keys_full")
         self.table.add(ldns, target, now)
+        if remote:
+            self._requested(ldns, target, now)
+        elif self.announce is not None:
+            self.announce(ldns, target)
+        if not self.vantages:
+            return self._skip(key, "no_vantage")
         waiting = self._waiting.get(target)
         if waiting is not None:  # measured right now: the result is this key's too
             waiting.append(ldns)
             self.counts["target_joined"] += 1
             return False
-        if now < state.next_probe and state.results is not None:
+        if now + slack < state.next_probe and state.results is not None:
             self._apply(ldns, state)
             return self._skip(key, "target_reused")
         self._waiting[target] = [ldns]
@@ -306,6 +332,19 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _slack(self, remote: bool) -> float:
+        """How early a remote request may be (see `_start`): a quarter of the
+        re-probe wait; none for this node's own offers."""
+        s = self.settings
+        return min(s.interval, s.backoff_max) / 4 if remote else 0.0
+
+    def _requested(self, ldns: IPAddress, target: IPAddress, now: float) -> None:
+        """Another node saw `ldns` query: it stays alive here, and learns whom
+        to probe when its paths came first (without a target)."""
+        entry = self.table.seen(ldns, now, 0)
+        if entry is not None and entry.target is None and target != ldns:
+            entry.target = target
 
     def _skip(self, key: int, reason: str) -> bool:
         """No job for this key (counted by `reason`); it may be offered again."""

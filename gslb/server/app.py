@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gslb import __version__
 from gslb.anycast import handoff
@@ -46,6 +46,9 @@ from gslb.server.sample import write_sample
 from gslb.server.supervisor import PublishingHolder, WorkerPool
 from gslb.snapshot import Snapshot, SnapshotHolder
 from gslb.statefile import load_state, save_state
+
+if TYPE_CHECKING:
+    from gslb.sync.group import SyncGroup
 
 log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000
@@ -74,6 +77,7 @@ class Server:
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     ready: bool = field(default=False, init=False)  # config loaded, listeners bound, not stopping
     workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
+    sync: SyncGroup | None = field(default=None, init=False)  # `[sync]`: the group's bus
     log: LogSettings = field(default_factory=LogSettings)  # as configured and overridden
     lock: InstanceLock | None = None  # held from before anything is read until the exit
 
@@ -96,6 +100,12 @@ class Server:
         log.info(
             "health_state: loaded checks=%d disabled=%d", len(saved.checks), len(saved.disabled)
         )
+        if config.sync is not None:  # imported only then: a standalone node needs no NATS
+            from gslb.sync.group import ServerNode, SyncGroup
+
+            node = ServerNode(self.holder, self.monitors, self.save_state)
+            self.sync = SyncGroup(config.sync, self.probe_scheduler, self._publish_proximity, node)
+            self.monitors.combine = self.sync.combine_health
         self.control = ControlPlane(self)
         if config.server.workers > 1:
             self.workers = WorkerPool(
@@ -144,6 +154,8 @@ class Server:
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
         self.probing = asyncio.create_task(self.probe_scheduler.run())
+        if self.sync is not None:
+            self.sync.start()
         self.monitors.start()
         await self.control.start(self.holder.current.config.control)
         self.ready = True
@@ -171,6 +183,8 @@ class Server:
     def _swap(self, config: Config) -> None:
         old = self.holder.current
         self.probe_scheduler.configure(config)
+        if config.sync != (None if self.sync is None else self.sync.settings):
+            log.warning("reload: [sync] changed; it takes a restart to apply")
         view = self.probe_scheduler.table.view()
         health = self.monitors.configure(config)
         self.holder.publish(
@@ -184,6 +198,8 @@ class Server:
         """`gslbctl member disable|enable`: at once, and saved for restarts."""
         self.monitors.set_disabled(name, disabled)
         log.info("member: name=%s %s by hand", name, "disabled" if disabled else "enabled")
+        if self.sync is not None:
+            self.sync.set_member_disabled(name, disabled)
         self.save_state()
 
     async def synced(self) -> None:
@@ -230,6 +246,8 @@ class Server:
         if self.probing is not None:
             self.probing.cancel()
         await self.probe_scheduler.stop(save)  # saves the LDNS table
+        if self.sync is not None:
+            await self.sync.stop()
         for s in self.listeners.servers:
             s.close()
             await s.wait_closed()

@@ -222,7 +222,7 @@ def test_the_queue_is_bounded_and_drops_are_counted():
     for i in range(5):
         s.offer(ip_address(f"127.0.1.{i}"), f"127.0.1.{i}")
     s.offer(ip_address("127.0.1.0"), "127.0.1.0")  # already queued: no second entry
-    assert ([a for a, _ in s._queue], s.counts["queue_full"]) == (
+    assert ([a for a, _, _ in s._queue], s.counts["queue_full"]) == (
         [ip_address(f"127.0.1.{i}") for i in range(3)],
         2,
     )
@@ -308,7 +308,7 @@ async def test_the_tick_records_who_queried_and_reprobes_when_due():
     clock.now = T0 + 600
     seen.append(key_of(LDNS))
     await s.tick()
-    assert list(s._queue) == [(LDNS, LDNS)]
+    assert list(s._queue) == [(LDNS, LDNS, False)]
     assert len(published) == 1  # the first tick published, the second had nothing new
 
 
@@ -519,6 +519,70 @@ async def test_a_loaded_entry_keeps_its_back_off():
     assert (entry.failures, entry.next_probe) == (3, T0 + 40)
 
 
+# -- the sync group's side: announcements and remote requests ---------------
+
+
+async def test_an_admitted_ldns_is_announced_once_and_remote_ones_never():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot, FakeProber("tcp")], keys_per_target=2)
+    announced: list = []
+    s.announce = lambda ldns, target: announced.append((ldns, target))
+    subnets = [ip_address(f"10.0.{i}.0") for i in range(4)]
+    for subnet in subnets:
+        s.offer(subnet, LDNS)  # ECS: four keys, one resolver
+    s.offer(ip_address("127.0.0.54"), "127.0.0.54", True)  # asked by another node
+    await settle(s, lambda: not s._pending and not s._queue)
+    # Two keys within the target's budget were admitted and announced; the
+    # other two were refused before any announcement; the remote one is not
+    # announced back.
+    assert announced == [(subnets[0], LDNS), (subnets[1], LDNS)]
+    assert s.counts["target_keys_full"] == 2
+    assert sorted(dot.calls) == sorted(
+        [(LDNS, CNC), (LDNS, TEL), (ip_address("127.0.0.54"), CNC), (ip_address("127.0.0.54"), TEL)]
+    )
+
+
+async def test_a_node_without_vantage_points_still_announces():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot, FakeProber("tcp")], datacenters=())
+    announced: list = []
+    s.announce = lambda ldns, target: announced.append(ldns)
+    s.offer(LDNS, LDNS)
+    s.offer(ip_address("127.0.0.54"), "127.0.0.54", True)  # nothing to probe it from
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert (announced, dot.calls, s.counts["no_vantage"]) == ([LDNS], [], 1)
+
+
+async def test_remote_requests_get_the_limits_with_a_quarter_wait_of_slack():
+    clock = Clock()
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot, FakeProber("tcp")], clock=clock, interval=100, backoff_max=40)
+    s.offer(LDNS, LDNS, True)
+    await settle(s, lambda: len(dot.calls) == 2 and not s._pending)
+    due = s.table.get(LDNS).next_probe
+    assert T0 + 36 <= due <= T0 + 40  # the wait: backoff_max caps interval, less jitter
+    clock.now = due - 11  # more than the slack (a quarter of 40 s) before due
+    s.offer(LDNS, LDNS, True)
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert (len(dot.calls), s.counts["not_due"]) == (2, 1)
+    clock.now = due - 9  # within the slack: probed
+    s.offer(LDNS, LDNS, True)
+    await settle(s, lambda: len(dot.calls) == 4 and not s._pending)
+    clock.now = s.table.get(LDNS).next_probe - 1  # a local offer gets no slack
+    s.offer(LDNS, LDNS)
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert (len(dot.calls), s.counts["not_due"]) == (4, 2)
+
+
+async def test_a_remote_request_teaches_whom_to_probe_for_a_key_that_came_without():
+    s, _ = scheduler([FakeProber("dns_dot"), FakeProber("tcp")])
+    subnet = ip_address("10.9.8.0")
+    s.table.add(subnet, None, T0)  # made by a path from the bus, target unknown
+    s.offer(subnet, LDNS, True)
+    await settle(s, lambda: not s._pending and not s._queue)
+    assert s.table.get(subnet).target == LDNS
+
+
 @pytest.mark.parametrize(
     ("interval", "backoff_max", "due_after"),
     [
@@ -547,7 +611,7 @@ async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
         clock.now = when
         seen.append(key_of(LDNS))
         await s.tick()
-        assert (list(s._queue) == [(LDNS, LDNS)]) is due
+        assert (list(s._queue) == [(LDNS, LDNS, False)]) is due
 
 
 async def test_offers_dropped_on_a_full_queue_are_counted_and_caught_up_when_asked_again():

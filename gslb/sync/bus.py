@@ -1,0 +1,160 @@
+"""The connection to the NATS servers of the sync group.
+
+Made in the background and remade after every loss, never awaited by
+anything that serves: `connected` says whether a publish would reach the
+bus now. Every (re)connection runs the `on_ready` callbacks (buckets made,
+feeds resumed), and the client's own subscriptions (probe requests) are
+restored by nats-py. The key-value buckets are JetStream streams with one
+message kept per key; writes are plain publishes to the bucket's subjects,
+so a batch costs no round trip per key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import nats
+from nats.js.errors import NotFoundError
+
+from gslb.model import SyncSettings
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
+RETRY = 1.0  # seconds between attempts while no server answers
+
+Ready = Callable[["JetStreamContext"], Awaitable[None]]
+
+
+class Bus:
+    def __init__(self, settings: SyncSettings) -> None:
+        self.settings = settings
+        self.client: Client | None = None
+        self.js: JetStreamContext | None = None
+        self.on_ready: list[Ready] = []
+        self.counts: Counter[str] = Counter()  # connects, disconnects, errors
+        self.since = 0.0  # when the current connection (or outage) began
+        self.up = False
+        self._task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.up and self.client is not None and self.client.is_connected
+
+    @property
+    def server(self) -> str:
+        url = self.client.connected_url if self.client is not None else None
+        return "-" if url is None else f"{url.hostname}:{url.port}"
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        while True:
+            try:
+                self.client = await nats.connect(
+                    servers=list(self.settings.servers),
+                    name=f"gslbd-{self.settings.node}",
+                    no_echo=True,  # a node's own probe requests are not for itself
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=RETRY,  # type: ignore[arg-type]
+                    connect_timeout=2,
+                    # A lost server that closed the connection is seen at
+                    # once; a silent one after 3 pings (30 s). Tighter, and a
+                    # node reading a big bucket misses its pongs and reconnects.
+                    ping_interval=10,
+                    max_outstanding_pings=3,
+                    disconnected_cb=self._disconnected,
+                    reconnected_cb=self._reconnected,
+                    error_cb=self._error,
+                )
+            except Exception as exc:  # no server answered: try again, forever
+                self.counts["connect_failed"] += 1
+                if self.counts["connect_failed"] == 1:
+                    log.warning("sync: not connected servers=%s error=%s", self.servers, exc)
+                await asyncio.sleep(RETRY)
+                continue
+            # JetStream requests wait up to 30 s: making a consumer on a bucket of
+            # millions of keys takes seconds on a loaded server.
+            self.js = self.client.jetstream(timeout=30)
+            await self._reconnected()
+            return
+
+    @property
+    def servers(self) -> str:
+        return ",".join(self.settings.servers)
+
+    async def _disconnected(self) -> None:
+        if self.up:
+            self.up = False
+            self.since = time.time()
+            self.counts["disconnects"] += 1
+            log.warning("sync: disconnected node=%s", self.settings.node)
+
+    async def _reconnected(self) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
+        self._ready = asyncio.create_task(self._setup())
+
+    async def _setup(self) -> None:
+        """Run the ready callbacks, retrying while the bus is there but not ready
+        (JetStream still starting, a cluster electing its leader)."""
+        while self.client is not None and not self.client.is_closed:
+            if not self.client.is_connected:
+                await asyncio.sleep(RETRY / 4)
+                continue
+            try:
+                assert self.js is not None
+                for ready in self.on_ready:
+                    await ready(self.js)
+            except Exception as exc:
+                self.counts["setup_failed"] += 1
+                log.warning("sync: not ready server=%s error=%r", self.server, exc)
+                await asyncio.sleep(RETRY)
+                continue
+            self.up = True
+            self.since = time.time()
+            self.counts["connects"] += 1
+            log.info("sync: connected node=%s server=%s", self.settings.node, self.server)
+            return
+
+    async def _error(self, exc: Exception) -> None:
+        self.counts["errors"] += 1
+        log.debug("sync: bus error=%r", exc)
+
+    async def publish(self, subject: str, payload: bytes) -> None:
+        assert self.client is not None
+        await self.client.publish(subject, payload)
+
+    async def subscribe(self, subject: str, cb: Callable[[Any], Awaitable[None]]) -> None:
+        assert self.client is not None
+        await self.client.subscribe(subject, cb=cb)
+
+    async def bucket(self, js: JetStreamContext, name: str, ttl: float = 0.0) -> None:
+        """Make the key-value bucket `name` unless it is there (one value per key)."""
+        try:
+            await js.stream_info(f"KV_{name}")
+        except NotFoundError:
+            await js.create_key_value(
+                bucket=name, history=1, ttl=ttl or None, replicas=self.settings.replicas
+            )
+            log.info("sync: bucket made name=%s replicas=%d", name, self.settings.replicas)
+
+    async def stop(self) -> None:
+        for task in (self._task, self._ready):
+            if task is not None:
+                task.cancel()
+        if self.client is not None and not self.client.is_closed:
+            with contextlib.suppress(Exception):  # closing anyway
+                await asyncio.wait_for(self.client.flush(timeout=1), 2)
+            await self.client.close()

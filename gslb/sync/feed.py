@@ -1,0 +1,132 @@
+"""A key-value bucket read in order: every key's latest value, then each change.
+
+Read with a pull consumer, `BATCH` messages at a time: the node asks for
+more when it has taken the last ones, so a bucket of millions of keys never
+piles up in the client (a push consumer outran it and dropped messages),
+and the event loop gets a turn between batches (the queries go on).
+The first read of a bucket takes all of it: a bucket keeps one message per
+key, so that is every key's latest value (the group's state: how a new node
+bootstraps). After the bus was lost and
+came back it resumes after the last stream sequence taken, so a node catches
+up with what changed meanwhile, not with the whole bucket; if the bucket was
+made anew (its sequence went back), it starts over. `caught_up` is set once
+the messages that were in the bucket when reading (re)started are taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+    from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
+DELETED = frozenset({"DEL", "PURGE"})
+BATCH = 512  # messages asked for at a time
+WAIT = 0.5  # seconds a request waits for new messages (the feed's latency when idle)
+RETRY = 1.0  # seconds between requests while the bus is away
+
+# key (after the bucket's prefix), value, deleted?
+Take = Callable[[str, bytes, bool], None]
+
+
+def stream_sequence(reply: str) -> int:
+    """The stream sequence in a JetStream delivery's reply subject, without
+    nats-py's metadata object (a cost per message when a bucket is read whole):
+    $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>,
+    or with <domain>.<account hash> after ACK (and a token at the end)."""
+    tokens = reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])
+
+
+class Feed:
+    def __init__(self, bucket: str, take: Take) -> None:
+        self.bucket = bucket
+        self.take = take
+        self.prefix = f"$KV.{bucket}."
+        self.last = 0  # stream sequence of the last message taken
+        self.target = 0  # the bucket's last sequence when reading (re)started
+        self.caught_up = False
+        self.started = 0.0
+        self.taken = 0  # messages since reading (re)started
+        self._sub: Any = None  # the pull subscription
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self, js: JetStreamContext) -> None:
+        """(Re)start reading, after the last message taken when there is one."""
+        await self.close()
+        state = (await js.stream_info(f"KV_{self.bucket}")).state
+        config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
+        if self.last and state.last_seq >= self.last:
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = self.last + 1
+        else:
+            # Every bucket keeps one message per key, so the whole stream is
+            # every key's latest value: ALL reads the same as LAST_PER_SUBJECT
+            # without the server first listing millions of subjects.
+            self.last = 0
+            config.deliver_policy = DeliverPolicy.ALL
+        self.target, self.taken, self.started = state.last_seq, 0, time.monotonic()
+        self.caught_up = False
+        if self.last >= self.target:
+            self._caught_up()
+        self._sub = await js.pull_subscribe(
+            f"{self.prefix}>", stream=f"KV_{self.bucket}", config=config
+        )
+        self._task = asyncio.create_task(self._pull(self._sub))
+
+    async def _pull(self, sub: Any) -> None:
+        while True:
+            try:
+                messages = await sub.fetch(BATCH, timeout=WAIT)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except Exception as exc:  # the bus went away: `open` starts over when it is back
+                log.debug("sync: fetch failed bucket=%s error=%r", self.bucket, exc)
+                await asyncio.sleep(RETRY)
+                continue
+            for msg in messages:
+                self._message(msg)
+            await asyncio.sleep(0)  # the queries' turn between two batches
+
+    def _message(self, msg: Msg) -> None:
+        sequence = stream_sequence(msg.reply)
+        if sequence <= self.last:
+            return
+        self.last = sequence
+        self.taken += 1
+        operation = msg.headers.get("KV-Operation") if msg.headers else None
+        try:
+            self.take(msg.subject[len(self.prefix) :], msg.data, operation in DELETED)
+        except Exception:  # one bad value must not stop the feed
+            log.exception("sync: bad message bucket=%s subject=%s", self.bucket, msg.subject)
+        if not self.caught_up and sequence >= self.target:
+            self._caught_up()
+
+    def _caught_up(self) -> None:
+        self.caught_up = True
+        log.info(
+            "sync: caught_up bucket=%s messages=%d seconds=%.3f",
+            self.bucket,
+            self.taken,
+            time.monotonic() - self.started,
+        )
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._sub is not None:
+            with contextlib.suppress(Exception):  # it may have gone with the old connection
+                await self._sub.unsubscribe()
+            self._sub = None

@@ -1,0 +1,67 @@
+"""Member health as each node sees it, and the rule that combines the views.
+
+Each node reports its own monitors' verdict per member (`up`, `down`,
+`unknown`) with the time of the report. A member's state comes from the
+views of the nodes standing in the member's data center (the data centers
+they probe from, `[probes] datacenters`) when there are any, like BIG-IP's
+prober pools; else from every view. Among those, one `up` is enough (a node
+that lost its way to a data center must not take that data center's
+servers down for everyone); `down` needs every view that knows to say so;
+none knowing is `unknown`. A view older than `stale_after` (a node gone
+silent, or this node cut off from the bus) counts as no view at all, never
+as `down`: the node then decides from its own view, as a standalone one.
+Links (`datacenter_up`) and admin state stay as the node has them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from gslb.health import Health
+from gslb.model import Config
+
+UP, DOWN, UNKNOWN = "up", "down", "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    node: str
+    datacenters: tuple[str, ...]  # where it stands: the data centers it probes from
+    at: float  # when it reported (its clock)
+    members: Mapping[str, str]  # member name -> up | down | unknown
+
+
+def own_members(config: Config, health: Health) -> dict[str, str]:
+    """This node's monitors' verdict per member, as it is reported."""
+    return {
+        vs.name: UNKNOWN if i in health.unknown else UP if health.member_up[i] else DOWN
+        for i, vs in enumerate(config.virtual_servers)
+    }
+
+
+def verdict(states: Iterable[str]) -> str:
+    known = [s for s in states if s != UNKNOWN]
+    if not known:
+        return UNKNOWN
+    return UP if UP in known else DOWN
+
+
+def combine(
+    config: Config, own: Health, mine: View, peers: Iterable[View], now: float, stale_after: float
+) -> Health:
+    """The Health the hot path reads: `own` with member states from the group."""
+    views = [mine, *(v for v in peers if now - v.at <= stale_after)]
+    if len(views) == 1:
+        return own
+    member_up: list[bool] = []
+    unknown: set[int] = set()
+    for i, vs in enumerate(config.virtual_servers):
+        dc = config.datacenters[vs.datacenter].name
+        voters = [v for v in views if dc in v.datacenters] or views
+        state = verdict(v.members.get(vs.name, UNKNOWN) for v in voters)
+        member_up.append(state == UP)
+        if state == UNKNOWN:
+            unknown.add(i)
+    return dataclasses.replace(own, member_up=tuple(member_up), unknown=frozenset(unknown))

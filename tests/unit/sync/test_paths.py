@@ -1,0 +1,92 @@
+"""Path replication without a bus: the value codec, batches out, messages in."""
+
+from __future__ import annotations
+
+import dataclasses
+from ipaddress import ip_address
+
+import pytest
+
+from gslb.proximity import LdnsTable, PathRecord, key_of, unpack
+from gslb.sync.paths import BUCKET, PATH_VALUE, PathReplica, decode, encode
+
+LDNS = ip_address("127.0.0.53")
+SUBNET, RESOLVER = ip_address("10.1.2.0"), ip_address("192.0.2.53")
+T0 = 1_000_000
+
+
+def replica(names=("CNC", "TEL")) -> tuple[PathReplica, LdnsTable]:
+    table = LdnsTable(max_entries=100, ldns_ttl=3600)
+    holder = {"names": tuple(names)}
+    return PathReplica(table, lambda: holder["names"], lambda: float(T0)), table
+
+
+@pytest.mark.parametrize("target", [None, RESOLVER, ip_address("2001:db8::53")])
+def test_a_path_survives_the_codec(target):
+    path = PathRecord(1, 150_000, 9_000, T0, T0 + 1, 2, 7, "tcp")
+    value = encode(path, target)
+    assert len(value) == PATH_VALUE.size + (0 if target is None else len(target.packed))
+    assert decode(value, 1) == (path, target)
+    assert decode(value, 0)[0].datacenter == 0  # the reader's own index of the DC
+
+
+@pytest.mark.parametrize(
+    "value", [b"\x02" + bytes(PATH_VALUE.size - 1), bytes(PATH_VALUE.size + 3), b"\x01"]
+)
+def test_a_bad_value_is_refused(value):
+    with pytest.raises(Exception, match=r"version|bytes|unpack"):
+        decode(value, 0)
+
+
+def test_paths_measured_here_go_out_once_per_batch():
+    r, table = replica()
+    table.add(LDNS, None, T0)
+    table.add(SUBNET, RESOLVER, T0)
+    table.record(LDNS, 0, rtt_us=150_000, protocol="dns_dot", now=T0)
+    table.record(LDNS, 0, rtt_us=120_000, protocol="dns_dot", now=T0 + 1)
+    table.record(SUBNET, 1, rtt_us=30_000, protocol="dns_dot", now=T0)
+    batch = sorted(r.batch())
+    assert [subject for subject, _ in batch] == [
+        f"$KV.{BUCKET}.CNC.{key_of(LDNS):x}",
+        f"$KV.{BUCKET}.TEL.{key_of(SUBNET):x}",
+    ]
+    held = table.path(key_of(LDNS), 0)
+    assert held is not None
+    # What the table holds, less the sample it holds back (its own smoothing).
+    assert decode(batch[0][1], 0) == (dataclasses.replace(held[1], pending_us=0), None)
+    assert held[1].measured_at == T0 + 1
+    assert decode(batch[1][1], 1)[1] == RESOLVER
+    assert r.batch() == [] and r.counts["published"] == 2
+    r.unsent(batch[1:])  # the bus did not take the second: it goes out next time
+    assert [s for s, _ in r.batch()] == [batch[1][0]]
+
+
+def test_paths_from_the_bus_are_merged_by_name_newest_round_first():
+    r, table = replica(("TEL", "CNC"))  # this node lists the DCs the other way round
+    key = f"CNC.{key_of(SUBNET):x}"
+    r.take(key, encode(PathRecord(0, 150_000, 10_000, T0, T0, 0, 0, "dns_dot"), RESOLVER), False)
+    entry = table.get(SUBNET)
+    assert entry is not None and entry.target == RESOLVER
+    assert [(p.datacenter, p.rtt_us) for p in unpack(entry.paths)] == [(1, 150_000)]
+    older = PathRecord(0, 99, 10_000, T0 - 5, T0 - 5, 0, 0, "dns_dot")
+    r.take(key, encode(older, RESOLVER), False)
+    r.take(f"HK.{key_of(SUBNET):x}", encode(older, None), False)
+    r.take("CNC.zz", encode(older, None), False)
+    r.take(key, b"", True)  # a deleted key: the path stays
+    assert [p.rtt_us for p in unpack(table.get(SUBNET).paths)] == [150_000]
+    assert dict(r.counts) == {"merged": 1, "older": 1, "unknown_dc": 1, "bad": 1}
+    assert table.recorded == set()  # merged paths are not sent back
+    view = r.view()
+    assert view is not None and view.paths(key_of(SUBNET))[1].rtt_us == 150_000
+    assert r.view() is None  # nothing new since
+
+
+def test_a_nodes_own_path_coming_back_changes_nothing():
+    r, table = replica()
+    table.add(LDNS, None, T0)
+    table.record(LDNS, 0, rtt_us=150_000, protocol="dns_dot", now=T0)
+    table.record(LDNS, 0, rtt_us=30_000, protocol="dns_dot", now=T0 + 1)  # may be held back
+    before = table.path(key_of(LDNS), 0)
+    ((subject, value),) = r.batch()
+    r.take(subject.removeprefix(f"$KV.{BUCKET}."), value, False)  # the echo from the bus
+    assert table.path(key_of(LDNS), 0) == before and r.counts["older"] == 1
