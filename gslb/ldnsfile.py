@@ -32,7 +32,8 @@ at start-up, where the table itself is 0.3 GB, and every fork for a save
 copies the page tables of all of it.
 
 A save killed half-way leaves its temporary file behind: `remove_leftovers`
-deletes those of processes that are gone (gslbd calls it at start-up).
+deletes those of processes that are gone (gslbd calls it at start-up;
+gslb/leftovers.py).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
+from gslb import leftovers
 from gslb.config.files import FileRejected, open_regular
+from gslb.leftovers import temporary
 from gslb.proximity import LdnsTable
 
 log = logging.getLogger(__name__)
@@ -59,10 +62,6 @@ SLICE = 0.002  # seconds of serialising before the event loop gets a turn
 CHILD_NICE = 10  # the saving child yields the CPU to the answering parent
 POLL = 0.02  # seconds between looks at whether the child has finished
 _CHECK_EVERY = 64  # rows between looks at the clock
-
-
-def temporary(target: Path, pid: int | None = None) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid() if pid is None else pid}.tmp")
 
 
 @contextmanager
@@ -241,31 +240,5 @@ def _write_rows(out: TextIO, rows: list[list[object]]) -> int:
 
 
 def remove_leftovers(path: str | os.PathLike[str]) -> int:
-    """Delete the temporary files of saves killed half-way (by processes that
-    are gone); how many."""
-    target = Path(path)
-    removed = 0
-    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
-        pid = tmp.name[len(target.name) + 2 : -4]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        try:
-            tmp.unlink()
-            removed += 1
-        except OSError as exc:
-            log.warning("ldns_table: leftover not removed file=%s error=%s", tmp, exc)
-    if removed:
-        log.info("ldns_table: removed leftover temporary files=%d", removed)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
+    """Delete the temporary files of saves killed half-way (gslb/leftovers.py); how many."""
+    return leftovers.remove_leftovers(path, "ldns_table")

@@ -5,7 +5,9 @@ when a member is disabled or enabled by hand and when gslbd stops; read at
 start-up, so a restart neither forgets what the operator disabled nor sends
 traffic to a target that was down. A check's saved state is used only if the
 check is unchanged (same monitor settings, address, port and source): its
-`signature` says so.
+`signature` says so. A save killed half-way leaves `.health.json.PID.tmp`
+behind: `load_state` removes those of processes that are gone
+(gslb/leftovers.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gslb.leftovers import remove_leftovers, temporary
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,10 @@ class SavedState:
 
 
 def load_state(state_dir: str | Path) -> SavedState:
-    """The saved state; an absent or unreadable file is an empty state (logged)."""
+    """The saved state; an absent or unreadable file is an empty state (logged).
+    Called at start-up: the temporary files of killed saves are removed."""
     path = Path(state_dir) / FILE_NAME
+    remove_leftovers(path, "state")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
@@ -69,7 +75,7 @@ def save_state(state_dir: str | Path, state: SavedState) -> None:
         "disabled": sorted(state.disabled),
         "checks": {key: _check_json(c) for key, c in sorted(state.checks.items())},
     }
-    tmp = path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
+    tmp = temporary(path)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tmp.open("w", encoding="utf-8") as out:

@@ -144,7 +144,7 @@ class Served(Protocol):
 
     @property
     def ready(self) -> bool:
-        """Configuration loaded and listeners bound (/readyz)."""
+        """Configuration loaded, listeners bound and not stopping (/readyz)."""
         ...
 
     def worker_status(self) -> dict[str, Any]:

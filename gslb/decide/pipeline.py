@@ -31,7 +31,7 @@ from gslb.decide.topology import Scores, score
 from gslb.model import Candidate, address_of
 from gslb.snapshot import Snapshot
 
-__all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for"]
+__all__ = ["Action", "Cursors", "Decision", "Step", "decide", "plan_for", "planned"]
 
 
 class Cursors:
@@ -110,6 +110,19 @@ def decide(
         members = _names(snap, decision.members)
         persistence.put(sticky_key, Sticky(cfg.pools[decision.pool].name, members, now + ttl))
     return decision
+
+
+def planned(
+    snap: Snapshot, memo: SnapshotMemo, wideip: int, rtype: int
+) -> Plan | PlanPerChoice[Any] | None:
+    """The plan `decide()` would run for this wide IP and record type with
+    nothing around it (the memo follows `snap`, the wide IP has no
+    persistence to read or write, the plan is made): the responder calls it
+    directly, `plan(ldns, now, snap.proximity, cursors, rng)`. None: call
+    `decide()`."""
+    if memo.snapshot is not snap or snap.config.wideips[wideip].persistence is not None:
+        return None
+    return memo.plans.get((wideip, rtype))
 
 
 def plan_for(

@@ -20,8 +20,8 @@ indexes keep are memos of pure functions of the snapshot's frozen data.
   keys and replies, queries of at most `MAX_QUERY` bytes. Cleared: a new
   snapshot; past the bound; a wide IP reply expires after `DYNAMIC_LIFETIME`.
 - `Responder._assembled`: the reply after the question per (name, type,
-  flags, decision, EDNS). Bound: `ASSEMBLED_LIMIT`. Cleared: a new snapshot;
-  past the bound.
+  flags, decision, EDNS; not the client subnet, appended per query). Bound:
+  `ASSEMBLED_LIMIT`. Cleared: a new snapshot; past the bound.
 - `Responder.memo.plans` (gslb/decide/memo.py): a compiled plan per (wide
   IP, record type). Bound: the configuration. Cleared: a new configuration
   or health.
@@ -56,7 +56,7 @@ from time import perf_counter
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.persistence import PersistenceTable
-from gslb.decide.pipeline import Cursors, Decision, decide
+from gslb.decide.pipeline import Cursors, Decision, decide, planned
 from gslb.dns.ldns import MAPPED, ldns_of, unmapped
 from gslb.dns.ratelimit import DROP, SLIP, RateLimiter
 from gslb.dns.replycache import ReplyCache
@@ -127,7 +127,7 @@ class Responder:
         self.counting = True
         self._tick = 0
         self.ratelimit: RateLimiter | None = None
-        self._assembled: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+        self._assembled: dict[tuple[object, ...], tuple[bytes, bytes, bytes]] = {}
         self.replies = ReplyCache(clock, self.seen)
         self._settings: ServerSettings | None = None
         self._adopt(holder.current)
@@ -241,9 +241,10 @@ class Responder:
             if decision.action == "drop":
                 return None, labels, False, None
             replayable = snap.deterministic[res.wideip]
-        if edns is not None and edns.ecs is not None:
-            options += edns.ecs.option(scope)
-        reply = self._assemble(snap, q, wire, res, decision, options)
+        ecs = b"" if edns is None or edns.ecs is None else edns.ecs.option(scope)
+        reply = self._assemble(snap, q, wire, res, decision, options, ecs)
+        if ecs:
+            options += ecs
         if transport == "udp" and (self.ratelimit is not None or len(reply) > 512):
             limited = self._limited(snap, q, wire, peer, reply, options)
             if limited is not reply:
@@ -256,17 +257,21 @@ class Responder:
         """The decision for a wide IP and the LDNS (`ldns_of`); the LDNS is
         noted as seen, and offered for probing when the decision wants it."""
         rtype = qtype if qtype != ANY else (A if snap.pools[wideip][A] else AAAA)
-        decision = decide(
-            snap,
-            wideip,
-            rtype,
-            ldns,
-            now=self.clock(),
-            rng=self.rng,
-            cursors=self.cursors,
-            persistence=self.persistence,
-            memo=self.memo,
-        )
+        plan = planned(snap, self.memo, wideip, rtype)
+        if plan is not None:  # what decide() would run, without its look-ups
+            decision = plan(ldns, self.clock(), snap.proximity, self.cursors, self.rng)
+        else:
+            decision = decide(
+                snap,
+                wideip,
+                rtype,
+                ldns,
+                now=self.clock(),
+                rng=self.rng,
+                cursors=self.cursors,
+                persistence=self.persistence,
+                memo=self.memo,
+            )
         self.seen.append(ldns)
         if decision.probe and self.on_probe is not None:
             self.on_probe(address_of(ldns), peer)
@@ -280,9 +285,13 @@ class Responder:
         res: Resolution,
         decision: Decision | None,
         options: bytes,
+        ecs: bytes,
     ) -> bytes:
         """The reply's bytes, the part after the question kept per distinct
-        decision (`_assembled`)."""
+        decision (`_assembled`). The ECS option (`ecs`, after `options`) is
+        not part of the key: a client subnet's is its own, and would make
+        every subnet's reply a new entry, never reused. It ends the OPT
+        record, the reply's last: appended, with the OPT data length."""
         edns = q.edns
         dkey = (
             None
@@ -306,11 +315,16 @@ class Responder:
             full = self._reply(
                 q, wire, res.rcode, res.aa, res.answer, res.authority, res.additional, opt
             )
-            cached = (full[2:12], full[q.question_end :])
+            # (header after the ID, the answer up to the OPT data length, the OPT data)
+            cut = len(full) - len(options) - 2 if opt else len(full)
+            cached = (full[2:12], full[q.question_end : cut], full[cut:])
             if len(self._assembled) >= ASSEMBLED_LIMIT:
                 self._assembled.clear()
             self._assembled[key] = cached
-        return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1]
+        if ecs:
+            data = (len(options) + len(ecs)).to_bytes(2, "big") + options + ecs
+            return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1] + data
+        return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1] + cached[2]
 
     def _limited(
         self,

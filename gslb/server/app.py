@@ -75,7 +75,7 @@ class Server:
     reloads: Counter[str] = field(default_factory=Counter, init=False)  # ok | failed
     last_reload_error: ConfigError | None = field(default=None, init=False)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
-    ready: bool = field(default=False, init=False)  # config loaded, listeners bound
+    ready: bool = field(default=False, init=False)  # config loaded, listeners bound, not stopping
     workers: WorkerPool | None = field(default=None, init=False)  # `[server] workers` > 1
     sync: SyncGroup | None = field(default=None, init=False)  # `[sync]`: the group's bus
     log: LogSettings = field(default_factory=LogSettings)  # as configured and overridden
@@ -300,6 +300,7 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
     await done.wait()
     log.info("stopping: reason=signal")
     notifier.stopping()
+    server.ready = False  # /readyz says 503 from here, through the drain
     anycast = server.holder.current.config.anycast
     await handoff.drain(anycast, server.pid, done)  # [anycast] shutdown_drain
     await server.stop()

@@ -63,10 +63,13 @@ def test_start_up_removes_what_killed_saves_left(tmp_path: Path) -> None:
     ]  # fmt: skip
     for pid in dead:
         (var / f".ldns.json.{pid}.tmp").write_text('{"version": 1, "entries": [["1.2.')
+    for pid in dead[:2]:
+        (var / f".health.json.{pid}.tmp").write_text('{"version": 1, "disab')
     (var / "keep.txt").write_text("")
     server = start_gslbd(config)
     try:
         assert server.logged("ldns_table: removed leftover temporary files=3")
+        assert server.logged("state: removed leftover temporary files=2")
         assert [p.name for p in var.iterdir() if p.name.endswith(".tmp")] == []
         assert (var / "keep.txt").exists()
     finally:

@@ -224,19 +224,32 @@ EVENTS = "gslb_transport_events_total"
 
 def test_idle_timeout(make_gslbd: Callable[..., Gslbd]) -> None:
     server = make_gslbd(toml=(("tcp_idle_timeout = 10", "tcp_idle_timeout = 1"),))
+    # The server's timers start later than the client's marks (at the accept,
+    # at an answer), on its loop's clock: stamped once per turn of the loop
+    # and, under uvloop, in whole milliseconds, hence 0.9 s, not 1.0.
+    opened = time.monotonic()
     with tcp_connect(server) as idle, tcp_connect(server) as busy:
-        # an active connection outlives the timeout: each query re-arms it
-        for i in range(6):
+        # An active connection outlives the idle one: each answer re-arms its
+        # timer. A query every 0.2 s (plus what the load adds) until the
+        # idle one is closed, bounded; conditions, not a schedule.
+        deadline = opened + 15.0
+        closed = None
+        for i in range(200):
             reply = query_once(busy, 100 + i)
-            assert reply is not None
+            assert reply is not None, f"busy connection closed after {i} queries"
             assert records(reply.answer) == ["www.gslb.example. 30 IN A 127.0.20.1"]
-            last_query = time.monotonic()
-            time.sleep(0.4)
-        # by now (2.4 s) the idle one was closed by the server
-        assert wait_closed(idle, timeout=3.0) is not None, "idle connection still open"
-        # and the busy one goes too, about 1 s after its last query
-        assert wait_closed(busy, timeout=3.0) is not None, "connection still open"
-        assert 0.8 <= time.monotonic() - last_query <= 3.0
+            if wait_closed(idle, timeout=0.2) is not None:
+                closed = time.monotonic()
+                break
+            if time.monotonic() > deadline:
+                break
+        assert closed is not None, "idle connection still open after 15 s"
+        assert closed - opened >= 0.9, f"idle connection closed after {closed - opened:.2f} s"
+        last_query = time.monotonic()  # before the query, so before the answer re-arming it
+        assert query_once(busy, 999) is not None, "busy connection closed with the idle one"
+        # and the busy one goes too, one timeout after its last answer
+        assert wait_closed(busy, timeout=15.0) is not None, "connection still open"
+        assert 0.9 <= time.monotonic() - last_query <= 15.0
     assert metric(server, EVENTS, transport="tcp", event="idle_timeout") == 2
 
 

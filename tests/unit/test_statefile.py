@@ -1,3 +1,7 @@
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from gslb.statefile import FILE_NAME, SavedCheck, SavedState, load_state, save_state
@@ -35,3 +39,21 @@ def test_save_failure_is_logged_not_raised(tmp_path: Path, caplog):
     blocker.write_text("")
     save_state(blocker / "var", SavedState())
     assert any(r.message.startswith("state: not saved") for r in caplog.records)
+
+
+def test_loading_removes_what_killed_saves_left(tmp_path: Path, caplog):
+    caplog.set_level(logging.INFO)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    state = SavedState(frozenset({"vs_a"}))
+    save_state(tmp_path, state)
+    (tmp_path / f".{FILE_NAME}.{dead}.tmp").write_text('{"version": 1, "disab')
+    under_way = tmp_path / f".{FILE_NAME}.{os.getppid()}.tmp"  # a living process's save
+    under_way.write_text("{")
+    assert load_state(tmp_path) == state
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([FILE_NAME, under_way.name])
+    assert [r.message for r in caplog.records] == ["state: removed leftover temporary files=1"]

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gslb.anycast.checker import check
 from tests.integration.conftest import Gslbd, copy_config, start_gslbd
-from tests.integration.ops.helpers import ctl_json, wait_for
+from tests.integration.ops.helpers import ctl_json, get, wait_for
 
 # The gate acts after 2 results 0.25 s apart; a check may wait 0.25 s; the
 # command and a loaded machine need the rest. Generous, and still far below
@@ -79,7 +79,9 @@ class Gate:
         )
 
 
-def anycast_table(told: Path, drain: Path, prefixes: str = '"127.0.0.1/32"') -> str:
+def anycast_table(
+    told: Path, drain: Path, prefixes: str = '"127.0.0.1/32"', shutdown_drain: float = 1.5
+) -> str:
     record = f'echo "$(date +%s.%N) $GSLB_ANYCAST_STATE {{prefix}}" >> {told}'
     return f"""
 [anycast]
@@ -87,7 +89,7 @@ prefixes = [{prefixes}]
 announce = '{record}'
 withdraw = '{record}'
 drain_file = "{drain}"
-shutdown_drain = 1.5
+shutdown_drain = {shutdown_drain}
 http = "127.0.0.1:0"
 """
 
@@ -306,3 +308,21 @@ def test_the_gate_tells_systemd_ready_alive_and_stopping(tmp_path: Path):
             if gate.proc.poll() is None:
                 gate.proc.kill()  # by PID
                 gate.proc.wait()
+
+
+def test_readyz_says_not_ready_while_gslbd_drains(tmp_path: Path):
+    config = copy_config(tmp_path / "etc")
+    with (config / "wideips.toml").open("a") as f:
+        f.write(anycast_table(tmp_path / "told", tmp_path / "drain", shutdown_drain=30))
+    server = start_gslbd(config)
+    try:
+        assert get(server, "/readyz") == (200, "ready\n")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.logged("stopping: draining seconds=30")
+        # Draining: still answering DNS and HTTP, but a load balancer is told to go.
+        assert get(server, "/readyz") == (503, "not ready\n")
+        assert server.proc.poll() is None and ask(server) == "gslb.example."
+        server.proc.send_signal(signal.SIGTERM)  # a second signal ends the drain
+        assert server.proc.wait(timeout=10) == 0
+    finally:
+        server.stop()

@@ -73,3 +73,27 @@ def test_trailing_bytes_are_a_format_error():
     r, _ = responder()
     reply = r.answer(www() + b"\x00" * 40, "127.0.0.1", "udp")
     assert dns.message.from_wire(reply or b"").rcode() == dns.rcode.FORMERR
+
+
+def test_each_client_subnet_is_echoed_in_a_reply_assembled_once():
+    # Two subnets of region north (CNC): one decision, one assembled reply,
+    # each reply with its own subnet (scope /24) after the NSID it asked for.
+    r, holder = responder()
+    config = holder.current.config
+    holder.publish(Snapshot.build(replace(config, server=replace(config.server, nsid=b"n1")), 2))
+    replies = []
+    for subnet in ("202.106.0.0", "202.106.1.0"):
+        query = dns.message.make_query(
+            "www.gslb.example.",
+            "A",
+            use_edns=0,
+            options=[dns.edns.GenericOption(dns.edns.NSID, b""), dns.edns.ECSOption(subnet, 24)],
+        )
+        reply = r.answer(query.to_wire(), "198.51.100.7", "udp")
+        assert answer_of(reply) == [VS_CNC]
+        replies.append(dns.message.from_wire(reply or b""))
+    assert len(r._assembled) == 1
+    for msg, subnet in zip(replies, ("202.106.0.0", "202.106.1.0"), strict=True):
+        nsid, ecs = msg.options
+        assert nsid.otype == dns.edns.NSID and nsid.to_wire() == b"n1"
+        assert (ecs.address, ecs.srclen, ecs.scopelen) == (subnet, 24, 24)
