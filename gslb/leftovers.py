@@ -28,7 +28,7 @@ def remove_leftovers(path: str | os.PathLike[str], area: str) -> int:
     removed = 0
     for tmp in target.parent.glob(f".{target.name}.*.tmp"):
         pid = tmp.name[len(target.name) + 2 : -4]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or alive(int(pid)):
             continue
         try:
             tmp.unlink()
@@ -40,7 +40,8 @@ def remove_leftovers(path: str | os.PathLike[str], area: str) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Does process `pid` exist (ours or someone else's)?"""
     if pid == os.getpid():
         return True
     try:

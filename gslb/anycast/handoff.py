@@ -21,11 +21,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from gslb.leftovers import alive, temporary
 from gslb.model import AnycastSettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def write_json(path: str | Path, data: Any) -> None:
     """Replace `path` with `data` as JSON, atomically; OSError is the caller's."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = temporary(target)
     tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
     tmp.replace(target)
 
@@ -62,16 +62,6 @@ def unmark_stopping(path: str | Path, pid: int) -> None:
     if owner == pid or not isinstance(owner, int) or not alive(owner):
         with contextlib.suppress(FileNotFoundError):
             Path(path).unlink()
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's, but there
-    return True
 
 
 def stopping(path: str | Path, now: float) -> bool:
