@@ -110,8 +110,7 @@ def explain(
     wip = snap.config.wideips[res.wideip]
     offered = None
     if subnet is not None:
-        family = 1 if subnet.version == 4 else 2  # RFC 7871 address family
-        offered = ClientSubnet(family, subnet.prefixlen, subnet.network_address)
+        offered = ClientSubnet.of(subnet)
     key, _ = ldns_of(resolver, offered, wip.ecs)  # as the responder decides it
     decided_for, now = address_of(key), responder.clock()
     # The trace and the plan start from the same cursors and the same draws.

@@ -36,7 +36,7 @@ def ldns_of(peer: IPAddress | str, ecs: ClientSubnet | None, allowed: bool) -> t
     for (`gslb.model.key_of`) and the ECS scope of the reply (0: the resolver
     decided). A plain tuple: this runs on every wide IP query."""
     if allowed and ecs is not None and ecs.source > 0:
-        return key_of(ecs.address), ecs.source
+        return ecs.key, ecs.source
     if isinstance(peer, str):  # as a socket reports it: the common case, no call
         return key_of_text(peer[7:] if peer.startswith(MAPPED) and "." in peer else peer), 0
     return key_of(_unmapped_address(peer)), 0

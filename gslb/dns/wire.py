@@ -10,11 +10,10 @@ but `FormError` and `Drop`.
 from __future__ import annotations
 
 import struct
-from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
 
 from gslb.errors import FormError, GslbError
-from gslb.model import IPAddress
+from gslb.model import V6, IPAddress, IPNetwork, address_of, key_of
 
 OPT = 41
 OPT_NSID = 3
@@ -39,16 +38,34 @@ class Drop(GslbError):
 
 class ClientSubnet(NamedTuple):
     """An EDNS Client Subnet option (RFC 7871). A named tuple, as Edns and
-    Query are: one is built for every query that carries one."""
+    Query are: one is built for every query that carries one. It keeps the
+    LDNS table's key of the subnet (`gslb.model.key_of`) and the option's
+    bytes as they came, so a query neither builds an address object nor
+    re-encodes the option to echo it."""
 
     family: int  # 1 = IPv4, 2 = IPv6
     source: int  # source prefix length
-    address: IPAddress  # the network address, host bits zero
+    key: int  # the network address (host bits zero) as the LDNS table's key
+    raw: bytes  # the option as received: code, length, family, source, scope 0, address
+
+    @property
+    def address(self) -> IPAddress:
+        return address_of(self.key)
+
+    @classmethod
+    def of(cls, network: IPNetwork) -> ClientSubnet:
+        """The option a client would send for `network` (`gslbctl explain --ecs`)."""
+        family = 1 if network.version == 4 else 2
+        source = network.prefixlen
+        address = network.network_address.packed[: (source + 7) // 8]
+        body = _ECS_HEAD.pack(family, source, 0) + address
+        raw = _OPTION.pack(OPT_ECS, len(body)) + body
+        return cls(family, source, key_of(network.network_address), raw)
 
     def option(self, scope: int) -> bytes:
-        nbytes = (self.source + 7) // 8
-        body = struct.pack("!HBB", self.family, self.source, scope) + self.address.packed[:nbytes]
-        return struct.pack("!HH", OPT_ECS, len(body)) + body
+        """The option echoed in a reply: the query's, with the scope prefix length."""
+        raw = self.raw
+        return raw[:7] + bytes((scope,)) + raw[8:]
 
 
 class Edns(NamedTuple):
@@ -195,24 +212,25 @@ def _read_opt(
         elif code == OPT_ECS:
             if ecs is not None:
                 raise _formerr(qid, flags, "two client subnet options")
-            ecs = _read_ecs(body, qid, flags)
+            ecs = _read_ecs(rdata[off : off + 4 + length], qid, flags)
         off += 4 + length
     return Edns(udp_size, version, do, nsid, ecs)
 
 
-def _read_ecs(body: bytes, qid: int, flags: int) -> ClientSubnet:
-    if len(body) < 4:
+def _read_ecs(raw: bytes, qid: int, flags: int) -> ClientSubnet:
+    """The option `raw` (with its code and length) read; its address is
+    given to its prefix's bytes, host bits zero, scope zero in a query."""
+    if len(raw) < 8:
         raise _formerr(qid, flags, "short client subnet option")
-    family, source, scope = _ECS_HEAD.unpack_from(body)
+    family, source, scope = _ECS_HEAD.unpack_from(raw, 4)
     bits = _ECS_BITS.get(family, 0)
-    if not bits or source > bits or scope != 0 or len(body) - 4 != (source + 7) >> 3:
+    if not bits or source > bits or scope != 0 or len(raw) - 8 != (source + 7) >> 3:
         raise _formerr(qid, flags, "bad client subnet option")
     # The address bytes given, then zeros to the family's width.
-    packed = int.from_bytes(body[4:], "big") << (bits - ((len(body) - 4) << 3))
+    packed = int.from_bytes(raw[8:], "big") << (bits - ((len(raw) - 8) << 3))
     if packed & ((1 << (bits - source)) - 1):
         raise _formerr(qid, flags, "client subnet has bits beyond its prefix")
-    address: IPAddress = IPv4Address(packed) if family == 1 else IPv6Address(packed)
-    return ClientSubnet(family, source, address)
+    return ClientSubnet(family, source, packed if family == 1 else packed | V6, raw)
 
 
 def opt_record(udp_size: int, ext_rcode: int, do: bool, options: bytes) -> bytes:

@@ -1,6 +1,6 @@
 """Who the LDNS is: the resolver, or the client subnet it passes on."""
 
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 
 import pytest
 
@@ -8,9 +8,9 @@ from gslb.dns.ldns import ldns_of, unmapped
 from gslb.dns.wire import ClientSubnet
 from gslb.model import key_of
 
-V4_24 = ClientSubnet(1, 24, ip_address("219.172.9.0"))
-V4_0 = ClientSubnet(1, 0, ip_address("0.0.0.0"))
-V6_56 = ClientSubnet(2, 56, ip_address("2001:db8:0:100::"))
+V4_24 = ClientSubnet.of(ip_network("219.172.9.0/24"))
+V4_0 = ClientSubnet.of(ip_network("0.0.0.0/0"))
+V6_56 = ClientSubnet.of(ip_network("2001:db8:0:100::/56"))
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,14 @@ address given to its prefix's bytes, host bits zero, scope zero in a query."""
 from __future__ import annotations
 
 import struct
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 
+import dns.edns
 import pytest
 
 from gslb.dns.wire import ClientSubnet, parse
 from gslb.errors import FormError
+from gslb.model import key_of
 
 QUESTION = b"\x03www\x04gslb\x07example\x00" + struct.pack("!HH", 1, 1)
 
@@ -41,8 +43,26 @@ def test_a_client_subnet_is_read_to_its_network_address(
 ) -> None:
     edns = parse(query(ecs(family, source, 0, address))).edns
     assert edns is not None
-    assert edns.ecs == ClientSubnet(family, source, ip_address(expected))
+    assert (edns.ecs.family, edns.ecs.source, edns.ecs.address) == (
+        family,
+        source,
+        ip_address(expected),
+    )
+    assert edns.ecs.key == key_of(ip_address(expected))
     assert edns.ecs.option(source) == ecs(family, source, source, address)
+
+
+@pytest.mark.parametrize(
+    "network", ["202.106.1.0/24", "202.106.16.0/20", "0.0.0.0/0", "2001:db8:1:280::/57"]
+)
+def test_the_option_explain_offers_is_what_a_client_sends(network: str) -> None:
+    """`ClientSubnet.of` (gslbctl explain --ecs) against dnspython's encoding,
+    and read back by the parser as the same option."""
+    subnet = ip_network(network)
+    sent = dns.edns.ECSOption(str(subnet.network_address), subnet.prefixlen, 0).to_wire()
+    offered = ClientSubnet.of(subnet)
+    assert offered.raw == struct.pack("!HH", 8, len(sent)) + sent
+    assert parse(query(offered.raw)).edns.ecs == offered  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
