@@ -17,11 +17,12 @@ indexes keep are memos of pure functions of the snapshot's frozen data.
 
 - `Responder.replies` (gslb/dns/replycache.py): reply bytes per query bytes
   (static), per (query, peer) for a wide IP. Bound: `MAX_BYTES` (32 MiB) of
-  keys and replies, queries of at most `MAX_QUERY` bytes. Cleared: a new
-  snapshot; past the bound; a wide IP reply expires after `DYNAMIC_LIFETIME`.
+  keys and replies, queries of at most `MAX_QUERY` bytes. Cleared: static
+  replies by a new configuration, wide IP replies by any new snapshot; past
+  the bound; a wide IP reply expires after `DYNAMIC_LIFETIME`.
 - `Responder._assembled`: the reply after the question per (name, type,
   flags, decision, EDNS; not the client subnet, appended per query). Bound:
-  `ASSEMBLED_LIMIT`. Cleared: a new snapshot; past the bound.
+  `ASSEMBLED_LIMIT`. Cleared: a new configuration; past the bound.
 - `Responder.memo.plans` (gslb/decide/memo.py): a compiled plan per (wide
   IP, record type). Bound: the configuration. Cleared: a new configuration
   or health.
@@ -63,6 +64,7 @@ from gslb.dns.replycache import ReplyCache
 from gslb.dns.wire import (
     BADVERS,
     FLAG_TC,
+    OPT_NSID,
     Drop,
     Query,
     error_response,
@@ -82,7 +84,7 @@ from gslb.dns.zone import (
     rr,
 )
 from gslb.errors import FormError
-from gslb.model import AAAA, A, IPAddress, ServerSettings, address_of
+from gslb.model import AAAA, A, Config, IPAddress, ServerSettings, address_of
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger(__name__)
@@ -130,17 +132,25 @@ class Responder:
         self._assembled: dict[tuple[object, ...], tuple[bytes, bytes, bytes]] = {}
         self.replies = ReplyCache(clock, self.seen)
         self._settings: ServerSettings | None = None
+        self._config: Config | None = None  # what `_assembled` was made for
+        self._nsid = b""
         self._adopt(holder.current)
 
     def _adopt(self, snap: Snapshot) -> None:
-        """A new snapshot: forget cached replies; follow settings a reload changed."""
-        self.replies.follow(snap)
-        self._assembled.clear()
+        """A new snapshot: the caches follow what they depend on (assembled
+        replies the configuration, the plans its health too, the reply cache
+        both and the LDNS view); settings a reload changed are followed."""
+        self.replies.follow(snap, snap.config)
+        self.memo.follow(snap)
+        if snap.config is not self._config:
+            self._config = snap.config
+            self._assembled.clear()
         settings = snap.config.server
         if settings == self._settings:
             return
         old = self._settings
         self._settings = settings
+        self._nsid = _nsid(settings)
         self.persistence.max_entries = settings.persistence_max_entries
         rrl = (settings.rrl_responses_per_second, settings.rrl_slip)
         if old is None or rrl != (old.rrl_responses_per_second, old.rrl_slip):
@@ -223,7 +233,7 @@ class Responder:
                 False,
                 None,
             )
-        options = _nsid(snap) if edns is not None and edns.nsid else b""
+        options = self._nsid if edns is not None and edns.nsid else b""
         if q.qclass not in (CLASS_IN, CLASS_ANY) or q.qtype in ZONE_TRANSFERS:
             refused = self._reply(q, wire, REFUSED, False, (), (), (), _opt(snap, q, 0, options))
             return refused, labels, False, None
@@ -399,12 +409,11 @@ def _opt(snap: Snapshot, q: Query, ext_rcode_full: int, options: bytes) -> bytes
     return opt_record(snap.config.server.edns_buffer_size, ext_rcode_full >> 4, q.edns.do, options)
 
 
-def _nsid(snap: Snapshot) -> bytes:
-    """The NSID option (RFC 5001), when the server has one, for a query that asks."""
-    nsid = snap.config.server.nsid
-    if not nsid:
+def _nsid(server: ServerSettings) -> bytes:
+    """The NSID option (RFC 5001) for a query that asks, when the server has one."""
+    if not server.nsid:
         return b""
-    return (3).to_bytes(2, "big") + len(nsid).to_bytes(2, "big") + nsid
+    return OPT_NSID.to_bytes(2, "big") + len(server.nsid).to_bytes(2, "big") + server.nsid
 
 
 def _udp_limit(snap: Snapshot, q: Query) -> int:

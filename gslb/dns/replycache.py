@@ -3,7 +3,8 @@
 A repeated UDP query is answered with one dictionary look-up: the key is the
 query's bytes after the ID (so letter case, EDNS size, DO and ECS are all
 part of it), the value the reply's bytes after the ID. Static replies do not
-depend on who asks and live as long as the snapshot; a wide IP reply is kept
+depend on who asks and live as long as the configuration (a snapshot that
+brings only new health or paths keeps them); a wide IP reply is kept
 per peer and for at most `DYNAMIC_LIFETIME` seconds, because paths go stale
 and persistence records expire on the clock, not on a snapshot change. The
 responder decides what may be cached (never an error, a truncated or a
@@ -46,12 +47,14 @@ class Seen(Protocol):
 class ReplyCache:
     __slots__ = (
         "_bytes",
+        "_config",
         "_dynamic",
         "_for",
         "_hits",
         "_kept",
         "_offered",
         "_static",
+        "_static_bytes",
         "clock",
         "seen",
         "stride",
@@ -63,21 +66,30 @@ class ReplyCache:
         self._static: dict[bytes, Entry] = {}
         self._dynamic: dict[tuple[bytes, object], Entry] = {}
         self._bytes = 0
+        self._static_bytes = 0  # of `_bytes`
         self._for: object = None
+        self._config: object = None
         # Admission of wide IP replies, over the current window of offers.
         self.stride = 1  # keep one offer in this many
         self._offered = self._kept = self._hits = 0
 
-    def follow(self, snapshot: object) -> None:
-        """Forget everything when a new snapshot is published."""
-        if snapshot is not self._for:
+    def follow(self, snapshot: object, config: object) -> None:
+        """A new snapshot forgets the wide IP replies; a new configuration
+        (`config`, the snapshot's) the static ones too."""
+        if snapshot is self._for:
+            return
+        self._for = snapshot
+        if config is not self._config:
+            self._config = config
             self.clear()
-            self._for = snapshot
+            return
+        self._dynamic.clear()
+        self._bytes = self._static_bytes
 
     def clear(self) -> None:
         self._static.clear()
         self._dynamic.clear()
-        self._bytes = 0
+        self._bytes = self._static_bytes = 0
 
     def replay(self, wire: bytes, peer: object) -> bytes | None:
         """The cached reply to this query from `peer` (its ID copied in), counted
@@ -121,6 +133,7 @@ class ReplyCache:
             self.clear()
         self._bytes += size
         if ldns is None:
+            self._static_bytes += size
             self._static[wire[2:]] = (reply[2:], cell, None, _FOREVER)
         else:
             expires = self.clock() + DYNAMIC_LIFETIME

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dns.message
 import dns.rcode
+import pytest
 
 from gslb.config import load
 from gslb.dns.answer import Responder
@@ -80,6 +81,26 @@ def test_a_new_snapshot_empties_the_cache():
     down = replace(down, member_up=(True, False, True))  # vs_tel down
     holder.publish(holder.current.with_health(down))
     assert ask(r, WWW) == [VS_CNC]
+
+
+STATIC = dns.message.make_query("gslb.example.", "SOA").to_wire()
+
+
+def test_new_paths_keep_static_replies_and_a_new_configuration_forgets_them(monkeypatch):
+    r, _, holder = responder()
+    ask(r, STATIC)
+    ask(r, WWW)
+    holder.publish(holder.current.with_proximity(holder.current.proximity))
+    answered = r._respond
+    monkeypatch.setattr(r, "_respond", lambda *args: pytest.fail("answered, not replayed"))
+    assert ask(r, STATIC) != []  # replayed: the static reply outlived the new view
+    assert len(r.replies) == 1  # the wide IP reply did not
+    monkeypatch.setattr(r, "_respond", answered)
+    holder.publish(Snapshot.build(load(ETC), generation=2))  # a reload
+    calls = []
+    monkeypatch.setattr(r, "_respond", lambda *args: calls.append(1) or answered(*args))
+    ask(r, STATIC)
+    assert calls == [1]  # answered afresh under the new configuration
 
 
 def test_the_wide_ip_reply_is_per_peer():
