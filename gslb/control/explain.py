@@ -21,7 +21,7 @@ from gslb.config.zonefile import absolute_name, check_name
 from gslb.decide.memo import SnapshotMemo
 from gslb.decide.pipeline import Cursors, Decision, Step, decide, plan_for
 from gslb.dns.answer import Responder
-from gslb.dns.ldns import ldns_of
+from gslb.dns.ldns import ldns_of, unmapped
 from gslb.dns.wire import ClientSubnet
 from gslb.dns.zone import to_wire
 from gslb.errors import GslbError
@@ -111,7 +111,7 @@ def explain(
     offered = None
     if subnet is not None:
         offered = ClientSubnet.of(subnet)
-    key, _ = ldns_of(resolver, offered, wip.ecs)  # as the responder decides it
+    key, _ = ldns_of(unmapped(resolver), offered, wip.ecs)  # as the responder decides it
     decided_for, now = address_of(key), responder.clock()
     # The trace and the plan start from the same cursors and the same draws.
     seed = Random().getrandbits(64)

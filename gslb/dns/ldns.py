@@ -21,22 +21,17 @@ def unmapped(peer: IPAddress | str) -> IPAddress | str:
     """The peer as the address it is: ::ffff:192.0.2.1 is 192.0.2.1."""
     if isinstance(peer, str):
         return peer[7:] if peer.startswith(MAPPED) and "." in peer else peer
-    return _unmapped_address(peer)
-
-
-def _unmapped_address(peer: IPAddress) -> IPAddress:
     if peer.version == 6 and peer.ipv4_mapped is not None:
         return peer.ipv4_mapped
     return peer
 
 
 def ldns_of(peer: IPAddress | str, ecs: ClientSubnet | None, allowed: bool) -> tuple[int, int]:
-    """The LDNS of a query from `peer` carrying the client subnet `ecs` (None:
-    none) for a wide IP that allows ECS or not: the key the decision is made
-    for (`gslb.model.key_of`) and the ECS scope of the reply (0: the resolver
+    """The LDNS of a query from `peer` (`unmapped` already: the responder
+    unmaps every peer once) carrying the client subnet `ecs` (None: none) for
+    a wide IP that allows ECS or not: the key the decision is made for
+    (`gslb.model.key_of`) and the ECS scope of the reply (0: the resolver
     decided). A plain tuple: this runs on every wide IP query."""
     if allowed and ecs is not None and ecs.source > 0:
         return ecs.key, ecs.source
-    if isinstance(peer, str):  # as a socket reports it: the common case, no call
-        return key_of_text(peer[7:] if peer.startswith(MAPPED) and "." in peer else peer), 0
-    return key_of(_unmapped_address(peer)), 0
+    return (key_of_text(peer) if peer.__class__ is str else key_of(peer)), 0  # type: ignore[arg-type]
