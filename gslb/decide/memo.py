@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 # (wide IP, record type) -> its compiled plan, or None for the general path
 Plans = dict[tuple[int, int], "Plan | PlanPerChoice[Any] | None"]
 # (wide IP, record type, pool name, member names) -> the decision a
-# persistence record of them makes, or None when it no longer holds
-Persisted = dict[tuple[int, int, str, tuple[str, ...]], "Decision | None"]
+# persistence record of them makes, for an LDNS to be measured and for one
+# measured already (no probe wanted), or None when it no longer holds
+Persisted = dict[tuple[int, int, str, tuple[str, ...]], "tuple[Decision, Decision] | None"]
 
 
 class SnapshotMemo:

@@ -86,10 +86,10 @@ def decide(
     if persistence is not None and wip.persistence is not None:
         sticky_key = persistence.key(wip.name, rtype, ldns, wip.persistence)
         sticky = persistence.get(sticky_key, now)
-        hit = None if sticky is None else _persisted(snap, memo, wideip, rtype, sticky)
-        if hit is not None and sticky is not None:
-            if hit.probe and snap.proximity.measured(ldns, now - snap.path_ttl):
-                hit = _measured(memo, wideip, rtype, sticky, hit)
+        forms = None if sticky is None else _persisted(snap, memo, wideip, rtype, sticky)
+        if forms is not None and sticky is not None:
+            # An LDNS with a fresh path wants no probe (the scheduler re-probes it when due).
+            hit = forms[1] if snap.proximity.measured(ldns, now - snap.path_ttl) else forms[0]
             if trace is None:
                 return hit
             _note(trace, "persistence", wip.name, "persistence", "pick", "", sticky.members)
@@ -143,10 +143,9 @@ def _plan(
     except KeyError:
         pass
     plan: Plan | PlanPerChoice[Any] | None = None
-    pools = snap.pools[wideip][rtype]
     method = snap.config.wideips[wideip].pool_method
     if len(snap.pools_up[wideip][rtype]) <= 1 or REGISTRY[method].constant:
-        plan = compile_plan(snap, _pool_order(snap, wideip, rtype, pools, constant_context(), None))
+        plan = compile_plan(snap, _pool_order(snap, wideip, rtype, constant_context(), None))
     elif all(compile_plan(snap, [p]) for p in _reachable(snap, wideip, rtype)):
         plan = _per_choice(snap, wideip, rtype, method)
     memo.plans[wideip, rtype] = plan
@@ -210,7 +209,7 @@ def _general(
     ctx = Context(ldns, topology, snap.proximity, now, rng, cursors, snap.path_ttl)
     ctx.detail = trace is not None
     missed: list[tuple[str, str]] = []
-    for pi in _pool_order(snap, wideip, rtype, snap.pools[wideip][rtype], ctx, trace):
+    for pi in _pool_order(snap, wideip, rtype, ctx, trace):
         decision = _run_chain(snap, pi, ctx, trace, missed)
         if decision is not None:
             return decision if trace is None else decision._replace(trace=tuple(trace))
@@ -223,7 +222,6 @@ def _pool_order(
     snap: Snapshot,
     wideip: int,
     rtype: int,
-    pools: tuple[Candidate, ...],
     ctx: Context,
     trace: list[Step] | None,
 ) -> list[int]:
@@ -284,9 +282,11 @@ def _run_chain(
 
 def _persisted(
     snap: Snapshot, memo: SnapshotMemo, wideip: int, rtype: int, sticky: Sticky
-) -> Decision | None:
+) -> tuple[Decision, Decision] | None:
     """The decision of a persistence record, if the wide IP still uses its
-    pool and its members are still in it and available (once per snapshot)."""
+    pool and its members are still in it and available (once per snapshot):
+    as it is for an LDNS still to be measured, and for one measured already
+    (no probe wanted)."""
     key = (wideip, rtype, sticky.pool, sticky.members)
     try:
         return memo.persisted[key]
@@ -298,7 +298,7 @@ def _persisted(
         last = snap.config.pools[wip.last_resort_pool]
         if last.name == sticky.pool and last.rtype == rtype:
             pool = wip.last_resort_pool
-    decision = None
+    forms = None
     if pool is not None:
         up = {c.name: c.index for c in snap.members_up[pool]}
         if all(n in up for n in sticky.members):
@@ -312,21 +312,10 @@ def _persisted(
                 for pi in _reachable(snap, wideip, rtype)
                 for method in snap.config.pools[pi].methods
             )
-            decision = Decision("answer", pool, members, ttl=ttl, method="persistence", probe=probe)
-    memo.persisted[key] = decision
-    return decision
-
-
-def _measured(
-    memo: SnapshotMemo, wideip: int, rtype: int, sticky: Sticky, hit: Decision
-) -> Decision:
-    """A persistence hit for an LDNS with a fresh path: no probe wanted (the
-    scheduler re-probes it when due). Memoised beside the hit, under -rtype."""
-    key = (wideip, -rtype, sticky.pool, sticky.members)
-    measured = memo.persisted.get(key)
-    if measured is None:
-        measured = memo.persisted[key] = hit._replace(probe=False)
-    return measured
+            hit = Decision("answer", pool, members, ttl=ttl, method="persistence", probe=probe)
+            forms = (hit, hit._replace(probe=False))
+    memo.persisted[key] = forms
+    return forms
 
 
 def _names(snap: Snapshot, members: tuple[int, ...]) -> tuple[str, ...]:
