@@ -45,14 +45,14 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
 from gslb import leftovers
 from gslb.config.files import FileRejected, open_regular
-from gslb.leftovers import temporary
+from gslb.leftovers import replacing, temporary
 from gslb.proximity import LdnsTable
 
 log = logging.getLogger(__name__)
@@ -64,20 +64,6 @@ POLL = 0.02  # seconds between looks at whether the child has finished
 _CHECK_EVERY = 64  # rows between looks at the clock
 
 
-@contextmanager
-def _replacing(target: Path) -> Iterator[TextIO]:
-    """A temporary file that replaces `target` if the block completes, and is
-    removed if it does not (an error, a cancelled save)."""
-    tmp = temporary(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
-            yield out
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _header(now: float) -> str:
     return json.dumps({"version": VERSION, "saved_at": now}) + "\n"
 
@@ -87,11 +73,9 @@ def _lines(rows: list[list[object]]) -> str:
 
 
 def _write(target: Path, rows: list[list[object]], now: float) -> None:
-    with _replacing(target) as out:
+    with replacing(target) as out:
         out.write(_header(now))
         out.write(_lines(rows))
-        out.flush()
-        os.fsync(out.fileno())
 
 
 def load(
@@ -208,7 +192,7 @@ async def save_in_slices(
     started = clock()
     written = 0
     try:
-        with _replacing(target) as out:
+        with replacing(target, sync=False) as out:  # synced below, off the loop
             out.write(_header(now))
             keys = table.keys()
             batch: list[list[object]] = []

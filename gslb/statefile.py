@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gslb.leftovers import remove_leftovers, temporary
+from gslb.leftovers import remove_leftovers, replacing
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +74,8 @@ def save_state(state_dir: str | Path, state: SavedState) -> None:
         "disabled": sorted(state.disabled),
         "checks": {key: _check_json(c) for key, c in sorted(state.checks.items())},
     }
-    tmp = temporary(path)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as out:
+        with replacing(path) as out:
             json.dump(data, out, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(path)
     except OSError as exc:
         log.error("state: not saved file=%s error=%s", path, exc)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gslb.leftovers import alive, temporary
+from gslb.leftovers import alive, replacing
 from gslb.model import AnycastSettings
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,8 @@ STALE = 5.0  # seconds after which the gate's report is shown as old
 
 def write_json(path: str | Path, data: Any) -> None:
     """Replace `path` with `data` as JSON, atomically; OSError is the caller's."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary(target)
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    tmp.replace(target)
+    with replacing(Path(path), sync=False) as out:  # state of the moment: no fsync
+        json.dump(data, out, indent=1)
 
 
 def read_json(path: str | Path) -> Any:
