@@ -21,13 +21,13 @@ be started is a failed result, logged with its output, never an exception.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gslb import childproc
 from gslb.anycast.gate import State
 from gslb.model import AnycastSettings, IPNetwork
 
@@ -45,28 +45,24 @@ class Routing(Protocol):
 
 
 async def run(argv: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> Told:
-    """Run `argv` to completion within `timeout`; its exit status and output."""
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=None if env is None else {**os.environ, **env},
-        )
-    except OSError as exc:
-        return Told(False, f"cannot run {argv[0]}: {exc.strerror}")
+    """Run `argv` to completion within `timeout`; its exit status and output.
+    It runs in a session of its own, so a command past its time is killed
+    with every process it started (`sh -c 'a && b'` forks)."""
     try:
         async with asyncio.timeout(timeout):
-            out, _ = await proc.communicate()
+            done = await childproc.run(
+                argv,
+                env=None if env is None else {**os.environ, **env},
+                merge_errors=True,
+                new_session=True,
+            )
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()  # our own child, by its PID
-        await proc.wait()
         return Told(False, f"timed out after {timeout:g} s")
-    text = out.decode(errors="replace").strip()[:OUTPUT_LIMIT]
-    if proc.returncode != 0:
-        return Told(False, f"exit {proc.returncode}: {text}")
+    except OSError as exc:
+        return Told(False, f"cannot run {argv[0]}: {exc.strerror}")
+    text = done.output.decode(errors="replace").strip()[:OUTPUT_LIMIT]
+    if done.returncode != 0:
+        return Told(False, f"exit {done.returncode}: {text}")
     return Told(True, text)
 
 

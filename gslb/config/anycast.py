@@ -103,6 +103,14 @@ def compile_anycast(
     for name in REQUIRED.get(a.routing, ()):
         if getattr(a, name) is None:
             report((*_PATH, name), None, f"required with routing = {a.routing!r}")
+    if a.routing == "bird" and len(a.prefixes) > 1:
+        # One gate per prefix, one protocol for all: a prefix that fails would
+        # disable what another announced, and the two would flap at every reassert.
+        report(
+            (*_PATH, "prefixes"),
+            list(a.prefixes),
+            "routing = 'bird' gates one protocol: one prefix only (or routing = 'shell')",
+        )
     if a.ospf_area is not None and not _is_area(a.ospf_area):
         report((*_PATH, "ospf_area"), a.ospf_area, "an OSPF area is a number or a dotted quad")
     defaults = AnycastSettings(prefixes=())

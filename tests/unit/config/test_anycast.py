@@ -136,6 +136,27 @@ http = ""
             ],
         ),
         (
+            'prefixes = ["127.0.0.53/32", "127.0.0.54/32"]\nrouting = "bird"\n'
+            'bird_protocol = "anycast"',
+            [
+                (
+                    W,
+                    LINE + 1,
+                    "anycast.prefixes",
+                    ["127.0.0.53/32", "127.0.0.54/32"],
+                    "routing = 'bird' gates one protocol: one prefix only (or routing = 'shell')",
+                ),
+                (
+                    W,
+                    LINE + 1,
+                    "anycast.prefixes[1]",
+                    "127.0.0.54/32",
+                    "no [server] listen address inside it: bind the service address "
+                    "explicitly, so replies leave from the address asked",
+                ),
+            ],
+        ),
+        (
             'prefixes = ["127.0.0.53/32"]\nrouting = "exabgp"\ncheck_zone = "www.gslb.example"',
             [
                 (
