@@ -43,6 +43,18 @@ def test_a_hung_command_is_killed_at_its_timeout():
     assert time.monotonic() - started < 5.0
 
 
+def test_a_command_past_its_time_is_killed_with_what_it_forked(tmp_path: Path):
+    """`announce = "a && b"` forks: killing `sh` alone would let the announce
+    finish after the gate gave up on it (and maybe withdrew)."""
+    late = tmp_path / "announced-late"
+    command = f"(sleep 1; touch {late}) & sleep 30"
+    assert asyncio.run(run(["sh", "-c", command], timeout=0.3)) == Told(
+        False, "timed out after 0.3 s"
+    )
+    time.sleep(1.5)
+    assert not late.exists()
+
+
 def test_a_missing_program_is_a_failed_result():
     told = asyncio.run(run(["/nonexistent/vtysh"], timeout=1.0))
     assert told == Told(False, "cannot run /nonexistent/vtysh: No such file or directory")
