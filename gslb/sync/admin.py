@@ -45,11 +45,15 @@ class AdminState:
         record = {"member": member, "disabled": disabled, "node": self.node, "at": at}
         self._out[member] = json.dumps(record).encode()
 
-    def batch(self) -> list[tuple[str, bytes]]:
-        out = [(f"$KV.{BUCKET}.{key_of(m)}", v) for m, v in self._out.items()]
-        self._out.clear()
-        self.counts["sent"] += len(out)
-        return out
+    def pending(self) -> list[tuple[str, str, bytes]]:
+        """The changes not yet on the bus: (member, subject, value). Each stays
+        pending until `sent` says the bus took it."""
+        return [(m, f"$KV.{BUCKET}.{key_of(m)}", v) for m, v in self._out.items()]
+
+    def sent(self, member: str, value: bytes) -> None:
+        if self._out.get(member) == value:  # not changed again meanwhile
+            del self._out[member]
+        self.counts["sent"] += 1
 
     def take(self, key: str, value: bytes, deleted: bool) -> None:
         if deleted:

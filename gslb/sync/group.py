@@ -196,8 +196,13 @@ class SyncGroup:
             return
         for payload in self.requests.batch():
             await self.bus.publish(requests.SUBJECT, payload)
-        for subject, value in self.admin.batch():
-            await self.bus.publish(subject, value)
+        for member, subject, value in self.admin.pending():
+            try:
+                await self.bus.publish(subject, value)
+            except Exception as exc:  # the change stays pending: it goes out next time
+                log.warning("sync: publish failed admin=%s error=%r", member, exc)
+                return
+            self.admin.sent(member, value)
         batch = self.paths.batch()
         for done, (subject, value) in enumerate(batch):
             try:
