@@ -27,6 +27,8 @@ import asyncio
 import functools
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from re import Pattern
 from typing import Annotated, ClassVar
@@ -175,21 +177,32 @@ _TLS_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="gslb-https
 
 def tls_exchange(at: Endpoint, spec: HttpSettings, timeout: float, tls: ssl.SSLContext) -> bytes:
     """One request over TLS, blocking (on a _TLS_THREADS thread); the response
-    up to READ_LIMIT bytes. Each socket operation waits at most `timeout`."""
+    up to READ_LIMIT bytes. The whole exchange ends within `timeout`: a
+    backend that trickles its bytes must not hold a thread past its check."""
     hostname = spec.host.rsplit(":", 1)[0] if spec.host else str(at.address)
     address = (str(at.address), at.port)
-    with (
-        socket.create_connection(address, timeout, source_address=local_addr(at)) as raw,
-        tls.wrap_socket(raw, server_hostname=hostname) as conn,
-    ):
-        conn.sendall(request(spec, at.address, at.port))
-        data = b""
-        while len(data) < READ_LIMIT:
-            try:
-                chunk = conn.recv(READ_LIMIT - len(data))
-            except ssl.SSLEOFError:  # closed without close_notify: the end all the same
-                break
-            if not chunk:
-                break
-            data += chunk
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:  # an expired deadline times the next operation out at once
+        return max(0.001, deadline - time.monotonic())
+
+    with socket.create_connection(address, left(), source_address=local_addr(at)) as raw:
+        raw.settimeout(left())  # the handshake, in wrap_socket
+        with tls.wrap_socket(raw, server_hostname=hostname) as conn:
+            conn.settimeout(left())
+            conn.sendall(request(spec, at.address, at.port))
+            return _read(conn, left)
+
+
+def _read(conn: ssl.SSLSocket, left: Callable[[], float]) -> bytes:
+    data = b""
+    while len(data) < READ_LIMIT:
+        conn.settimeout(left())
+        try:
+            chunk = conn.recv(READ_LIMIT - len(data))
+        except ssl.SSLEOFError:  # closed without close_notify: the end all the same
+            break
+        if not chunk:
+            break
+        data += chunk
     return data

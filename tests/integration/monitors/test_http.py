@@ -1,9 +1,13 @@
+import asyncio
+import contextlib
 import ssl
+import time
 from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 
+from gslb.monitors.base import Endpoint
 from gslb.monitors.http import (
     HttpMonitor,
     HttpSettings,
@@ -11,6 +15,7 @@ from gslb.monitors.http import (
     HttpsSettings,
     dechunk,
     request,
+    tls_exchange,
 )
 from tests.integration.monitors.servers import HttpServer, self_signed
 
@@ -129,3 +134,32 @@ async def test_https_builds_its_tls_context_once(tls_context: ssl.SSLContext):
     assert monitor.tls(spec) is not monitor.tls(HttpsSettings())
     assert monitor.tls(spec).verify_mode == ssl.CERT_NONE
     assert monitor.tls(HttpsSettings()).verify_mode == ssl.CERT_REQUIRED
+
+
+async def test_a_trickling_https_backend_holds_its_thread_no_longer_than_the_timeout(
+    tls_context: ssl.SSLContext,
+):
+    """A byte every 0.1 s would satisfy a per-read timeout for ever: the
+    exchange as a whole must end at the check's timeout."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(100):  # 10 s at most
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.1)
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0, ssl=tls_context)
+    port = server.sockets[0].getsockname()[1]
+    spec = HttpsSettings(verify=False)
+    context = HttpsMonitor().tls(spec)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.to_thread(tls_exchange, Endpoint(LOCAL, port, None), spec, 0.5, context)
+    finally:
+        server.close()
+    assert time.monotonic() - started < 2.0
