@@ -121,8 +121,14 @@ async def save_forked(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         report, into = os.pipe()
+    except OSError as exc:
+        log.error("ldns_table: not saved file=%s error=%s", target, exc)
+        return -1
+    try:
         pid = os.fork()
     except OSError as exc:
+        os.close(report)
+        os.close(into)
         log.warning("ldns_table: cannot fork, saving in slices error=%s", exc)
         return await save_in_slices(path, table, datacenters, now)
     if pid == 0:  # the child: no logging, no event loop, out by os._exit

@@ -80,11 +80,15 @@ def open_ping_socket(target: IPAddress, source: IPAddress | None) -> socket.sock
             sock = open_socket(target, kind, source, PROTO[fam])
         except PermissionError:
             continue
-        if fam == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-        elif kind == socket.SOCK_DGRAM:
-            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
-        receive_timestamps(sock)
+        try:
+            if fam == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+            elif kind == socket.SOCK_DGRAM:
+                sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+            receive_timestamps(sock)
+        except BaseException:
+            sock.close()
+            raise
         return sock
     raise PingRefused(
         "no raw ICMP socket (needs CAP_NET_RAW) and no unprivileged one (net.ipv4.ping_group_range)"
