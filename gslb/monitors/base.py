@@ -142,17 +142,9 @@ def local_addr(at: Endpoint) -> tuple[str, int] | None:
     return (str(at.source), 0) if at.source is not None else None
 
 
-async def open_stream(
-    at: Endpoint, tls: ssl.SSLContext | None = None, server_hostname: str | None = None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A TCP (or TLS) connection to `at`, from its source when set."""
-    return await asyncio.open_connection(
-        str(at.address),
-        at.port,
-        local_addr=local_addr(at),
-        ssl=tls,
-        server_hostname=server_hostname if tls is not None else None,
-    )
+async def open_stream(at: Endpoint) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to `at`, from its source when set."""
+    return await asyncio.open_connection(str(at.address), at.port, local_addr=local_addr(at))
 
 
 async def close_stream(writer: asyncio.StreamWriter) -> None:

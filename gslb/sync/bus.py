@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -41,7 +40,6 @@ class Bus:
         self.js: JetStreamContext | None = None
         self.on_ready: list[Ready] = []
         self.counts: Counter[str] = Counter()  # connects, disconnects, errors
-        self.since = 0.0  # when the current connection (or outage) began
         self.up = False
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Task[None] | None = None
@@ -97,7 +95,6 @@ class Bus:
     async def _disconnected(self) -> None:
         if self.up:
             self.up = False
-            self.since = time.time()
             self.counts["disconnects"] += 1
             log.warning("sync: disconnected node=%s", self.settings.node)
 
@@ -123,7 +120,6 @@ class Bus:
                 await asyncio.sleep(RETRY)
                 continue
             self.up = True
-            self.since = time.time()
             self.counts["connects"] += 1
             log.info("sync: connected node=%s server=%s", self.settings.node, self.server)
             return
