@@ -35,12 +35,12 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from gslb import command
 from gslb.anycast import handoff
 from gslb.anycast.checker import check
 from gslb.anycast.gate import Check, Gate, Hold, State
 from gslb.anycast.metrics import registry
 from gslb.anycast.routing import Routing, routing
-from gslb.command import command_parser
 from gslb.config import load
 from gslb.control.http import HttpListener, Page, text
 from gslb.errors import ConfigError
@@ -49,7 +49,6 @@ from gslb.server import runtime
 from gslb.server.notify import Notifier
 
 log = logging.getLogger("gslb.anycast")
-LOG_LEVELS = ("debug", "info", "warning", "error")  # as [log] level
 REPORT_EVERY = 1.0  # seconds between report rewrites when nothing changes
 
 Checker = Callable[[str, int, str, float], Awaitable[Check]]
@@ -192,8 +191,7 @@ async def serve(config_dir: Path, log_options: dict[str, Any]) -> int:
     try:
         config = load(config_dir)
     except ConfigError as err:
-        for p in err.problems:
-            print(p, file=sys.stderr)
+        print(err.report(), file=sys.stderr)
         return 1
     runtime.configure_logging(runtime.overridden(config.log, log_options))
     settings = config.anycast
@@ -246,18 +244,14 @@ def metrics_page(reg: CollectorRegistry) -> Page:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser(
+    parser = command.daemon_parser(
         "gslb-anycast",
         "announce gslbd's anycast prefixes while gslbd answers on them",
         "0 stopped by SIGTERM/SIGINT, every prefix withdrawn; 1 could not start (the reason "
         "on stderr)",
     )
-    parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
-    parser.add_argument(
-        "--log-level", type=str.lower, choices=LOG_LEVELS, help="overrides [log] level"
-    )
     args = parser.parse_args(argv)
-    options = {"level": args.log_level}
+    options = command.log_options(args)
     return runtime.run(serve(args.config, options), runtime.overridden(LogSettings(), options))
 
 

@@ -239,9 +239,13 @@ class Anycast(Strict):
     http: HttpListen = ("127.0.0.1", 9301)
 
 
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
+
+
 class Log(Strict):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["text", "json"] = "text"
+    level: LogLevel = "info"
+    format: LogFormat = "text"
     timestamps: bool = True
 
 

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gslb import __version__
+from gslb import __version__, command
 from gslb.anycast import handoff
-from gslb.command import command_parser
 from gslb.config import load
 from gslb.config.isolated import load_isolated
 from gslb.control.plane import ControlPlane
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000
-LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass
@@ -310,21 +308,11 @@ async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser(
+    parser = command.daemon_parser(
         "gslbd",
         "gslb authoritative GSLB DNS server",
         "0 stopped by SIGTERM/SIGINT; 1 could not start (the reason on stderr: every config "
         "problem, or one line)",
-    )
-    parser.add_argument("--config", default="etc", type=Path, help="configuration directory")
-    parser.add_argument("--log-level", type=str.lower, choices=LEVELS, help="overrides [log] level")
-    parser.add_argument("--log-format", choices=("text", "json"), help="overrides [log] format")
-    parser.add_argument(
-        "--no-log-timestamps",
-        dest="log_timestamps",
-        action="store_const",
-        const=False,
-        help="overrides [log] timestamps (journald stamps lines itself)",
     )
     parser.add_argument(
         "--write-sample-config",
@@ -335,11 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.write_sample_config is not None:
         return write_sample(args.write_sample_config)
-    options = {
-        "level": args.log_level,
-        "format": args.log_format,
-        "timestamps": args.log_timestamps,
-    }
+    options = command.log_options(args)
     return runtime.run(serve(args.config, options), runtime.overridden(LogSettings(), options))
 
 
