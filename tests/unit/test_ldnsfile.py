@@ -42,12 +42,17 @@ def test_the_file_is_a_header_then_a_row_a_line(tmp_path):
 
 
 def test_a_version_1_file_is_still_read(tmp_path):
-    t = table(3)
-    rows = t.rows(DCS)[::-1]  # in any order: sorted by last seen
-    (tmp_path / "ldns.json").write_text(json.dumps({"version": 1, "saved_at": T0, "entries": rows}))
+    # As gslbd wrote it before version 2: one JSON document, entries in any
+    # order, a path of 8 fields (no held sample).
+    (tmp_path / "ldns.json").write_text(
+        '{"version": 1, "saved_at": 1000000.0, "entries": ['
+        '["10.0.0.1",null,1000001.0,1000001.0,0,"udp",0,[["TEL",101,10000,1000001,1000001,0,0,"udp"]]],'
+        '["10.0.0.0",null,1000000.0,1000000.0,0,"udp",0,[["CNC",100,10000,1000000,1000000,0,0,"udp"]]]'
+        ']}'
+    )  # fmt: skip
     loaded = LdnsTable(max_entries=3, ldns_ttl=3600.0)
-    assert load(tmp_path / "ldns.json", loaded, DCS, T0) == 3
-    assert loaded.rows(DCS) == t.rows(DCS)
+    assert load(tmp_path / "ldns.json", loaded, DCS, T0) == 2
+    assert loaded.rows(DCS) == table(2).rows(DCS)  # the held sample: none (0)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "empty", "bad-row"])

@@ -37,10 +37,11 @@ def test_a_full_table(make_config: MakeConfig):
     )
 
 
-def test_the_node_defaults_to_the_host_name(make_config: MakeConfig):
+def test_the_node_defaults_to_the_host_name(make_config: MakeConfig, monkeypatch):
+    monkeypatch.setattr(socket, "gethostname", lambda: "cnc-1.dc.example")
     sync = load(make_config((W, "", '\n[sync]\nservers = ["nats://127.0.0.1:4222"]\n'))).sync
     assert sync is not None
-    assert sync.node == default_node()
+    assert sync.node == "cnc-1"
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,23 @@ def test_a_path_survives_the_codec(target):
     assert decode(value, 0)[0].datacenter == 0  # the reader's own index of the DC
 
 
+def test_a_path_value_is_these_bytes():
+    """What other nodes, of this version or another, read from the bucket:
+    a change of layout or of the protocols' numbers must show here."""
+    path = PathRecord(1, 150_000, 9_000, T0, T0 + 1, 2, 7, "tcp")
+    assert encode(path, None) == bytes.fromhex(
+        "01"  # version 1
+        "f0490200"  # rtt_us 150000, little-endian
+        "2823"  # completion rate 9000
+        "40420f00"  # measured at 1000000
+        "41420f00"  # probed at 1000001
+        "0200"  # failures 2
+        "07"  # hops 7
+        "04"  # protocol: tcp (dns_dot 1, dns_rev 2, udp 3, tcp 4, icmp 5)
+    )
+    assert encode(path, ip_address("192.0.2.1"))[-4:] == b"\xc0\x00\x02\x01"  # the target
+
+
 @pytest.mark.parametrize(
     "value", [b"\x02" + bytes(PATH_VALUE.size - 1), bytes(PATH_VALUE.size + 3), b"\x01"]
 )
