@@ -85,34 +85,55 @@ class Wakeup:
         return int(failed)
 
     def serve_pure(self) -> int:
-        recvfrom, answer, group = self.sock.recvfrom, self.answer, self.send_batch
-        failed = 0
-        replies: list[tuple[bytes, tuple[Any, ...]]] = []  # (reply, address)
-        try:
-            for _ in range(self.batch):
-                try:
-                    data, addr = recvfrom(MAX_DATAGRAM)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError:  # an ICMP error for an earlier reply: nothing to do
-                    continue
-                reply = answer(data, addr[0], "udp")
-                if reply is not None:
-                    replies.append((reply, addr))
-                    if len(replies) == group:
-                        failed += self._send(replies)
-                        replies = []
-        finally:  # answer() raised: what it answered before still goes out
-            if replies:
-                failed += self._send(replies)
-        return failed
+        return serve_datagrams(
+            self._receive, self._send_to, self.answer, self.batch, self.send_batch
+        )
 
-    def _send(self, replies: list[tuple[bytes, tuple[Any, ...]]]) -> int:
-        sendto = self.sock.sendto
-        failed = 0
-        for reply, addr in replies:
+    def _receive(self) -> tuple[bytes, str, tuple[Any, ...]]:
+        data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+        return data, addr[0], addr
+
+    def _send_to(self, reply: bytes, addr: tuple[Any, ...]) -> None:
+        self.sock.sendto(reply, addr)
+
+
+# One datagram taken from the socket: its bytes, the sender's address as
+# answer() takes it, and whatever `Send` needs to reply (the address, ...).
+Receive = Callable[[], tuple[bytes, str, Any]]
+Send = Callable[[bytes, Any], None]
+
+
+def serve_datagrams(receive: Receive, send: Send, answer: Answer, batch: int, group: int) -> int:
+    """The pure-Python loop, one system call a datagram each way: what
+    `serve_pure` runs with recvfrom/sendto and a wildcard listener with
+    recvmsg/sendmsg. How many replies the kernel did not take."""
+    failed = 0
+    replies: list[tuple[bytes, Any]] = []  # (reply, where it goes)
+    try:
+        for _ in range(batch):
             try:
-                sendto(reply, addr)
-            except OSError:  # buffer full or the client went away: a lost reply
-                failed += 1
-        return failed
+                data, host, where = receive()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # an ICMP error for an earlier reply: nothing to do
+                continue
+            reply = answer(data, host, "udp")
+            if reply is not None:
+                replies.append((reply, where))
+                if len(replies) == group:
+                    failed += _send_all(send, replies)
+                    replies = []
+    finally:  # answer() raised: what it answered before still goes out
+        if replies:
+            failed += _send_all(send, replies)
+    return failed
+
+
+def _send_all(send: Send, replies: list[tuple[bytes, Any]]) -> int:
+    failed = 0
+    for reply, where in replies:
+        try:
+            send(reply, where)
+        except OSError:  # buffer full or the client went away: a lost reply
+            failed += 1
+    return failed

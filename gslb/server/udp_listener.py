@@ -45,7 +45,7 @@ import socket
 import struct
 from typing import Any
 
-from gslb.server.batchio import MAX_DATAGRAM, Answer, Wakeup
+from gslb.server.batchio import MAX_DATAGRAM, Answer, Wakeup, serve_datagrams
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,10 @@ _ANCILLARY = socket.CMSG_SPACE(20)  # in6_pktinfo, the larger of the two
 
 
 class UdpListener:
-    batched = True  # served by a batchio.Wakeup (the wildcard listener has its own loop)
-
     def __init__(self, sock: socket.socket, answer: Answer) -> None:
         self.sock = sock
-        self._answer = answer
         self.send_failures = 0
-        self._wakeup = Wakeup(sock, answer, BATCH, SEND_BATCH) if self.batched else None
+        self._wakeup = self.wakeup(sock, answer)
         sock.setblocking(False)
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
 
@@ -103,8 +100,11 @@ class UdpListener:
     def port(self) -> int:
         return int(self.sock.getsockname()[1])
 
+    @staticmethod
+    def wakeup(sock: socket.socket, answer: Answer) -> Wakeup | PktinfoWakeup:
+        return Wakeup(sock, answer, BATCH, SEND_BATCH)
+
     def _readable(self) -> None:
-        assert self._wakeup is not None
         self.send_failures += self._wakeup.serve()
 
     def close(self) -> None:
@@ -138,34 +138,30 @@ Ancillary = list[tuple[int, int, bytes]]
 class WildcardUdpListener(UdpListener):
     """A wildcard address: each reply is sent from its query's destination."""
 
-    batched = False  # batchio carries no ancillary data
+    @staticmethod
+    def wakeup(sock: socket.socket, answer: Answer) -> Wakeup | PktinfoWakeup:
+        return PktinfoWakeup(sock, answer)  # batchio's compiled loop carries no ancillary data
 
-    def _readable(self) -> None:
-        recvmsg, answer = self.sock.recvmsg, self._answer
-        replies: list[tuple[bytes, tuple[Any, ...], Ancillary]] = []
-        for _ in range(BATCH):
-            try:
-                data, ancillary, _, addr = recvmsg(MAX_DATAGRAM, _ANCILLARY)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                continue
-            reply = answer(data, addr[0], "udp")
-            if reply is not None:
-                replies.append((reply, addr, _source(ancillary)))
-                if len(replies) == SEND_BATCH:
-                    self._send_from(replies)
-                    replies = []
-        if replies:
-            self._send_from(replies)
 
-    def _send_from(self, replies: list[tuple[bytes, tuple[Any, ...], Ancillary]]) -> None:
-        sendmsg = self.sock.sendmsg
-        for reply, addr, source in replies:
-            try:
-                sendmsg((reply,), source, 0, addr)
-            except OSError:
-                self.send_failures += 1
+class PktinfoWakeup:
+    """The pure loop with recvmsg/sendmsg: the query's destination address
+    (IP_PKTINFO / IPV6_PKTINFO) becomes its reply's source."""
+
+    __slots__ = ("answer", "sock")
+
+    def __init__(self, sock: socket.socket, answer: Answer) -> None:
+        self.sock, self.answer = sock, answer
+
+    def serve(self) -> int:
+        return serve_datagrams(self._receive, self._send_from, self.answer, BATCH, SEND_BATCH)
+
+    def _receive(self) -> tuple[bytes, str, tuple[tuple[Any, ...], Ancillary]]:
+        data, ancillary, _, addr = self.sock.recvmsg(MAX_DATAGRAM, _ANCILLARY)
+        return data, addr[0], (addr, _source(ancillary))
+
+    def _send_from(self, reply: bytes, where: tuple[tuple[Any, ...], Ancillary]) -> None:
+        addr, source = where
+        self.sock.sendmsg((reply,), source, 0, addr)
 
 
 def _source(ancillary: Ancillary) -> Ancillary:
