@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Final
 
 # Seconds; from 10 µs (a cached answer) to 1 s.
 QUERY_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1, 1.0)
@@ -49,17 +50,17 @@ class Histogram:
 
 # Query types counted by name; any other is counted as 0 ("other"), so a
 # client cannot grow the label set.
-QTYPE_NAMES = {
+QTYPE_NAMES: Final = {
     1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
     33: "SRV", 35: "NAPTR", 43: "DS", 46: "RRSIG", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS",
     99: "SPF", 251: "IXFR", 252: "AXFR", 255: "ANY", 257: "CAA",
 }  # fmt: skip
-RCODE_NAMES = {
+RCODE_NAMES: Final = {
     0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
     16: "BADVERS",
 }  # fmt: skip
-TIMING_SAMPLE = 16  # one query in this many has its processing time measured
-NO_REPLY = -1  # the rcode of a query that got no reply (dropped)
+TIMING_SAMPLE: Final = 16  # one query in this many has its processing time measured
+NO_REPLY: Final = -1  # the rcode of a query that got no reply (dropped)
 
 
 # What one query is counted under: wide IP ("" for other names), qtype (0 for

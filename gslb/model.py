@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from socket import AF_INET, AF_INET6, inet_pton
-from typing import Literal
+from typing import Final, Literal
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -18,7 +18,7 @@ IPNetwork = IPv4Network | IPv6Network
 # object: an IPv4 address is its int, an IPv6 address its int with bit 128 set
 # (so ::a and 0.0.0.10 differ). Making an IPv4Address from text costs as much
 # as a whole decision; ints hash and compare in C.
-V6 = 1 << 128
+V6: Final = 1 << 128
 
 
 def key_of(address: IPAddress) -> int:
@@ -39,8 +39,8 @@ def key_of_text(text: str) -> int:
         return key_of(ip_address(text))
 
 
-A = 1
-AAAA = 28
+A: Final = 1
+AAAA: Final = 28
 
 
 @dataclass(frozen=True, slots=True)

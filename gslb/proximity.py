@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from gslb.model import IPAddress, address_of, key_of
 from gslb.probes import PROBE_PROTOCOLS
@@ -98,14 +98,14 @@ class ProximityView(Protocol):
 
 # datacenter, rtt_us, completion_rate, measured_at, probed_at, failures, hops, protocol,
 # pending_us
-PATH = struct.Struct("<HIHIIHBBI")
-SMOOTHING = 3  # a probe round moves the completion rate a third of the way
-AGREE_US = 2_000  # two RTT samples agree within this or a fifth of the smaller
-FULL = 10_000  # completion rate: every probe round answered
-_NO_PATHS: Mapping[int, Path] = MappingProxyType({})
-_NO_VALUES: Mapping[int, float] = MappingProxyType({})
-_FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
-_PROTOCOLS = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
+PATH: Final = struct.Struct("<HIHIIHBBI")
+SMOOTHING: Final = 3  # a probe round moves the completion rate a third of the way
+AGREE_US: Final = 2_000  # two RTT samples agree within this or a fifth of the smaller
+FULL: Final = 10_000  # completion rate: every probe round answered
+_NO_PATHS: Final[Mapping[int, Path]] = MappingProxyType({})
+_NO_VALUES: Final[Mapping[int, float]] = MappingProxyType({})
+_FIELD_AT: Final = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
+_PROTOCOLS: Final = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
 
 
 def agree(a: int, b: int) -> bool:

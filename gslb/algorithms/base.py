@@ -14,13 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple, Protocol
+from typing import ClassVar, Literal, NamedTuple, Protocol
 
+from gslb.decide.topology import TopologyIndex
 from gslb.model import Candidate, IPAddress, Pool, key_of
 from gslb.proximity import Path, ProximityView
-
-if TYPE_CHECKING:
-    from gslb.decide.topology import TopologyIndex
 
 __all__ = ["Candidate", "Path", "ProximityView"]  # the vocabulary of a method, re-exported
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from ipaddress import IPv4Address
 from random import Random
-from typing import Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from gslb.algorithms.base import Context, Cursors, PlanContext, Ranker
 from gslb.decide.decision import Decision, decision_of, wants_probe
@@ -38,7 +38,7 @@ from gslb.model import Candidate
 from gslb.proximity import EMPTY, ProximityView
 from gslb.snapshot import Snapshot
 
-MAX_CHOICES = 4096
+MAX_CHOICES: Final = 4096
 
 
 class _Cursors:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import ip_network
+from typing import Final
 
 import pytricia
 
@@ -25,7 +26,7 @@ from gslb.model import V6, Candidate, Config, IPNetwork, TopologyRecord
 
 ServerKey = tuple[str, int]  # ("vs" | "pool" | "dc", index)
 Node = tuple[int, str | None]  # (IP version, most specific prefix holding an LDNS)
-_SERVER_RANK = {"vs": 3, "pool": 2, "dc": 1, "region": 0}
+_SERVER_RANK: Final = {"vs": 3, "pool": 2, "dc": 1, "region": 0}
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from collections import deque
 from collections.abc import Callable
 from random import Random
 from time import perf_counter
+from typing import Final
 
 from gslb.counters import NO_REPLY, QTYPE_NAMES, TIMING_SAMPLE, Labels, QueryCounters
 from gslb.decide.memo import SnapshotMemo
@@ -90,10 +91,10 @@ from gslb.snapshot import Snapshot, SnapshotHolder
 log = logging.getLogger(__name__)
 
 CLASS_IN, CLASS_ANY = 1, 255
-ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: not served
-ASSEMBLED_LIMIT = 100_000
-SEEN_LIMIT = 65_536  # queries remembered between two drains; older ones are dropped
-_NO_LABELS: Labels = ("", 0, 0, "", "", ())
+ZONE_TRANSFERS: Final = (251, 252)  # IXFR, AXFR: not served
+ASSEMBLED_LIMIT: Final = 100_000
+SEEN_LIMIT: Final = 65_536  # queries remembered between two drains; older ones are dropped
+_NO_LABELS: Final[Labels] = ("", 0, 0, "", "", ())
 
 # What `_respond` found: the reply (None: send nothing), what the query is
 # counted under, whether the reply cache may replay it, and for a wide IP

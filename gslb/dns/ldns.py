@@ -11,10 +11,12 @@ address, one LDNS, whichever socket it came by.
 
 from __future__ import annotations
 
+from typing import Final
+
 from gslb.dns.wire import ClientSubnet
 from gslb.model import IPAddress, key_of, key_of_text
 
-MAPPED = "::ffff:"  # an IPv4 client as an IPv6 socket reports it
+MAPPED: Final = "::ffff:"  # an IPv4 client as an IPv6 socket reports it
 
 
 def unmapped(peer: IPAddress | str) -> IPAddress | str:

@@ -26,15 +26,15 @@ does not change: a reply not kept is decided again, the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
-MAX_QUERY = 512  # bytes; a larger query is answered but never cached
-MAX_BYTES = 32 << 20  # keys and replies together; past it the cache starts afresh
-DYNAMIC_LIFETIME = 1.0  # seconds a cached wide IP reply may be reused
-_FOREVER = float("inf")
-ADMIT_WINDOW = 4096  # wide IP replies offered between two looks at how many were reused
-SPARSE_BELOW = 8  # fewer hits than kept / this: few are reused
-SPARSE_STRIDE = 16  # then one offer in this many is kept
+MAX_QUERY: Final = 512  # bytes; a larger query is answered but never cached
+MAX_BYTES: Final = 32 << 20  # keys and replies together; past it the cache starts afresh
+DYNAMIC_LIFETIME: Final = 1.0  # seconds a cached wide IP reply may be reused
+_FOREVER: Final = float("inf")
+ADMIT_WINDOW: Final = 4096  # wide IP replies offered between two looks at how many were reused
+SPARSE_BELOW: Final = 8  # fewer hits than kept / this: few are reused
+SPARSE_STRIDE: Final = 16  # then one offer in this many is kept
 
 # (reply bytes after the ID, counter cell to bump, LDNS key to report as seen, expiry)
 Entry = tuple[bytes, list[int] | None, int | None, float]

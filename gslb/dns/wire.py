@@ -10,26 +10,26 @@ but `FormError` and `Drop`.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from gslb.errors import FormError, GslbError
 from gslb.model import V6, IPAddress, IPNetwork, address_of, key_of
 
-OPT = 41
-OPT_NSID = 3
-OPT_ECS = 8
-FLAG_QR = 0x8000
-FLAG_AA = 0x0400
-FLAG_TC = 0x0200
-OPCODE = 0x7800
-ECHOED_FLAGS = OPCODE | 0x0100 | 0x0010  # opcode, RD, CD
-BADVERS = 16
-_HEADER = struct.Struct("!HHHHHH")
-_RR_TAIL = struct.Struct("!HHIH")
-_QTAIL = struct.Struct("!HH")
-_OPTION = struct.Struct("!HH")
-_ECS_HEAD = struct.Struct("!HBB")
-_ECS_BITS = {1: 32, 2: 128}  # address bits per ECS family
+OPT: Final = 41
+OPT_NSID: Final = 3
+OPT_ECS: Final = 8
+FLAG_QR: Final = 0x8000
+FLAG_AA: Final = 0x0400
+FLAG_TC: Final = 0x0200
+OPCODE: Final = 0x7800
+ECHOED_FLAGS: Final = OPCODE | 0x0100 | 0x0010  # opcode, RD, CD
+BADVERS: Final = 16
+_HEADER: Final = struct.Struct("!HHHHHH")
+_RR_TAIL: Final = struct.Struct("!HHIH")
+_QTAIL: Final = struct.Struct("!HH")
+_OPTION: Final = struct.Struct("!HH")
+_ECS_HEAD: Final = struct.Struct("!HBB")
+_ECS_BITS: Final = {1: 32, 2: 128}  # address bits per ECS family
 
 
 class Drop(GslbError):

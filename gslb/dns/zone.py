@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Final
 
 from gslb.model import AAAA, A, Config, Record
 
-CNAME, NS, SOA, DNAME, DS, ANY = 5, 2, 6, 39, 43, 255
-NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, YXDOMAIN = 0, 1, 2, 3, 4, 5, 6
-QNAME_POINTER = b"\xc0\x0c"  # the question's name always starts at offset 12
-MAX_CNAME_CHAIN = 8
+CNAME: Final = 5
+NS: Final = 2
+SOA: Final = 6
+DNAME: Final = 39
+DS: Final = 43
+ANY: Final = 255
+NOERROR: Final = 0
+FORMERR: Final = 1
+SERVFAIL: Final = 2
+NXDOMAIN: Final = 3
+NOTIMP: Final = 4
+REFUSED: Final = 5
+YXDOMAIN: Final = 6
+QNAME_POINTER: Final = b"\xc0\x0c"  # the question's name always starts at offset 12
+MAX_CNAME_CHAIN: Final = 8
 
 
 def to_wire(name: str) -> bytes:

@@ -99,7 +99,7 @@ def test_the_first_answer_after_failures_only_is_the_level():
     t.add(A, A, T0)
     t.record(A, 0, rtt_us=None, now=T0)
     t.record(A, 0, rtt_us=90_000, hops=2, protocol="udp", now=T0 + 1)
-    assert paths_of(t, A) == [PathRecord(0, 90_000, 3334, T0 + 1, T0 + 1, 0, 2, "udp", 0)]
+    assert paths_of(t, A) == [PathRecord(0, 90_000, 3334, int(T0) + 1, int(T0) + 1, 0, 2, "udp", 0)]
 
 
 def test_failures_lower_the_completion_rate_and_keep_the_rtt():
@@ -122,7 +122,7 @@ def test_a_path_that_never_answered_is_not_in_the_view():
     t.add(A, A, T0)
     t.record(A, 0, rtt_us=None, now=T0)
     t.record(A, 1, rtt_us=70_000, hops=1, protocol="icmp", now=T0)
-    assert paths_of(t, A)[0] == PathRecord(0, 0, 0, 0, T0, 1, 0, "")
+    assert paths_of(t, A)[0] == PathRecord(0, 0, 0, 0, int(T0), 1, 0, "")
     assert t.view().paths(key_of(A)) == {1: Path(70_000, 1, 10_000, T0)}
 
 
@@ -275,7 +275,7 @@ def test_a_pending_sample_is_saved_and_rows_saved_without_one_load(tmp_path):
     path.write_text(header + "\n" + json.dumps(older) + "\n")
     old = table()
     assert load(path, old, DCS, T0 + 1) == 1
-    assert paths_of(old, A) == [PathRecord(0, 60_000, 10_000, T0 + 1, T0 + 1, 0, 0, "udp", 0)]
+    assert paths_of(old, A) == [PathRecord(0, 60_000, 10_000, int(T0) + 1, int(T0) + 1, 0, 0, "udp", 0)]
 
 
 def test_load_maps_data_centers_by_name_and_skips_expired(tmp_path):
