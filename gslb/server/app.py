@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gslb import __version__, command
+from gslb import __version__, command, compiled
 from gslb.anycast import handoff
 from gslb.config import load
 from gslb.config.isolated import load_isolated
@@ -152,6 +152,7 @@ class Server:
         for proto, host, port in self.bound:
             log.info("listening: proto=%s address=%s port=%d", proto, host, port)
         log.info("udp_io: %s", batchio.describe())
+        log.info("query_path: %s", compiled.describe())
         self.probing = asyncio.create_task(self.probe_scheduler.run())
         if self.sync is not None:
             self.sync.start()

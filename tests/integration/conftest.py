@@ -28,6 +28,7 @@ import dns.query
 import dns.rrset
 import pytest
 
+from gslb import compiled
 from gslb.server import batchio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,10 +76,15 @@ def stop_process(proc: subprocess.Popen[Any]) -> int:
 
 
 # The two UDP loops of gslb.server.batchio: recvmmsg/sendmmsg through the C
-# extension, recvfrom/sendto in Python. A module runs its tests on both with
+# extension, recvfrom/sendto in Python; with them the query path compiled by
+# mypyc or run from its sources (gslb/compiled.py: GSLB_PURE chooses both). A
+# module runs its tests on both with
 #     pytestmark = pytest.mark.parametrize("udp_io", IO_PATHS, indirect=True, scope="module")
 IO_PATHS = ("compiled", "pure")
-IO_LOG = {"compiled": "udp_io: recvmmsg", "pure": "udp_io: recvfrom"}
+IO_LOG = {
+    "compiled": ("udp_io: recvmmsg", "query_path: mypyc"),
+    "pure": ("udp_io: recvfrom", "query_path: python (GSLB_PURE is set)"),
+}
 
 
 def io_env(path: str | None, env: dict[str, str] | None = None) -> dict[str, str] | None:
@@ -96,11 +102,11 @@ def io_env(path: str | None, env: dict[str, str] | None = None) -> dict[str, str
 def udp_io(request: pytest.FixtureRequest) -> str | None:
     """The UDP loop asked for (a parameter), or None: whatever is built."""
     path: str | None = getattr(request, "param", None)
-    if path == "compiled" and not batchio.built():
+    if path == "compiled" and not (batchio.built() and compiled.built()):
         # CI installs a compiler (.ci/run), so there this fails rather than skips.
         if shutil.which("cc") is None:
-            pytest.skip("no C compiler: gslb/server/_batchio.c is not built")
-        pytest.fail("gslb/server/_batchio.c is not built: run pip install -e . (make venv)")
+            pytest.skip("no C compiler: gslb/server/_batchio.c and the query path are not built")
+        pytest.fail("gslb's compiled modules are not built: run pip install -e . (make venv)")
     return path
 
 
@@ -144,9 +150,10 @@ def start_gslbd(
 
     threading.Thread(target=drain, daemon=True).start()
     server = Gslbd(proc, "127.0.0.1", port, config_dir, log)
-    if udp_io is not None and not server.logged(IO_LOG[udp_io]):
-        server.stop()
-        raise RuntimeError(f"gslbd did not log {IO_LOG[udp_io]!r}:\n" + "".join(log))
+    for line in IO_LOG[udp_io] if udp_io is not None else ():
+        if not server.logged(line):
+            server.stop()
+            raise RuntimeError(f"gslbd did not log {line!r}:\n" + "".join(log))
     return server
 
 
