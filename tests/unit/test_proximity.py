@@ -275,7 +275,9 @@ def test_a_pending_sample_is_saved_and_rows_saved_without_one_load(tmp_path):
     path.write_text(header + "\n" + json.dumps(older) + "\n")
     old = table()
     assert load(path, old, DCS, T0 + 1) == 1
-    assert paths_of(old, A) == [PathRecord(0, 60_000, 10_000, int(T0) + 1, int(T0) + 1, 0, 0, "udp", 0)]
+    assert paths_of(old, A) == [
+        PathRecord(0, 60_000, 10_000, int(T0) + 1, int(T0) + 1, 0, 0, "udp", 0)
+    ]
 
 
 def test_load_maps_data_centers_by_name_and_skips_expired(tmp_path):
