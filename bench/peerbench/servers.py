@@ -160,7 +160,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             "gslbd-pure",
-            "gslbd as above, its UDP loop in pure Python (GSLB_PURE=1: recvfrom/sendto)",
+            "gslbd as above, all in Python (GSLB_PURE=1: recvfrom/sendto, query path not compiled)",
             gslbd_config,
             notes=("LDNS table pre-filled: rtt decides",),
             env=(("GSLB_PURE", "1"),),
