@@ -7,14 +7,16 @@ Each gets an extension module beside its `.py` (`gslb/dns/answer.cpython-
 Python's import prefers an extension module to a `.py` in the same
 directory. Without mypy or a C compiler the build goes on without them.
 
-`pure()` says when gslb imports the sources instead, by a finder put first
-on `sys.meta_path` by `gslb/__init__.py` (before any of these is imported):
+gslb imports the sources instead (`pure()`), through a finder put first on
+`sys.meta_path` by `gslb/__init__.py` before any of them is imported:
 
-- `GSLB_PURE=1` in the environment (the UDP loop follows it too:
+- with `GSLB_PURE=1` in the environment (the UDP loop follows it too:
   gslb/server/batchio.py); CI runs the query path's tests both ways;
-- a build whose sources have changed since (`STAMP` holds each compiled
-  source's SHA-256 as it was built): stale compiled code never runs; a
-  warning says to build again.
+- when a source has changed since the build (`STAMP` holds each compiled
+  source's SHA-256 as it was built): stale compiled code never runs, a
+  warning says to build again;
+- when there is no stamp (not built, or extension modules left from
+  another build).
 
 Only the standard library here: `setup.py` reads `MODULES` from this file.
 """
@@ -120,9 +122,10 @@ _SOURCES_FIRST = SourcesFirst()
 
 
 def choose() -> None:
-    """Make gslb import its sources when it should (`pure()`): called by
-    gslb/__init__.py before any other gslb module is imported."""
-    if forced():
+    """Make gslb import its sources when it should: called by gslb/__init__.py
+    before any other gslb module is imported. Extension modules without a
+    stamp (left from another build) are never run either."""
+    if forced() or not built():
         sys.meta_path.insert(0, _SOURCES_FIRST)
         return
     changed = stale()
@@ -137,7 +140,7 @@ def choose() -> None:
 
 def pure() -> bool:
     """Whether gslb runs from its sources (GSLB_PURE, a stale build or none)."""
-    return _SOURCES_FIRST in sys.meta_path or not built()
+    return _SOURCES_FIRST in sys.meta_path
 
 
 def module_name(source: str) -> str:

@@ -101,3 +101,27 @@ def test_a_changed_source_is_never_run_compiled(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "SourcesFirst"
     assert "gslb/dns/wire.py changed since mypyc compiled it" in out.stderr
+
+
+def test_without_a_stamp_the_sources_run(tmp_path):
+    # Extension modules left without the build's stamp could be of any
+    # source: never run (here the package is copied without either).
+    shutil.copytree(
+        ROOT / "gslb",
+        tmp_path / "gslb",
+        ignore=shutil.ignore_patterns("*.so", "_compiled.txt", "__pycache__"),
+    )
+    probe = "import sys, gslb; print(type(sys.meta_path[0]).__name__, gslb.compiled.describe())"
+    env = {k: v for k, v in os.environ.items() if k != "GSLB_PURE"}
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", probe],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(" ", 1) == [
+        "SourcesFirst",
+        "python (not compiled: mypyc or a C compiler was missing at install)\n",
+    ]
