@@ -90,7 +90,7 @@ def warm_table(first: int, n: int) -> LdnsTable:
 def responder(snap: Snapshot) -> tuple[Responder, list[object]]:
     offered: list[object] = []
 
-    def on_probe(ldns: IPAddress, peer: IPAddress | str) -> None:
+    def on_probe(ldns: int, peer: IPAddress | str) -> None:
         offered.append(ldns)
 
     r = Responder(SnapshotHolder(snap), clock=lambda: NOW, rng=Random(1), on_probe=on_probe)

@@ -341,6 +341,10 @@ class LdnsTable:
     def get(self, address: IPAddress) -> LdnsEntry | None:
         return self._entries.get(key_of(address))
 
+    def get_key(self, key: int) -> LdnsEntry | None:
+        """`get` by the table's int key (`key_of`), as the hot path offers it."""
+        return self._entries.get(key)
+
     def items(self) -> Iterator[tuple[IPAddress, LdnsEntry]]:
         for key, entry in self._entries.items():
             yield address_of(key), entry
