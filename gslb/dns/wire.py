@@ -89,6 +89,11 @@ class Query(NamedTuple):
     opcode: int
 
 
+# How the parser builds its named tuples: a named tuple's own constructor
+# is a Python function around this C one, and three are built per query.
+_new = tuple.__new__
+
+
 # A hand-written parser of one query, read top to bottom as the wire format
 # lays it out: clearer as one function than split at arbitrary offsets.
 def parse(wire: bytes) -> Query:  # noqa: C901
@@ -146,7 +151,9 @@ def parse(wire: bytes) -> Query:  # noqa: C901
         # Bytes after the last record: malformed (as BIND says), and a client
         # must not be able to pad a query into a distinct cache key.
         raise _formerr(qid, flags, "trailing bytes after the last record")
-    return Query(qid, flags, qname, qname.lower(), qtype, qclass, question_end, edns, opcode)
+    return _new(
+        Query, (qid, flags, qname, qname.lower(), qtype, qclass, question_end, edns, opcode)
+    )
 
 
 def _formerr(qid: int, flags: int, why: str) -> FormError:
@@ -196,7 +203,7 @@ def _read_opt(
     version = (ttl >> 16) & 0xFF
     do = bool(ttl & 0x8000)
     if not rdlen:  # no options, the usual case
-        return Edns(udp_size, version, do, False, None)
+        return _new(Edns, (udp_size, version, do, False, None))
     nsid = False
     ecs: ClientSubnet | None = None
     off, end = at, at + rdlen
@@ -214,7 +221,7 @@ def _read_opt(
         elif code == OPT_NSID:
             nsid = True
         off = after
-    return Edns(udp_size, version, do, nsid, ecs)
+    return _new(Edns, (udp_size, version, do, nsid, ecs))
 
 
 def _read_ecs(wire: bytes, at: int, end: int, qid: int, flags: int) -> ClientSubnet:
@@ -231,7 +238,8 @@ def _read_ecs(wire: bytes, at: int, end: int, qid: int, flags: int) -> ClientSub
     packed = int.from_bytes(wire[at + 8 : end], "big") << (bits - (given << 3))
     if packed & ((1 << (bits - source)) - 1):
         raise _formerr(qid, flags, "client subnet has bits beyond its prefix")
-    return ClientSubnet(family, source, packed if family == 1 else packed | V6, wire[at:end])
+    key = packed if family == 1 else packed | V6
+    return _new(ClientSubnet, (family, source, key, wire[at:end]))
 
 
 def opt_record(udp_size: int, ext_rcode: int, do: bool, options: bytes) -> bytes:
