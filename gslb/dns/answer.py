@@ -332,9 +332,10 @@ class Responder:
             if len(self._assembled) >= ASSEMBLED_LIMIT:
                 self._assembled.clear()
             self._assembled[key] = cached
-        if ecs:
-            data = (len(options) + len(ecs)).to_bytes(2, "big") + options + ecs
-            return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1] + data
+        if ecs:  # one join: a chain of + would copy the reply at every step
+            size = (len(options) + len(ecs)).to_bytes(2, "big")
+            parts = (wire[:2], cached[0], wire[12 : q.question_end], cached[1], size, options, ecs)
+            return b"".join(parts)
         return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1] + cached[2]
 
     def _limited(

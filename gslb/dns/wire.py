@@ -29,6 +29,7 @@ _RR_TAIL = struct.Struct("!HHIH")
 _QTAIL = struct.Struct("!HH")
 _OPTION = struct.Struct("!HH")
 _ECS_HEAD = struct.Struct("!HBB")
+_SCOPES = tuple(bytes((n,)) for n in range(256))  # an ECS scope prefix length as its byte
 
 
 class Drop(GslbError):
@@ -64,7 +65,9 @@ class ClientSubnet(NamedTuple):
     def option(self, scope: int) -> bytes:
         """The option echoed in a reply: the query's, with the scope prefix length."""
         raw = self.raw
-        return raw[:7] + bytes((scope,)) + raw[8:]
+        if not scope:  # as received: a query's scope is 0
+            return raw
+        return b"".join((raw[:7], _SCOPES[scope], raw[8:]))
 
 
 class Edns(NamedTuple):
