@@ -146,6 +146,10 @@ class TargetState:
         self.window = float("-inf")  # when its current budget of new keys began
         self.keys = 0  # new keys in that window
 
+    def spent(self, now: float, interval: float, budget: int) -> bool:
+        """Whether `admit` would refuse now (and change nothing)."""
+        return self.keys >= budget and now - self.window < interval
+
     def admit(self, now: float, interval: float, budget: int) -> bool:
         """One more table entry for this target, unless its `budget` of them
         per `interval` is spent."""
@@ -243,8 +247,12 @@ class Scheduler:
         if key in self._pending or not (self.vantages or (self.announce and not remote)):
             return
         entry = self.table.get_key(key)
-        if entry is not None and entry.next_probe > self.clock() + self._slack(remote):
-            self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
+        if entry is not None:
+            if entry.next_probe > self.clock() + self._slack(remote):
+                self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
+                return
+        elif self._spent(peer):  # what _start would refuse, refused without a queue slot
+            self.counts["target_keys_full"] += 1
             return
         if len(self._queue) >= self.settings.queue_size:
             self.counts["queue_full"] += 1
@@ -342,6 +350,16 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _spent(self, peer: IPAddress | str) -> bool:
+        """Whether the target of `peer`, if known already, has no new key left
+        in its budget (`TargetState.admit`): under ECS one resolver brings
+        many subnets, and once its budget is spent each new one is refused
+        here rather than queued, popped and refused by `_start`."""
+        target = self._targets_of.get(peer)
+        state = self._targets.get(target) if target is not None else None
+        s = self.settings
+        return state is not None and state.spent(self.clock(), s.interval, s.keys_per_target)
 
     def _probe_target(self, peer: IPAddress | str) -> IPAddress | None:
         """`peer` as the address to probe, or None if it may not be probed."""

@@ -537,6 +537,25 @@ async def test_the_keys_a_resolver_may_create_are_a_setting():
     assert s.counts["target_keys_full"] == 2
 
 
+async def test_a_resolver_whose_keys_are_spent_takes_no_queue_slot_until_the_next_interval():
+    clock = Clock()
+    s, _ = scheduler([FakeProber("dns_dot")], clock=clock, keys_per_target=3)
+    keys = subnets(6)
+    for key in keys[:3]:
+        s.offer(key, LDNS)
+    await settle(s, lambda: not s._queue and not s._pending)
+    for key in keys[3:5]:  # its budget spent: refused when offered
+        s.offer(key, LDNS)
+    assert (list(s._queue), s.counts["target_keys_full"]) == ([], 2)
+    s.offer(keys[0], LDNS)  # a key in the table is not a new one: not due, as before
+    assert (list(s._queue), s.counts["not_due"]) == ([], 1)
+    clock.now += 600  # a new interval: a new budget
+    s.offer(keys[5], LDNS)
+    assert list(s._queue) == [(key_of(keys[5]), LDNS, False)]
+    await settle(s, lambda: not s._queue and not s._pending)
+    assert [key in s.table for key in keys] == [True, True, True, False, False, True]
+
+
 async def test_the_keys_a_resolver_may_create_start_again_each_interval():
     dot = FakeProber("dns_dot")
     clock = Clock()
