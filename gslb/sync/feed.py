@@ -12,9 +12,10 @@ up with what changed meanwhile, not with the whole bucket; if the bucket was
 made anew (its sequence went back), it starts over. `caught_up` is set once
 the messages that were in the bucket when reading (re)started are taken.
 While no message comes, the feed checks every CHECK seconds that its
-consumer still exists: in a NATS cluster it lives on one server, and when
-that server crashes the node's own connection (to another server) stays up;
-the feed then reads again after the last message taken, on a new consumer.
+consumer still answers: in a NATS cluster it lives on one server, and when
+that server crashes the node's own connection (to another server) stays up
+and nothing else would tell; the feed then reads again after the last
+message taken, on a new consumer.
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ class Feed:
         self._task: asyncio.Task[None] | None = None
         self._js: JetStreamContext | None = None
         self._reopening: asyncio.Task[None] | None = None
+        self._unanswered = 0  # consumer checks in a row without an answer
 
     async def open(self, js: JetStreamContext) -> None:
         """(Re)start reading, after the last message taken when there is one."""
         await self.close()
-        self._js = js
+        self._js, self._unanswered = js, 0
         state = (await js.stream_info(f"KV_{self.bucket}")).state
         config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
         if self.last and state.last_seq >= self.last:
@@ -116,15 +118,23 @@ class Feed:
             await asyncio.sleep(0)  # the queries' turn between two batches
 
     async def _lost(self, sub: Any) -> bool:
-        """Whether the consumer is gone (its server crashed, or it was removed)."""
+        """Whether the consumer is gone: removed, or unanswered twice in a row
+        (its server crashed; a consumer is kept by one server of a cluster)."""
         try:
             await sub.consumer_info()
         except NotFoundError:
-            log.warning("sync: consumer_lost bucket=%s after=%d", self.bucket, self.last)
-            return True
-        except Exception:  # no answer: the bus away, or busy; looked at again later
+            lost = True
+        except (TimeoutError, nats.errors.TimeoutError):
+            self._unanswered += 1
+            lost = self._unanswered >= 2
+        except Exception:  # the bus away: the set-up opens the feed again when it is back
             return False
-        return False
+        else:
+            self._unanswered = 0
+            return False
+        if lost:
+            log.warning("sync: consumer_lost bucket=%s after=%d", self.bucket, self.last)
+        return lost
 
     async def _reopen(self) -> None:
         while True:

@@ -12,11 +12,15 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections import Counter
 
+import pytest
+
 from tests.fakeldns import DelayBySource, ldns_thread
-from tests.integration.natsserver import cluster, gateways, needed, running
+from tests.integration.conftest import ROOT
+from tests.integration.natsserver import binary, cluster, gateways, needed, running
 from tests.integration.sync.conftest import LDNS, SEED, STEADY, until, www
 
 NEW = "127.0.0.54"
@@ -87,7 +91,7 @@ def test_a_node_moves_to_another_server_when_its_server_crashes(make_node, ldns,
         until(lambda: server_of(cnc) not in ("-", used), 30, "cnc-1 on another server")
         # Seconds to a minute: with nats-server 2.9 the cluster leaves requests
         # to make consumers unanswered for a while after a server crashed.
-        until(lambda: full((cnc, tel)), RECOVERED, "the group whole again")
+        took = until(lambda: full((cnc, tel)), RECOVERED, "the group whole again"); print("RECOVERED_IN", took)
 
         fake = DelayBySource({SEED.cnc_source: SEED.slow, SEED.tel_source: SEED.fast})
         with ldns_thread(fake, NEW, port):
@@ -122,3 +126,20 @@ def test_a_path_measured_in_one_datacenter_reaches_the_other_through_a_gateway(
         assert {source for source, _ in fake.received} == {SEED.cnc_source, SEED.tel_source}
         until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 10, "CNC's path at tel-1")
         until(lambda: www(tel.server) == SEED.vs_tel, 5, "TEL at tel-1")
+
+
+CONTRIB = ROOT / "contrib" / "sync-two-dc" / "nats"
+
+
+@pytest.mark.parametrize("conf", sorted(p.name for p in CONTRIB.glob("*.conf")))
+def test_the_examples_nats_configurations_are_valid(conf):
+    """What the README points at: nats-server itself reads each file."""
+    needed()
+    exe = binary()
+    assert exe is not None
+    done = subprocess.run(
+        [exe, "-t", "-c", str(CONTRIB / conf)], capture_output=True, text=True, timeout=30
+    )
+    assert (done.returncode, done.stdout + done.stderr) == (
+        0, f"nats-server: configuration file {CONTRIB / conf} is valid\n"
+    )  # fmt: skip
