@@ -31,10 +31,9 @@ log = logging.getLogger(__name__)
 RETRY = 1.0  # seconds between attempts while no server answers
 # Seconds a JetStream request waits. Just after a server of a cluster
 # crashed, a request can go unanswered (nats-server 2.9 may place a new
-# consumer on the dead server until it is removed from the stream's peers):
-# the set-up is tried again soon, each time waiting longer, up to the 30 s
-# that making a consumer on a bucket of millions of keys can take on a
-# loaded server.
+# consumer on the dead server, for a while): the set-up is tried again soon,
+# waiting 3, 6, 12, 24 s, then 3 s again..., so that making a consumer on a
+# bucket of millions of keys (seconds on a loaded server) has its time too.
 QUICK = 3.0
 SLOW = 30.0
 
@@ -117,7 +116,7 @@ class Bus:
                 continue
             try:
                 await self.client.jetstream(timeout=QUICK).account_info()  # JetStream answers
-                js = self.client.jetstream(timeout=min(SLOW, QUICK * 2**attempt))
+                js = self.client.jetstream(timeout=min(SLOW, QUICK * 2 ** (attempt % 4)))
                 attempt += 1
                 for ready in self.on_ready:
                     await ready(js)

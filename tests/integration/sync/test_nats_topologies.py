@@ -38,6 +38,17 @@ def full(nodes) -> bool:
     )
 
 
+def whole(nodes, within: float) -> float:
+    """Wait for every node to see every other connected; the sync log lines
+    of each in the failure."""
+    try:
+        took = until(lambda: full(nodes), within, "the group whole again")
+    except AssertionError as exc:
+        lines = [f"{n.name}: {line}" for n in nodes for line in n.server.log if "sync: " in line]
+        raise AssertionError(f"{exc}\n{''.join(lines)}") from None
+    return took
+
+
 def server_of(node) -> str:
     """The NATS server `node` is connected to, as `gslbctl show sync` says."""
     [row] = [r for r in node.ctl("show", "sync") if r["self"]]
@@ -91,7 +102,7 @@ def test_a_node_moves_to_another_server_when_its_server_crashes(make_node, ldns,
         until(lambda: server_of(cnc) not in ("-", used), 30, "cnc-1 on another server")
         # Seconds to a minute: with nats-server 2.9 the cluster leaves requests
         # to make consumers unanswered for a while after a server crashed.
-        took = until(lambda: full((cnc, tel)), RECOVERED, "the group whole again"); print("RECOVERED_IN", took)
+        whole((cnc, tel), RECOVERED)
 
         fake = DelayBySource({SEED.cnc_source: SEED.slow, SEED.tel_source: SEED.fast})
         with ldns_thread(fake, NEW, port):
