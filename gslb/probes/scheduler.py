@@ -208,22 +208,18 @@ class Scheduler:
         self._targets_of.clear()
         if (old_settings.interval, old_settings.backoff_max) != (s.interval, s.backoff_max):
             self._reschedule(old_settings, s)
-        names = tuple(d.name for d in config.datacenters)
-        old = getattr(self, "datacenters", names)
-        self.table.remap(old, names)
-        if old != names:  # the targets' results follow their data center's name too
-            index = {name: i for i, name in enumerate(names)}
+        # Paths and results carry each data center's id in the table, which a
+        # reload keeps (LdnsTable.configure): nothing to re-index here.
+        compactions = self.table.compactions
+        self.ids = self.table.configure([d.name for d in config.datacenters])
+        if self.table.compactions != compactions:  # ids re-given: results under old ones
             for state in self._targets.values():
-                if state.results is not None:
-                    moved = {dc: index.get(old[dc]) for dc in state.results if dc < len(old)}
-                    state.results = {
-                        to: state.results[dc] for dc, to in moved.items() if to is not None
-                    }
-        self.datacenters = names
+                state.results = None
+        self.datacenters = self.table.datacenters  # by id; "": removed
         chosen = s.datacenters
         if chosen is None:
             chosen = tuple(i for i, d in enumerate(config.datacenters) if d.probe_source)
-        self.vantages = tuple((i, config.datacenters[i].probe_source) for i in chosen)
+        self.vantages = tuple((self.ids[i], config.datacenters[i].probe_source) for i in chosen)
         self.table.max_entries, self.table.ldns_ttl = s.max_entries, s.ldns_ttl
         self.bucket = TokenBucket(s.rate, max(1.0, s.rate * BURST), self.clock, self.sleep)
         self.jobs = asyncio.Semaphore(s.concurrency)  # running jobs keep the one they took

@@ -14,6 +14,7 @@ answer the queries (gslb/server/supervisor.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -182,6 +183,8 @@ class Server:
     def _swap(self, config: Config) -> None:
         old = self.holder.current
         self.probe_scheduler.configure(config)
+        # The snapshot reads the LDNS table's paths by the ids the table keeps.
+        config = dataclasses.replace(config, datacenter_ids=self.probe_scheduler.ids)
         if config.sync != (None if self.sync is None else self.sync.settings):
             log.warning("reload: [sync] changed; it takes a restart to apply")
         view = self.probe_scheduler.table.view()

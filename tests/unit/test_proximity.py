@@ -323,18 +323,69 @@ def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch, caplog):
     assert "ldns_table: not saved" in caplog.text
 
 
-def test_a_reload_that_moves_data_centers_moves_their_paths():
+def named_paths(t: LdnsTable, address) -> list[list[object]]:
+    """The entry's paths as saved: by data-center name."""
+    row = t.row(key_of(address), t.datacenters)
+    assert row is not None
+    return row[7]
+
+
+def test_a_reload_that_moves_data_centers_leaves_every_record_as_it_is():
     t = filled()
-    t.view()
-    t.remap(("CNC", "TEL"), ("TEL", "HK", "CNC"))  # reordered, one added
-    assert t.view().paths(key_of(A)) == {2: Path(150_000, 3, 10_000, T0)}
+    assert t.configure(DCS) == (0, 1)
+    before = t.view()
+    saved_a, saved_c = named_paths(t, A), named_paths(t, C)
+    assert t.configure(("TEL", "HK", "CNC")) == (1, 2, 0)  # reordered, one added
+    assert t.view() is before  # nothing re-indexed, nothing to publish
+    assert t.datacenters == ("CNC", "TEL", "HK")
+    assert (named_paths(t, A), named_paths(t, C)) == (saved_a, saved_c)
+    assert [p[0] for p in saved_a] == ["CNC", "TEL"] and saved_a[0][1] == 150_000
+
+    assert t.configure(("HK", "CNC")) == (2, 0)  # TEL removed
+    assert t.view() is before
+    assert t.datacenters == ("CNC", "", "HK")
+    assert named_paths(t, A) == [saved_a[0]]  # TEL's path is not saved
+    assert named_paths(t, ip_address("203.0.113.0")) == []
+    t.record(A, 1, rtt_us=9, now=T0 + 20)  # a probe from TEL that was under way: ignored
+    assert t.view() is before
+    t.record(A, 2, rtt_us=40_000, now=T0 + 20)  # the entry is written: TEL's path goes
     assert [p.datacenter for p in paths_of(t, A)] == [0, 2]
-    t.remap(("TEL", "HK", "CNC"), ("HK", "CNC"))  # TEL removed
-    assert [p.datacenter for p in paths_of(t, A)] == [1]
-    assert t.view().paths(key_of(ip_address("203.0.113.0"))) == {}
-    unchanged = t.view()
-    t.remap(("HK", "CNC"), ("HK", "CNC"))
-    assert t.view() is unchanged
+
+    assert t.configure(("TEL", "HK", "CNC")) == (3, 2, 0)  # TEL back: a new id, no old paths
+    assert t.datacenters == ("CNC", "", "HK", "TEL")
+    assert [p[0] for p in named_paths(t, A)] == ["CNC", "HK"]
+    assert named_paths(t, ip_address("203.0.113.0")) == []
+
+
+def test_a_restored_row_takes_the_ids_of_its_names():
+    t = filled()
+    t.configure(DCS)
+    rows = t.rows(t.datacenters)
+    later = table()
+    assert later.configure(("HK", "TEL", "CNC")) == (0, 1, 2)
+    assert later.restore(rows, later.datacenters, T0) == 3
+
+    def by_name(rows):  # paths are held in id order
+        return [(r[:7], sorted(r[7])) for r in rows]
+
+    assert by_name(later.rows(later.datacenters)) == by_name(rows)
+    assert [p.datacenter for p in paths_of(later, A)] == [1, 2]
+
+
+def test_ids_run_out_once_in_a_long_life_and_the_table_is_re_indexed():
+    t = filled()
+    t.MAX_IDS = 4
+    t.configure(DCS)
+    saved_a = named_paths(t, A)
+    assert t.configure(("TEL", "HK")) == (1, 2)  # CNC retired: ids 0-2 given
+    assert t.configure(("TEL", "HK", "CNC")) == (1, 2, 3)  # CNC back: id 3, the last
+    assert t.compactions == 0
+    t.record(C, 3, rtt_us=77, now=T0 + 3)
+    assert t.configure(("SIN", "TEL")) == (0, 1)  # one more name: re-indexed
+    assert (t.compactions, t.datacenters) == (1, ("SIN", "TEL"))
+    assert [p[0] for p in named_paths(t, A)] == ["TEL"]
+    assert named_paths(t, A) == [saved_a[1]]
+    assert named_paths(t, C) == []  # CNC's paths, old id and new, went with it
 
 
 def test_changes_since_an_older_view_sharing_its_base():
