@@ -22,8 +22,9 @@ frozen view the hot path reads costs a dict slot, an int and a small bytes
 object per LDNS, shared with the write side. The control plane publishes a
 new view in batches: `view()` copies only the keys changed since the last
 one into a small `recent` layer over an immutable `base`, and folds them
-into a new base once that layer grows past an eighth of it, so publishing
-is proportional to the changes, not to the table.
+into a new base a chunk at a time once that layer is big enough
+(gslb/layers.py), so no publishing holds the event loop for long, however
+big the table.
 
 A path names its data center by an id the table gives the name once, for
 the life of the process (`LdnsTable.configure`), not by its place in the
@@ -54,6 +55,7 @@ from ipaddress import ip_address
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from gslb.layers import Layers
 from gslb.model import IPAddress, address_of, key_of
 from gslb.probes import PROBE_PROTOCOLS
 
@@ -180,13 +182,19 @@ def _pack(records: Sequence[PathRecord]) -> bytes:
 class FrozenView:
     """A published, read-only view of the LDNS table: two immutable layers."""
 
-    __slots__ = ("_base", "_recent")
+    __slots__ = ("_base", "_folded", "_recent")
 
     def __init__(
-        self, base: Mapping[int, bytes] | None = None, recent: Mapping[int, bytes] | None = None
+        self,
+        base: Mapping[int, bytes] | None = None,
+        recent: Mapping[int, bytes] | None = None,
+        folded: tuple[Mapping[int, bytes], Mapping[int, bytes]] | None = None,
     ) -> None:
         self._base = base if base is not None else {}
         self._recent = recent if recent is not None else {}  # b"": removed from base
+        # The base this one was made from and the recent layer folded into it
+        # (gslb/layers.py): what changed across the fold, for `changes_since`.
+        self._folded = folded
 
     @classmethod
     def of(cls, entries: Mapping[IPAddress, Mapping[int, Path]]) -> FrozenView:
@@ -265,12 +273,21 @@ class FrozenView:
     def changes_since(self, older: FrozenView) -> dict[int, bytes]:
         """Key -> packed paths (b"": removed) that differ from `older`: what a
         copy of the view in another process needs (gslb/server/supervisor.py).
-        Proportional to the recent layer while both share a base; one pass
-        over the table when the base was folded (every `size/8` changes)."""
+        Proportional to the recent layers while both share a base or this
+        base was folded from the older one's; one pass over the table when
+        more than one fold lies between them."""
         if self._base is older._base:
             out = {k: v for k, v in self._recent.items() if older._recent.get(k) != v}
             for k in older._recent.keys() - self._recent.keys():
                 out[k] = self._base.get(k, b"")
+            return out
+        if self._folded is not None and self._folded[0] is older._base:
+            keys = older._recent.keys() | self._folded[1].keys() | self._recent.keys()
+            out = {}
+            for k in keys:
+                packed = self._packed(k) or b""
+                if packed != (older._packed(k) or b""):
+                    out[k] = packed
             return out
         new = dict(self._base)
         new.update(self._recent)
@@ -324,6 +341,7 @@ class LdnsTable:
         self.evicted = 0
         self._entries: OrderedDict[int, LdnsEntry] = OrderedDict()  # least recently seen first
         self._dirty: set[int] = set()
+        self._layers = Layers()
         self._view = EMPTY
         # (key, data center) measured here since the sync group last took
         # them (gslb/sync/paths.py); None: a standalone node keeps no such set.
@@ -519,24 +537,30 @@ class LdnsTable:
         return bool(self._dirty)
 
     def view(self) -> FrozenView:
-        """The view with every change so far; cheap when nothing changed."""
+        """The view with every change so far; cheap when nothing changed.
+        Bounded however big the table (gslb/layers.py); while `folding`, the
+        caller is to call `fold_step` with turns of the loop between."""
         if not self._dirty:
             return self._view
-        old = self._view
-        recent = dict(old._recent)
-        for key in self._dirty:
-            entry = self._entries.get(key)
-            recent[key] = entry.paths if entry is not None else b""
+        get = self._entries.get
+        changes = {key: (e.paths if (e := get(key)) is not None else b"") for key in self._dirty}
         self._dirty.clear()
-        if len(recent) > 1024 + len(old._base) // 8:
-            base = dict(old._base)  # a C-speed copy, then only the changes
-            base.update(recent)
-            for key, packed in recent.items():
-                if not packed:
-                    del base[key]
-            self._view = FrozenView(base)
-        else:
-            self._view = FrozenView(old._base, recent)
+        self._layers.publish(changes)
+        return self._made()
+
+    @property
+    def folding(self) -> bool:
+        """A new base of the view is being made a step at a time."""
+        return self._layers.folding
+
+    def fold_step(self) -> FrozenView | None:
+        """One step of the new base (about a millisecond); the view with it,
+        once it is done."""
+        return self._made() if self._layers.step() else None
+
+    def _made(self) -> FrozenView:
+        layers = self._layers
+        self._view = FrozenView(layers.base, layers.recent, layers.folded)
         return self._view
 
     def keys(self) -> list[int]:

@@ -73,6 +73,7 @@ from ipaddress import IPv6Address, ip_address, ip_network
 from itertools import islice
 from random import Random
 
+from gslb import layers
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
 from gslb.ldnsfile import load, remove_leftovers, save_forked
@@ -189,6 +190,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
         self._saving: asyncio.Task[None] | None = None  # a periodic save under way
+        self._folding: asyncio.Task[None] | None = None  # the view's new base under way
         self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
         # Per resolver as the hot path gives it: its address, or None when it
         # may not be probed (allow/deny): one look-up, not an ip_address()
@@ -494,11 +496,24 @@ class Scheduler:
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:
             self.publish(self.table.view())
+        if self.table.folding and self._folding is None:
+            self._folding = asyncio.create_task(self._fold())
         if now - self._last_save >= self.settings.save_interval and self._saving is None:
             # Apart from the tick: a save of a big table takes seconds (in
             # slices), and who queried must still be drained every second.
             self._saving = asyncio.create_task(self.save())
             self._saving.add_done_callback(self._saved)
+
+    async def _fold(self) -> None:
+        """Make the view's new base a step at a time, answering between
+        (gslb/layers.py), and publish it."""
+        try:
+            while (view := self.table.fold_step()) is None:
+                await asyncio.sleep(layers.PAUSE)
+            if self.publish is not None:
+                self.publish(view)
+        finally:
+            self._folding = None
 
     def _saved(self, task: asyncio.Task[None]) -> None:
         self._saving = None
@@ -542,6 +557,8 @@ class Scheduler:
         return loaded
 
     async def stop(self, save: bool = True) -> None:
+        if self._folding is not None:
+            self._folding.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -33,6 +33,7 @@ from collections import Counter
 
 from gslb.dns.answer import Responder
 from gslb.errors import GslbError
+from gslb.layers import PAUSE, Layers
 from gslb.model import IPAddress, LogSettings
 from gslb.proximity import EMPTY, FrozenView
 from gslb.server import runtime
@@ -49,21 +50,23 @@ class ViewMirror:
 
     def __init__(self) -> None:
         self.view = EMPTY
-        self._base: dict[int, bytes] = {}
-        self._recent: dict[int, bytes] = {}  # b"": removed from base
+        self._layers = Layers()  # as the parent's table publishes (gslb/layers.py)
 
     def apply(self, changes: dict[int, bytes]) -> FrozenView:
-        recent = {**self._recent, **changes}
-        if len(recent) > 1024 + len(self._base) // 8:
-            base = dict(self._base)
-            base.update(recent)
-            for key, packed in recent.items():
-                if not packed:
-                    del base[key]
-            self._base, self._recent = base, {}
-        else:
-            self._recent = recent
-        self.view = FrozenView(self._base, self._recent)
+        self._layers.publish(changes)
+        return self._made()
+
+    @property
+    def folding(self) -> bool:
+        return self._layers.folding
+
+    def fold_step(self) -> FrozenView | None:
+        """One step of the new base; the view with it once it is done."""
+        return self._made() if self._layers.step() else None
+
+    def _made(self) -> FrozenView:
+        layers = self._layers
+        self.view = FrozenView(layers.base, layers.recent, layers.folded)
         return self.view
 
 
@@ -141,6 +144,16 @@ async def serve(fd: int, index: int) -> int:
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, done.set)
 
+    folding: set[asyncio.Task[None]] = set()
+
+    async def fold() -> None:  # the view's new base, a step at a time (gslb/layers.py)
+        try:
+            while (view := worker.mirror.fold_step()) is None:
+                await asyncio.sleep(PAUSE)
+            worker.holder.publish(worker.holder.current.with_proximity(view))
+        finally:
+            folding.clear()
+
     async def updates() -> None:
         try:
             while True:
@@ -149,6 +162,8 @@ async def serve(fd: int, index: int) -> int:
                     raise ChannelError(f"expected an Update, got {type(message).__name__}")
                 worker.apply(message)
                 send(writer, Ack(message.seq))
+                if worker.mirror.folding and not folding:
+                    folding.add(asyncio.create_task(fold()))
         except asyncio.IncompleteReadError:
             log.info("worker: parent gone index=%d", index)
         finally:
@@ -168,7 +183,7 @@ async def serve(fd: int, index: int) -> int:
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     await done.wait()
     listeners.close()
-    for task in tasks:
+    for task in [*tasks, *folding]:
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     await listeners.wait_closed()

@@ -8,6 +8,7 @@ from ipaddress import ip_address
 
 import pytest
 
+from gslb import layers
 from gslb.ldnsfile import load, save
 from gslb.proximity import (
     EMPTY,
@@ -156,17 +157,49 @@ def test_views_are_frozen_and_published_in_batches():
     assert first.paths(key_of(B)) == {}
 
 
-def test_recent_changes_fold_into_a_new_base():
+def everything(view: FrozenView, addresses) -> dict[int, bytes]:
+    """The view as one mapping: key -> packed paths, for every address it has."""
+    return {k: p for a in addresses if (p := view._packed(k := key_of(a)))}
+
+
+def test_recent_changes_fold_into_a_new_base_a_chunk_at_a_time(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 100)
+    monkeypatch.setattr(layers, "CHUNK", 64)
     t = table(max_entries=1000)
-    for i in range(1030):
-        a = ip_address(0x0A000000 + i)
+    addresses = [ip_address(0x0A000000 + i) for i in range(400)]
+    for i, a in enumerate(addresses[:150]):
         t.add(a, a, T0)
         t.record(a, 0, rtt_us=1000 + i, now=T0)
-        if i in (10, 1029):
-            view = t.view()
-    assert view._recent == {} and len(view._base) == 1000  # folded past 1024 changes
-    assert view.paths(key_of(ip_address("10.0.0.40")))[0].rtt_us == 1040
-    assert view.paths(key_of(ip_address("10.0.0.7"))) == {}  # evicted, also from the base
+    small = t.view()  # 150 changes over an empty base: folded at once
+    assert (small._recent, len(small._base), t.folding) == ({}, 150, False)
+
+    for i, a in enumerate(addresses[100:201]):  # 50 changed, 51 new
+        t.add(a, a, T0 + 1)
+        t.record(a, 1, rtt_us=5000 + i, now=T0 + 1)
+    started = t.view()
+    assert t.folding and started._base is small._base and len(started._recent) == 101
+    assert t.fold_step() is None  # 64 of 150 copied
+    t.record(addresses[0], 0, rtt_us=None, now=T0 + 2)  # changes go on meanwhile
+    meanwhile = t.view()
+    assert meanwhile._base is small._base and len(meanwhile._recent) == 102
+    assert t.fold_step() is None  # 128
+    folded = t.fold_step()  # the last 22: done
+    assert folded is not None and folded is t.view() and not t.folding
+    assert (folded._recent, len(folded._base)) == ({}, 201)
+    assert everything(folded, addresses) == everything(meanwhile, addresses)
+    assert {k: p for k, p in folded._base.items()} == {
+        key_of(a): t.get(a).paths for a in addresses[:201]
+    }
+    assert len(everything(small, addresses)) == 150  # views handed out never change
+    assert everything(started, addresses) != everything(meanwhile, addresses)
+
+    # What a worker's copy needs across the fold: the changes alone, exactly.
+    old = everything(started, addresses)
+    new = everything(folded, addresses)
+    assert folded.changes_since(started) == {k: v for k, v in new.items() if old.get(k) != v}
+    assert folded.changes_since(small) == {
+        k: v for k, v in new.items() if everything(small, addresses).get(k) != v
+    }
 
 
 def test_least_recently_seen_is_evicted():
@@ -402,7 +435,8 @@ def test_changes_since_an_older_view_sharing_its_base():
     assert second.changes_since(second) == {}
 
 
-def test_changes_since_across_a_fold_and_removals():
+def test_changes_since_across_a_fold_and_removals(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 1000)
     t = table(max_entries=2000)
     addresses = [ip_address(0x0A000000 + i) for i in range(2300)]
 
