@@ -13,7 +13,9 @@ then times, each the longest single call on the event loop:
   the new base that follows (`fold_step`), and the same folds done at
   once (before: the whole base copied in one call);
 - fork: `os.fork()` of the process holding the table (what a save costs the
-  parent before the child takes over).
+  parent before the child takes over);
+- machine: the same number of runs of half a millisecond of pure Python,
+  what a loaded machine does to any work that short.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gslb.proximity import LdnsTable  # noqa: E402
+from gslb.proximity import LdnsTable
 
 
 def main() -> int:
@@ -82,9 +84,14 @@ def main() -> int:
     base = dict(view._base)
     started = time.perf_counter()
     dict(base)
-    print(
-        f"the same fold at once (a copy of the base): {(time.perf_counter() - started) * 1e3:.1f} ms"
-    )
+    took = time.perf_counter() - started
+    print(f"the same fold at once (a copy of the base): {took * 1e3:.1f} ms")
+    noise = []
+    for _ in range(len(step) or 100):  # what the machine does to half a millisecond of work
+        started = time.perf_counter()
+        sum(range(30_000))
+        noise.append(time.perf_counter() - started)
+    print(f"machine: a loop of pure Python, {len(noise)} times: {_spread(noise)}")
 
     forks = []
     for _ in range(3):
