@@ -74,11 +74,13 @@ def main() -> int:
             before = result.between(0, end - took - 1)
             print(f"no work:    {before}   (the stream before the save, nothing else to do)")
             print(f"save:       {result.between(end - took, end)}   ({took:.1f} s to save)")
+            print(f"load average: {_load()}")
             for command in ("status", "reload"):  # status: what running gslbctl costs
                 stream = QueryStream(server.host, server.port, rate=args.rate).start()
                 for _ in range(args.reloads):
                     assert ctl(server, command).returncode == 0
                 print(f"{command + 's:':11} {stream.stop()}   ({args.reloads} x gslbctl {command})")
+                print(f"load average: {_load()}")
             topology = config / "topology.csv"
             good = topology.read_text()
             topology.write_text(bad_topology(int(args.bad_mb * 1e6 / 33)))
@@ -101,6 +103,7 @@ def main() -> int:
             print(f"bad reload: {result}   ({args.bad_mb:g} MB topology.csv rejected in"
                   f" {took:.1f} s, {len(bad.stderr.splitlines())} lines; then a FIFO)")  # fmt: skip
             print(f"gslbd: {_rss_mb(server.proc.pid):.0f} MB resident at the end")
+            print(f"load average: {_load()}")
         finally:
             server.stop()
     return 0
@@ -110,6 +113,13 @@ def _logged_at(line: str) -> float:
     """The wall-clock time of a log line of gslbd (local time, milliseconds)."""
     stamp, millis = line[:23].split(",")
     return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
+
+
+def _load() -> str:
+    """The machine's load average (1, 5, 15 minutes) and its cores: how much
+    of the tail is other work's."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
 
 
 def _rss_mb(pid: int) -> float:
