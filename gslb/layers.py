@@ -77,5 +77,7 @@ class Layers:
         for key, packed in recent.items():
             if not packed:
                 new.pop(key, None)
-        self.folded = (self.base, recent)
+        # Remembered for `FrozenView.changes_since`, but not a fold into an
+        # empty base (the table loaded at start-up): that layer is the table.
+        self.folded = (self.base, recent) if self.base else None
         self.base, self.recent = new, {}
