@@ -73,7 +73,13 @@ def main() -> int:
             end = _logged_at(line)
             before = result.between(0, end - took - 1)
             print(f"no work:    {before}   (the stream before the save, nothing else to do)")
-            print(f"save:       {result.between(end - took, end)}   ({took:.1f} s to save)")
+            save = result.between(end - took, end)
+            print(f"save:       {save}   ({took:.1f} s to save)")
+            print(f"  from 1 s after the fork: {result.between(end - took + 1, end)}")
+            slowest = sorted((x for x in save.queries if x[1] is not None), key=lambda x: -x[1])
+            print("  slowest replies (ms, s after the save began): " + ", ".join(
+                f"{latency * 1e3:.0f} at {sent - end + took:.2f}" for sent, latency in slowest[:6]
+            ))  # fmt: skip
             print(f"load average: {_load()}")
             for command in ("status", "reload"):  # status: what running gslbctl costs
                 stream = QueryStream(server.host, server.port, rate=args.rate).start()
