@@ -307,6 +307,36 @@ class FrozenView:
 EMPTY = FrozenView()
 
 
+class Published:
+    """The latest `FrozenView` of a map written elsewhere: the table's, or
+    a worker's copy of it. Changes go into `Layers` (gslb/layers.py), whose
+    new base is made a step at a time: while `folding`, the owner calls
+    `fold_step` with turns of the event loop between."""
+
+    def __init__(self) -> None:
+        self.view = EMPTY
+        self._layers = Layers()
+
+    def publish(self, changes: Mapping[int, bytes]) -> FrozenView:
+        """The view with these changes (key -> packed paths, b"": removed)."""
+        self._layers.publish(changes)
+        return self._made()
+
+    @property
+    def folding(self) -> bool:
+        return self._layers.folding
+
+    def fold_step(self) -> FrozenView | None:
+        """One step of the new base (about a millisecond); the view with it,
+        once it is done."""
+        return self._made() if self._layers.step() else None
+
+    def _made(self) -> FrozenView:
+        layers = self._layers
+        self.view = FrozenView(layers.base, layers.recent, layers.folded)
+        return self.view
+
+
 class LdnsEntry:
     __slots__ = (
         "failures",
@@ -341,8 +371,7 @@ class LdnsTable:
         self.evicted = 0
         self._entries: OrderedDict[int, LdnsEntry] = OrderedDict()  # least recently seen first
         self._dirty: set[int] = set()
-        self._layers = Layers()
-        self._view = EMPTY
+        self._published = Published()
         # (key, data center) measured here since the sync group last took
         # them (gslb/sync/paths.py); None: a standalone node keeps no such set.
         self.recorded: set[tuple[int, int]] | None = None
@@ -541,27 +570,20 @@ class LdnsTable:
         Bounded however big the table (gslb/layers.py); while `folding`, the
         caller is to call `fold_step` with turns of the loop between."""
         if not self._dirty:
-            return self._view
+            return self._published.view
         get = self._entries.get
         changes = {key: (e.paths if (e := get(key)) is not None else b"") for key in self._dirty}
         self._dirty.clear()
-        self._layers.publish(changes)
-        return self._made()
+        return self._published.publish(changes)
 
     @property
     def folding(self) -> bool:
         """A new base of the view is being made a step at a time."""
-        return self._layers.folding
+        return self._published.folding
 
     def fold_step(self) -> FrozenView | None:
-        """One step of the new base (about a millisecond); the view with it,
-        once it is done."""
-        return self._made() if self._layers.step() else None
-
-    def _made(self) -> FrozenView:
-        layers = self._layers
-        self._view = FrozenView(layers.base, layers.recent, layers.folded)
-        return self._view
+        """One step of the view's new base; the view with it once it is done."""
+        return self._published.fold_step()
 
     def keys(self) -> list[int]:
         """Every key, least recently seen first: a copy made at C speed, so a

@@ -33,9 +33,9 @@ from collections import Counter
 
 from gslb.dns.answer import Responder
 from gslb.errors import GslbError
-from gslb.layers import PAUSE, Layers
+from gslb.layers import PAUSE
 from gslb.model import IPAddress, LogSettings
-from gslb.proximity import EMPTY, FrozenView
+from gslb.proximity import FrozenView, Published
 from gslb.server import runtime
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
 from gslb.server.listeners import Events, bind
@@ -45,29 +45,11 @@ log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000  # as the single process (gslb/server/app.py)
 
 
-class ViewMirror:
+class ViewMirror(Published):
     """The worker's copy of the parent's LDNS view, kept from its changes."""
 
-    def __init__(self) -> None:
-        self.view = EMPTY
-        self._layers = Layers()  # as the parent's table publishes (gslb/layers.py)
-
     def apply(self, changes: dict[int, bytes]) -> FrozenView:
-        self._layers.publish(changes)
-        return self._made()
-
-    @property
-    def folding(self) -> bool:
-        return self._layers.folding
-
-    def fold_step(self) -> FrozenView | None:
-        """One step of the new base; the view with it once it is done."""
-        return self._made() if self._layers.step() else None
-
-    def _made(self) -> FrozenView:
-        layers = self._layers
-        self.view = FrozenView(layers.base, layers.recent, layers.folded)
-        return self.view
+        return self.publish(changes)
 
 
 class Worker:
