@@ -75,12 +75,16 @@ class Worker:
     def limit(self) -> int:
         return self.holder.current.config.probes.queue_size
 
-    def apply(self, update: Update) -> None:
+    def apply(self, update: Update, built: Snapshot | None = None) -> None:
+        """Take an Update in; `built`: its config's snapshot, made beforehand
+        (off the event loop, as `serve` does)."""
         snap = self.holder.current
         view = self.mirror.apply(update.proximity) if update.proximity else self.mirror.view
         if update.config is not None:
             health = update.health or snap.health
-            snap = Snapshot.build(update.config, update.generation, health, view)
+            if built is None:
+                built = Snapshot.build(update.config, update.generation)
+            snap = built.with_health(health).with_proximity(view)
         else:
             if update.health is not None:
                 snap = snap.with_health(update.health)
@@ -142,7 +146,12 @@ async def serve(fd: int, index: int) -> int:
                 message = await receive(reader)
                 if not isinstance(message, Update):
                     raise ChannelError(f"expected an Update, got {type(message).__name__}")
-                worker.apply(message)
+                built = None
+                if message.config is not None:  # a big topology: seconds to index
+                    built = await asyncio.to_thread(
+                        Snapshot.build, message.config, message.generation
+                    )
+                worker.apply(message, built)
                 send(writer, Ack(message.seq))
                 if worker.mirror.folding and not folding:
                     folding.add(asyncio.create_task(fold()))
