@@ -17,6 +17,8 @@ client saw it:
 - statuses: `--reloads` x `gslbctl status`, what starting gslbctl costs the
   replies on a machine of few cores (the baseline of the next);
 - reloads: `--reloads` good reloads one after the other;
+- big topology: a reload of a valid topology.csv of `--topology-records`
+  records (the snapshot's index is built in a thread);
 - bad reload: a topology.csv of `--bad-mb` MB of bad lines, then one that
   is a FIFO nobody writes to.
 """
@@ -46,6 +48,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000, help="queries a second")
     parser.add_argument("--reloads", type=int, default=20)
     parser.add_argument("--bad-mb", type=float, default=50)
+    parser.add_argument("--topology-records", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -89,6 +92,15 @@ def main() -> int:
                 print(f"load average: {_load()}")
             topology = config / "topology.csv"
             good = topology.read_text()
+            topology.write_text(big_topology(good, args.topology_records))
+            stream = QueryStream(server.host, server.port, rate=args.rate).start()
+            began = time.monotonic()
+            assert ctl(server, "reload").returncode == 0
+            took = time.monotonic() - began
+            print(f"big topology: {stream.stop()}   (a valid topology.csv of"
+                  f" {args.topology_records} records, reloaded in {took:.1f} s)")  # fmt: skip
+            print(f"load average: {_load()}")
+            topology.write_text(good)
             topology.write_text(bad_topology(int(args.bad_mb * 1e6 / 33)))
             stream = QueryStream(server.host, server.port, rate=args.rate).start()
             began = time.monotonic()
@@ -113,6 +125,15 @@ def main() -> int:
         finally:
             server.stop()
     return 0
+
+
+def big_topology(good: str, records: int) -> str:
+    """`good` and `records` more lines, each a distinct /24 to a data center."""
+    lines = [
+        f"dc:{('TEL', 'CNC')[i % 2]},{10 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.0/24,{1 + i % 200}"
+        for i in range(records)
+    ]
+    return good.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
 def _logged_at(line: str) -> float:

@@ -39,7 +39,8 @@ async def load_isolated(directory: str | Path, timeout: float = TIMEOUT) -> Conf
     except TimeoutError:
         raise _failed(where, f"not validated within {timeout:g} s") from None
     try:
-        result = pickle.loads(done.output)
+        # In a thread: a topology of 100,000 records is a second of unpickling.
+        result = await asyncio.to_thread(pickle.loads, done.output)
     except Exception:
         lines = done.errors.decode(errors="replace").strip().splitlines()
         last = lines[-1][:200] if lines else f"exit status {done.returncode}"
