@@ -167,18 +167,19 @@ class Server:
         (gslb/config/isolated.py), so answers go on meanwhile whatever the
         files hold; reloads run one at a time."""
         async with self._reloading:
-            try:
-                config = await load_isolated(self.config_dir)
-            except ConfigError as err:
-                for p in err.problems:
-                    log.error("reload: rejected %s", p)
-                if err.more:
-                    log.error("reload: rejected and %d more problems", err.more)
-                self.reloads["failed"] += 1
-                self.last_reload_error = err
-                return False
-            await self._swap(config)
-            return True
+            with runtime.collector_paused():
+                try:
+                    config = await load_isolated(self.config_dir)
+                except ConfigError as err:
+                    for p in err.problems:
+                        log.error("reload: rejected %s", p)
+                    if err.more:
+                        log.error("reload: rejected and %d more problems", err.more)
+                    self.reloads["failed"] += 1
+                    self.last_reload_error = err
+                    return False
+                await self._swap(config)
+                return True
 
     async def _swap(self, config: Config) -> None:
         # The snapshot's indices are built in a thread, which hands the event

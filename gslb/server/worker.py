@@ -148,9 +148,10 @@ async def serve(fd: int, index: int) -> int:
                     raise ChannelError(f"expected an Update, got {type(message).__name__}")
                 built = None
                 if message.config is not None:  # a big topology: seconds to index
-                    built = await asyncio.to_thread(
-                        Snapshot.build, message.config, message.generation
-                    )
+                    with runtime.collector_paused():
+                        built = await asyncio.to_thread(
+                            Snapshot.build, message.config, message.generation
+                        )
                 worker.apply(message, built)
                 send(writer, Ack(message.seq))
                 if worker.mirror.folding and not folding:
