@@ -39,7 +39,11 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.conftest import copy_config, edit_config, start_gslbd  # noqa: E402
 from tests.integration.ops.helpers import ctl, socket_of  # noqa: E402
 from tests.integration.stream import QueryStream  # noqa: E402
-from tests.integration.test_control_work import bad_topology, ldns_file  # noqa: E402
+from tests.integration.test_control_work import (  # noqa: E402
+    bad_topology,
+    big_topology,
+    ldns_file,
+)
 
 
 def main() -> int:
@@ -125,15 +129,6 @@ def main() -> int:
         finally:
             server.stop()
     return 0
-
-
-def big_topology(good: str, records: int) -> str:
-    """`good` and `records` more lines, each a distinct /24 to a data center."""
-    lines = [
-        f"dc:{('TEL', 'CNC')[i % 2]},{10 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.0/24,{1 + i % 200}"
-        for i in range(records)
-    ]
-    return good.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
 def _logged_at(line: str) -> float:
