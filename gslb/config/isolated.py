@@ -21,7 +21,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from gslb import childproc
+from gslb import childproc, collector
 from gslb.config.loader import load
 from gslb.errors import ConfigError, Problem
 from gslb.model import Config
@@ -40,7 +40,8 @@ async def load_isolated(directory: str | Path, timeout: float = TIMEOUT) -> Conf
         raise _failed(where, f"not validated within {timeout:g} s") from None
     try:
         # In a thread: a topology of 100,000 records is a second of unpickling.
-        result = await asyncio.to_thread(pickle.loads, done.output)
+        with collector.paused():
+            result = await asyncio.to_thread(pickle.loads, done.output)
     except Exception:
         lines = done.errors.decode(errors="replace").strip().splitlines()
         last = lines[-1][:200] if lines else f"exit status {done.returncode}"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gslb import __version__, command
+from gslb import __version__, collector, command
 from gslb.anycast import handoff
 from gslb.config import load
 from gslb.config.isolated import load_isolated
@@ -167,19 +167,19 @@ class Server:
         (gslb/config/isolated.py), so answers go on meanwhile whatever the
         files hold; reloads run one at a time."""
         async with self._reloading:
-            with runtime.collector_paused():
-                try:
-                    config = await load_isolated(self.config_dir)
-                except ConfigError as err:
-                    for p in err.problems:
-                        log.error("reload: rejected %s", p)
-                    if err.more:
-                        log.error("reload: rejected and %d more problems", err.more)
-                    self.reloads["failed"] += 1
-                    self.last_reload_error = err
-                    return False
+            try:
+                config = await load_isolated(self.config_dir)
+            except ConfigError as err:
+                for p in err.problems:
+                    log.error("reload: rejected %s", p)
+                if err.more:
+                    log.error("reload: rejected and %d more problems", err.more)
+                self.reloads["failed"] += 1
+                self.last_reload_error = err
+                return False
+            with collector.paused():
                 await self._swap(config)
-                return True
+            return True
 
     async def _swap(self, config: Config) -> None:
         # The snapshot's indices are built in a thread, which hands the event

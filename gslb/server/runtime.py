@@ -15,13 +15,11 @@ one, as every message of gslbd does).
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import re
 import sys
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -50,23 +48,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile, and what was made meanwhile
-    frozen after (as at start-up): a reload makes a config's worth of
-    objects (a million for a topology of 100,000 records), and a full
-    collection walking them holds the GIL, so the event loop, for hundreds
-    of milliseconds."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def configure_logging(settings: LogSettings) -> None:

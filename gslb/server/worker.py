@@ -31,6 +31,7 @@ import socket
 import sys
 from collections import Counter
 
+from gslb import collector
 from gslb.dns.answer import Responder
 from gslb.errors import GslbError
 from gslb.layers import PAUSE
@@ -148,7 +149,7 @@ async def serve(fd: int, index: int) -> int:
                     raise ChannelError(f"expected an Update, got {type(message).__name__}")
                 built = None
                 if message.config is not None:  # a big topology: seconds to index
-                    with runtime.collector_paused():
+                    with collector.paused():
                         built = await asyncio.to_thread(
                             Snapshot.build, message.config, message.generation
                         )

@@ -1,4 +1,4 @@
-"""What a reload makes is frozen for the cyclic collector (runtime.collector_paused)."""
+"""What a reload makes is frozen for the cyclic collector (gslb/collector.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from pathlib import Path
 
 import dns.message
 
+from gslb.collector import paused
 from gslb.config import load
 from gslb.dns.answer import Responder
-from gslb.server.runtime import collector_paused
 from gslb.snapshot import Snapshot, SnapshotHolder
 
-ETC = Path(__file__).resolve().parents[3] / "etc"
+ETC = Path(__file__).resolve().parents[2] / "etc"
 
 
 def test_the_collector_is_paused_meanwhile_and_what_was_made_frozen_after():
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
     try:
-        with collector_paused():
+        with paused():
             assert not gc.isenabled()
             made = [[i] for i in range(1000)]  # tracked containers
         assert gc.isenabled()
