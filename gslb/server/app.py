@@ -183,7 +183,7 @@ class Server:
 
     async def _swap(self, config: Config) -> None:
         # The snapshot's indices are built in a thread, which hands the event
-        # loop the GIL every switch interval (5 ms), so a topology of a
+        # loop the GIL every millisecond (gslb/collector.py), so a topology of a
         # hundred thousand records (3 s to index) delays replies by
         # milliseconds, not seconds; health and the LDNS view are joined
         # after, on the loop, as they are then. The table's data-center ids
