@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import sys
 from pathlib import Path
 
 import dns.message
@@ -16,14 +17,17 @@ from gslb.snapshot import Snapshot, SnapshotHolder
 ETC = Path(__file__).resolve().parents[2] / "etc"
 
 
-def test_the_collector_is_paused_meanwhile_and_what_was_made_frozen_after():
+def test_the_collector_is_paused_and_the_gil_turns_short_meanwhile_and_what_was_made_frozen_after():
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
     try:
+        interval = sys.getswitchinterval()
         with paused():
             assert not gc.isenabled()
+            assert sys.getswitchinterval() == 0.001
             made = [[i] for i in range(1000)]  # tracked containers
         assert gc.isenabled()
+        assert sys.getswitchinterval() == interval
         assert gc.get_freeze_count() >= frozen + len(made)
     finally:
         gc.unfreeze()
