@@ -11,6 +11,11 @@ came back it resumes after the last stream sequence taken, so a node catches
 up with what changed meanwhile, not with the whole bucket; if the bucket was
 made anew (its sequence went back), it starts over. `caught_up` is set once
 the messages that were in the bucket when reading (re)started are taken.
+While no message comes, the feed checks every CHECK seconds that its
+consumer still answers: in a NATS cluster it lives on one server, and when
+that server crashes the node's own connection (to another server) stays up
+and nothing else would tell; the feed then reads again after the last
+message taken, on a new consumer.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -34,6 +40,7 @@ DELETED = frozenset({"DEL", "PURGE"})
 BATCH = 512  # messages asked for at a time
 WAIT = 0.5  # seconds a request waits for new messages (the feed's latency when idle)
 RETRY = 1.0  # seconds between requests while the bus is away
+CHECK = 5.0  # seconds without a message between two checks that the consumer exists
 
 # key (after the bucket's prefix), value, deleted?
 Take = Callable[[str, bytes, bool], None]
@@ -60,10 +67,14 @@ class Feed:
         self.taken = 0  # messages since reading (re)started
         self._sub: Any = None  # the pull subscription
         self._task: asyncio.Task[None] | None = None
+        self._js: JetStreamContext | None = None
+        self._reopening: asyncio.Task[None] | None = None
+        self._unanswered = 0  # consumer checks in a row without an answer
 
     async def open(self, js: JetStreamContext) -> None:
         """(Re)start reading, after the last message taken when there is one."""
         await self.close()
+        self._js, self._unanswered = js, 0
         state = (await js.stream_info(f"KV_{self.bucket}")).state
         config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
         if self.last and state.last_seq >= self.last:
@@ -85,18 +96,55 @@ class Feed:
         self._task = asyncio.create_task(self._pull(self._sub))
 
     async def _pull(self, sub: Any) -> None:
+        idle = 0.0
         while True:
             try:
                 messages = await sub.fetch(BATCH, timeout=WAIT)
             except (TimeoutError, nats.errors.TimeoutError):
+                idle += WAIT
+                if idle >= CHECK:
+                    idle = 0.0
+                    if await self._lost(sub):
+                        self._reopening = asyncio.create_task(self._reopen())
+                        return
                 continue
             except Exception as exc:  # the bus went away: `open` starts over when it is back
                 log.debug("sync: fetch failed bucket=%s error=%r", self.bucket, exc)
                 await asyncio.sleep(RETRY)
                 continue
+            idle = 0.0
             for msg in messages:
                 self._message(msg)
             await asyncio.sleep(0)  # the queries' turn between two batches
+
+    async def _lost(self, sub: Any) -> bool:
+        """Whether the consumer is gone: removed, or unanswered twice in a row
+        (its server crashed; a consumer is kept by one server of a cluster)."""
+        try:
+            await sub.consumer_info()
+        except NotFoundError:
+            lost = True
+        except (TimeoutError, nats.errors.TimeoutError):
+            self._unanswered += 1
+            lost = self._unanswered >= 2
+        except Exception:  # the bus away: the set-up opens the feed again when it is back
+            return False
+        else:
+            self._unanswered = 0
+            return False
+        if lost:
+            log.warning("sync: consumer_lost bucket=%s after=%d", self.bucket, self.last)
+        return lost
+
+    async def _reopen(self) -> None:
+        while True:
+            try:
+                assert self._js is not None
+                await self.open(self._js)
+                return
+            except Exception as exc:
+                log.debug("sync: reopen failed bucket=%s error=%r", self.bucket, exc)
+                await asyncio.sleep(RETRY)
 
     def _message(self, msg: Msg) -> None:
         sequence = stream_sequence(msg.reply)
@@ -122,6 +170,9 @@ class Feed:
         )
 
     async def close(self) -> None:
+        reopening, self._reopening = self._reopening, None
+        if reopening is not None and reopening is not asyncio.current_task():
+            reopening.cancel()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

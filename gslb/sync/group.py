@@ -35,7 +35,7 @@ from gslb.sync.metrics import families
 from gslb.sync.paths import PathReplica
 from gslb.sync.requests import ProbeRequests
 from gslb.sync.roster import Roster, config_hash
-from gslb.sync.views import View, combine, own_members
+from gslb.sync.views import View, combine, explain, own_members
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -157,6 +157,13 @@ class SyncGroup:
         mine = View(self.settings.node, self.vantages(), now, own_members(config, own))
         return combine(config, own, mine, self.roster.views(), now, self.settings.stale_after)
 
+    def member_views(self, config: Config) -> dict[str, dict[str, Any]]:
+        """`gslbctl show members`: per member, the group's state and each node's view."""
+        now = time.time()
+        own = own_members(config, self.node.own_health(config))
+        mine = View(self.settings.node, self.vantages(), now, own)
+        return explain(config, mine, self.roster.views(), now, self.settings.stale_after)
+
     def vantages(self) -> tuple[str, ...]:
         names = self.scheduler.datacenters
         return tuple(names[dc] for dc, _ in self.scheduler.vantages if dc < len(names))
@@ -171,6 +178,7 @@ class SyncGroup:
             "generation": generation,
             "config_hash": self._hash[1],
             "version": __version__,
+            "server": self.bus.server,  # the NATS server it is connected to
             "started": self.started,
             "at": time.time(),
             "members": own_members(config, self.node.own_health(config)),
