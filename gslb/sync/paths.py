@@ -51,7 +51,7 @@ def encode(path: PathRecord, target: IPAddress | None) -> bytes:
 
 
 def decode(value: bytes, datacenter: int) -> tuple[PathRecord, IPAddress | None]:
-    """The path (for this node's index of its data center) and the probe target."""
+    """The path (for this node's id of its data center) and the probe target."""
     version, rtt, rate, measured, probed, failures, hops, protocol = PATH_VALUE.unpack_from(value)
     if version != VERSION:
         raise ValueError(f"path value version {version}")
@@ -75,17 +75,17 @@ class PathReplica:
         clock: Callable[[], float],
     ) -> None:
         self.table = table
-        self.datacenters = datacenters  # the current config's names, by index
+        self.datacenters = datacenters  # names by data-center id ("": removed; LdnsTable)
         self.clock = clock
         self.counts: Counter[str] = Counter()  # published, merged, older, unknown_dc, bad
         self._index: tuple[tuple[str, ...], dict[str, int]] = ((), {})
         table.recorded = set()
 
     def index(self) -> dict[str, int]:
-        """Data center name -> this node's index, remade when a reload changed them."""
+        """Data center name -> this node's id of it, remade when a reload changed them."""
         names = self.datacenters()
         if names is not self._index[0]:
-            self._index = (names, {name: i for i, name in enumerate(names)})
+            self._index = (names, {name: i for i, name in enumerate(names) if name})
         return self._index[1]
 
     @property
@@ -103,7 +103,7 @@ class PathReplica:
         out = []
         for key, dc in recorded:
             held = self.table.path(key, dc)
-            if held is None or dc >= len(names):
+            if held is None or dc >= len(names) or not names[dc]:
                 continue  # evicted, or its data center removed by a reload
             entry, path = held
             subject = f"$KV.{BUCKET}.{names[dc]}.{key:x}"
