@@ -55,6 +55,8 @@ from ipaddress import ip_address
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from gslb.layers import Layers
 from gslb.model import IPAddress, address_of, key_of
 from gslb.probes import PROBE_PROTOCOLS
@@ -320,6 +322,9 @@ class FrozenView:
 EMPTY = FrozenView()
 
 
+# Subclassed in Python (gslb/server/worker.py ViewMirror), which mypyc allows
+# a compiled class only when told.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Published:
     """The latest `FrozenView` of a map written elsewhere: the table's, or
     a worker's copy of it. Changes go into `Layers` (gslb/layers.py), whose
