@@ -47,7 +47,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from gslb.model import IPAddress, address_of, key_of
-from gslb.probes import PROBE_PROTOCOLS
+from gslb.probes import PROTOCOL_NAMES
 
 __all__ = [
     "EMPTY",
@@ -105,7 +105,7 @@ FULL = 10_000  # completion rate: every probe round answered
 _NO_PATHS: Mapping[int, Path] = MappingProxyType({})
 _NO_VALUES: Mapping[int, float] = MappingProxyType({})
 _FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
-_PROTOCOLS = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
+_PROTOCOLS = PROTOCOL_NAMES  # protocol byte (a stable code) -> name; 0 = none yet
 
 
 def agree(a: int, b: int) -> bool:
@@ -328,16 +328,23 @@ class LdnsTable:
     def get(self, address: IPAddress) -> LdnsEntry | None:
         return self._entries.get(key_of(address))
 
+    def entry(self, key: int) -> LdnsEntry | None:
+        """The entry of a key (`key_of`)."""
+        return self._entries.get(key)
+
     def items(self) -> Iterator[tuple[IPAddress, LdnsEntry]]:
         for key, entry in self._entries.items():
             yield address_of(key), entry
 
     def add(self, address: IPAddress, target: IPAddress | None, now: float) -> LdnsEntry:
         """The entry of `address`, created if new (evicting the least recently seen)."""
-        key = key_of(address)
+        return self.add_key(key_of(address), None if target == address else target, now)
+
+    def add_key(self, key: int, target: IPAddress | None, now: float) -> LdnsEntry:
+        """`add` by the table's int key; `target` None when it is the key itself."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = LdnsEntry(None if target == address else target, now)
+            entry = self._entries[key] = LdnsEntry(target, now)
             while len(self._entries) > self.max_entries:
                 old, _ = self._entries.popitem(last=False)
                 self._dirty.add(old)
@@ -407,15 +414,43 @@ class LdnsTable:
         ignored, so this node's own paths coming back from the bus do not
         reset what it holds beyond them (a held sample); whether it was taken."""
         key = key_of(address)
+        return self.merge_packed(key, None if target == address else target, _pack([path]), now) > 0
+
+    def merge_packed(self, key: int, target: IPAddress | None, packed: bytes, now: float) -> int:
+        """`merge` of packed paths (`PATH` records, this node's data-center
+        indices, sorted), as the sync group reads them in bulk: a new entry
+        takes them as they are; how many were taken."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self.add(address, target, now)
-        records = {r.datacenter: r for r in unpack(entry.paths)}
-        old = records.get(path.datacenter)
-        if old is not None and old.probed_at >= path.probed_at:
-            return False  # not newer: this node's own path coming back, or an older round
-        records[path.datacenter] = path
-        entry.paths = _pack(list(records.values()))
+            self.add_key(key, target, now).paths = packed
+            self._dirty.add(key)
+            return len(packed) // PATH.size
+        held = {r[0]: r for r in PATH.iter_unpack(entry.paths)}
+        taken = 0
+        for new in PATH.iter_unpack(packed):
+            old = held.get(new[0])
+            if old is None or old[4] < new[4]:  # probed_at: only a newer round
+                held[new[0]] = new
+                taken += 1
+        if taken:
+            entry.paths = b"".join(PATH.pack(*held[dc]) for dc in sorted(held))
+            self._dirty.add(key)
+        return taken
+
+    def forget(self, key: int, datacenter: int) -> bool:
+        """A path withdrawn by its writer (its LDNS expired there): dropped,
+        and the entry with it when no path is left and it was never queried
+        here; whether a path was held."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return False
+        kept = [r for r in PATH.iter_unpack(entry.paths) if r[0] != datacenter]
+        if len(kept) * PATH.size == len(entry.paths):
+            return False
+        if kept or entry.queries:
+            entry.paths = b"".join(PATH.pack(*r) for r in kept)
+        else:
+            del self._entries[key]
         self._dirty.add(key)
         return True
 
@@ -456,6 +491,10 @@ class LdnsTable:
                 break
             del self._entries[key]
             self._dirty.add(key)
+            if self.recorded is not None and entry.queries:
+                # Queried here and no more: the sync group withdraws the
+                # paths this node wrote (gslb/sync/paths.py).
+                self.recorded.update((key, r[0]) for r in PATH.iter_unpack(entry.paths))
             gone += 1
         return gone
 

@@ -30,6 +30,7 @@ from gslb.snapshot import SnapshotHolder
 from gslb.sync import admin, paths, requests, roster
 from gslb.sync.admin import AdminState
 from gslb.sync.bus import Bus
+from gslb.sync.checkpoint import Checkpoints
 from gslb.sync.feed import Feed
 from gslb.sync.metrics import families
 from gslb.sync.paths import PathReplica
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
+CHECKPOINT_CHECK = 10.0  # seconds between two looks at whether a checkpoint is due
 
 
 class Node(Protocol):
@@ -101,7 +103,20 @@ class SyncGroup:
         self.node = node
         self.started = time.time()
         self.bus = Bus(settings)
-        self.paths = PathReplica(scheduler.table, lambda: scheduler.datacenters, scheduler.clock)
+        self.paths = PathReplica(
+            scheduler.table,
+            lambda: scheduler.datacenters,
+            scheduler.clock,
+            own=lambda: {dc for dc, _ in scheduler.vantages},
+        )
+        self.checkpoints = Checkpoints(
+            settings.node,
+            scheduler.table,
+            lambda: scheduler.datacenters,
+            scheduler.clock,
+            settings.replicas,
+            counts=self.paths.counts,  # gslb_sync_events{event="paths_checkpoint_*"}
+        )
         self.requests = ProbeRequests(scheduler.offer, bound=scheduler.settings.queue_size)
         scheduler.announce = self.requests.announce
         self.roster = Roster(settings.node, settings.stale_after)
@@ -126,8 +141,20 @@ class SyncGroup:
         if not self._subscribed:  # nats-py renews plain subscriptions itself
             await self.bus.subscribe(requests.SUBJECT, self._request)
             self._subscribed = True
+        paths_feed = self.feeds[0]
+        if not paths_feed.last and self.checkpoints.loading is None:
+            # The first read of the paths since this process started: from
+            # the newest checkpoint's revision on, not the bucket's start.
+            paths_feed.last = await self.checkpoints.load(js, await self._stream(js))
         for feed in reversed(self.feeds):
             await feed.open(js)
+
+    @staticmethod
+    async def _stream(js: JetStreamContext) -> str:
+        """The paths bucket's stream, by its creation time: a checkpoint's
+        revision means nothing in a bucket made anew."""
+        info = await js.stream_info(f"KV_{paths.BUCKET}")
+        return "" if info.created is None else info.created.isoformat()
 
     async def _request(self, msg: Any) -> None:
         self.requests.take(msg.data)
@@ -138,6 +165,7 @@ class SyncGroup:
         self._tasks = [
             asyncio.create_task(self._every(self.settings.publish_interval, self.flush)),
             asyncio.create_task(self._every(self.settings.heartbeat, self.heartbeat)),
+            asyncio.create_task(self._every(CHECKPOINT_CHECK, self.checkpoint)),
         ]
 
     @staticmethod
@@ -204,13 +232,24 @@ class SyncGroup:
                 return
             self.admin.sent(member, value)
         batch = self.paths.batch()
-        for done, (subject, value) in enumerate(batch):
+        for done, (subject, path) in enumerate(batch):
             try:
-                await self.bus.publish(subject, value)
+                if path is None:  # a withdrawn path
+                    await self.bus.publish(subject, b"", paths.DELETE_HEADERS)
+                else:
+                    await self.bus.publish(subject, path)
             except Exception as exc:
                 log.warning("sync: publish failed paths=%d error=%r", len(batch) - done, exc)
                 self.paths.unsent(batch[done:])
                 return
+
+    async def checkpoint(self) -> None:
+        """This node's checkpoint of the group's paths, when one is due."""
+        feed, js = self.feeds[0], self.bus.js
+        if not (self.bus.connected and feed.caught_up and js is not None):
+            return
+        if self.checkpoints.due(feed.last):
+            await self.checkpoints.write(js, feed.last, await self._stream(js))
 
     def set_member_disabled(self, member: str, disabled: bool) -> None:
         """`gslbctl member disable|enable` here: for the whole group."""
