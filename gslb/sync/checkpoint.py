@@ -14,10 +14,11 @@ written since is there (the bucket keeps each key's latest message), and
 first, so the two may be merged in any order. The checkpoint is merged a
 slice at a time, the queries' turn between two.
 
-A node writes its checkpoint once it has read the bucket up to date, when
-the bucket took `max(CHANGES, table/10)` writes since its last one, or
-`MAX_AGE` seconds went by with any; each node writes its own object (a
-reader takes the newest), so a lost node loses no checkpoint.
+A node that has read the bucket up to date writes its checkpoint when the
+bucket took `[sync] checkpoint_changes` writes (or a tenth of its table, if
+more) since the last one it wrote or loaded, or `checkpoint_age` seconds
+went by with any; each node writes its own object (a reader takes the
+newest), so a lost node loses no checkpoint.
 
     checkpoint := version u8 (1), revision u64, data-center count u8,
                   that many (name length u8, name UTF-8), then per LDNS:
@@ -33,6 +34,7 @@ All integers but the addresses little-endian, as `PATH`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import struct
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from nats.js.api import ObjectMeta, ObjectStoreConfig
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
-from gslb.model import V6, IPAddress
+from gslb.model import V6, IPAddress, SyncSettings
 from gslb.proximity import PATH, LdnsTable
 
 if TYPE_CHECKING:
@@ -55,9 +57,7 @@ log = logging.getLogger(__name__)
 STORE = "gslb_checkpoints"
 VERSION = 1
 HEADER = struct.Struct("<BQB")  # version, revision, data-center count
-CHANGES = 20_000  # writes to the paths bucket that make a checkpoint due ...
-MAX_AGE = 3600.0  # ... or this many seconds since the last one, with any
-SLICE = 4096  # LDNS encoded or merged between two turns of the event loop
+SLICE = 1024  # LDNS merged (4 times as many encoded) between two turns of the event loop
 _V6_KEY, _V4_TARGET, _V6_TARGET = 1, 2, 4
 _LOW = V6 - 1
 
@@ -148,26 +148,29 @@ class Checkpoints:
 
     def __init__(
         self,
-        node: str,
+        settings: SyncSettings,
         table: LdnsTable,
         datacenters: Callable[[], tuple[str, ...]],
         clock: Callable[[], float],
-        replicas: int = 1,
         counts: Counter[str] | None = None,
     ) -> None:
-        self.node, self.table, self.datacenters, self.clock = node, table, datacenters, clock
-        self.replicas = replicas
+        self.settings, self.table, self.datacenters, self.clock = (
+            settings,
+            table,
+            datacenters,
+            clock,
+        )
         # checkpoint_: written, loaded, ldns, merged, unknown_dc
         self.counts: Counter[str] = Counter() if counts is None else counts
         self.revision = 0  # of the last checkpoint written (or loaded)
-        self.written = 0.0  # monotonic time of the last one written
+        self.written = time.monotonic()  # of the last one written (or of the start)
         self.loading: asyncio.Task[None] | None = None
 
     async def store(self, js: JetStreamContext) -> Any:
         try:
             return await js.object_store(STORE)
         except BucketNotFoundError:
-            config = ObjectStoreConfig(replicas=self.replicas)
+            config = ObjectStoreConfig(replicas=self.settings.replicas)
             return await js.create_object_store(STORE, config=config)
 
     # -- the reading side -------------------------------------------------------
@@ -204,15 +207,20 @@ class Checkpoints:
             time.monotonic() - started,
         )
         self.revision = revision
-        self.loading = asyncio.create_task(self._merge(data, names, at, started))
+        self.loading = asyncio.create_task(self.merge(data, names, at, started))
         return revision
 
-    async def _merge(self, data: bytes, names: tuple[str, ...], at: int, started: float) -> None:
+    async def merge(self, data: bytes, names: tuple[str, ...], at: int, started: float) -> None:
         index = {name: i for i, name in enumerate(self.datacenters())}
         moved = {i: index[name] for i, name in enumerate(names) if name in index}
         same = all(moved.get(i) == i for i in range(len(names)))
         self.counts["checkpoint_unknown_dc"] += len(names) - len(moved)
         merge, now, ldns = self.table.merge_packed, self.clock(), 0
+        # A million new entries, no cycles among them: the cyclic collector
+        # would walk the growing table again and again (a query waiting
+        # hundreds of ms); after, they are set aside as a state file's are at
+        # start-up (gslb/server/app.py).
+        gc.disable()
         try:
             for ldns, entry in enumerate(records(data, at), 1):
                 packed = entry.packed if same else remap(entry.packed, moved)
@@ -222,6 +230,9 @@ class Checkpoints:
                     await asyncio.sleep(0)  # the queries' turn
         except ValueError as exc:
             log.warning("sync: checkpoint bad after ldns=%d error=%s", ldns, exc)
+        finally:
+            gc.enable()
+            gc.freeze()
         self.counts["checkpoint_loaded"] += 1
         self.counts["checkpoint_ldns"] += ldns
         log.info(
@@ -238,9 +249,9 @@ class Checkpoints:
         changes = last - self.revision
         if changes <= 0 or (self.loading is not None and not self.loading.done()):
             return False
-        if changes >= max(CHANGES, len(self.table) // 10):
+        if changes >= max(self.settings.checkpoint_changes, len(self.table) // 10):
             return True
-        return time.monotonic() - self.written >= MAX_AGE
+        return time.monotonic() - self.written >= self.settings.checkpoint_age
 
     async def write(self, js: JetStreamContext, revision: int, stream: str) -> None:
         """This node's table as its checkpoint, the paths feed having read up
@@ -248,8 +259,8 @@ class Checkpoints:
         started = time.monotonic()
         parts = [header(revision, self.datacenters())]
         keys, ldns = self.table.keys(), 0
-        for at in range(0, len(keys), SLICE):
-            for key in keys[at : at + SLICE]:
+        for at in range(0, len(keys), 4 * SLICE):
+            for key in keys[at : at + 4 * SLICE]:
                 entry = self.table.entry(key)
                 if entry is not None and entry.paths:
                     parts.append(record(key, entry.target, entry.paths))
@@ -258,7 +269,8 @@ class Checkpoints:
         data = b"".join(parts)
         del parts
         store = await self.store(js)
-        await store.put(self.node, data, meta=meta(self.node, revision, stream, ldns))
+        node = self.settings.node
+        await store.put(node, data, meta=meta(node, revision, stream, ldns))
         self.revision, self.written = revision, time.monotonic()
         self.counts["checkpoint_written"] += 1
         log.info(

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
-CHECKPOINT_CHECK = 10.0  # seconds between two looks at whether a checkpoint is due
+CHECKPOINT_CHECK = 1.0  # seconds between two looks at whether a checkpoint is due
 
 
 class Node(Protocol):
@@ -110,11 +110,10 @@ class SyncGroup:
             own=lambda: {dc for dc, _ in scheduler.vantages},
         )
         self.checkpoints = Checkpoints(
-            settings.node,
+            settings,
             scheduler.table,
             lambda: scheduler.datacenters,
             scheduler.clock,
-            settings.replicas,
             counts=self.paths.counts,  # gslb_sync_events{event="paths_checkpoint_*"}
         )
         self.requests = ProbeRequests(scheduler.offer, bound=scheduler.settings.queue_size)
