@@ -30,12 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.peerbench.natsd import Nats, free_port  # noqa: E402
 from bench.peerbench.procstat import cpu_seconds  # noqa: E402
 from gslb.model import key_of  # noqa: E402
 from gslb.probes import PROTOCOL_CODES  # noqa: E402
@@ -43,49 +43,8 @@ from gslb.proximity import PATH  # noqa: E402
 from gslb.sync import checkpoint  # noqa: E402
 from gslb.sync.paths import BUCKET, encode  # noqa: E402
 
-SBIN = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"
 CAUGHT_UP = re.compile(r"caught_up bucket=gslb_paths messages=(\d+) seconds=([\d.]+)")
 LOADED = re.compile(r"checkpoint loaded ldns=(\d+) paths=(\d+) seconds=([\d.]+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Nats:
-    def __init__(self, store: Path) -> None:
-        self.port, self.monitor = free_port(), free_port()
-        exe = shutil.which("nats-server", path=SBIN)
-        if exe is None:
-            raise SystemExit("nats-server is not installed (Debian: apt-get install nats-server)")
-        args = ["-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor)]
-        self.proc = subprocess.Popen(
-            [exe, *args, "-js", "-sd", str(store)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("nats-server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def varz(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor}/varz", timeout=5) as r:
-            return json.loads(r.read())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 async def fill(url: str, ldns: int, with_checkpoint: bool) -> float:
