@@ -146,7 +146,8 @@ class SyncGroup:
             # the newest checkpoint's revision on, not the bucket's start.
             paths_feed.last = await self.checkpoints.load(js, await self._stream(js))
         for feed in reversed(self.feeds):
-            await feed.open(js)
+            assert self.bus.client is not None
+            await feed.open(js, self.bus.client)
 
     @staticmethod
     async def _stream(js: JetStreamContext) -> str:
