@@ -5,9 +5,11 @@ Not a test (CI does not run it). Run: `.venv/bin/python bench/sync_group.py`
 run). Needs nats-server (Debian's `nats-server`). Everything on loopback.
 
 - bootstrap: a bucket holding `--ldns` LDNS x 2 data centers of paths (one
-  key-value entry per path, as the nodes write them) is read by a new gslbd
-  (`[probes] datacenters = []`, no state file): the time from the process
-  start to `sync: caught_up bucket=gslb_paths`, the feed's own time, and the
+  key-value entry per path, as the nodes write them) and a node's checkpoint
+  of them (gslb/sync/checkpoint.py; `--no-checkpoint`: none, the bucket read
+  whole) is loaded by a new gslbd (`[probes] datacenters = []`, no state
+  file): the time from the process start to `sync: checkpoint loaded` and
+  `sync: caught_up bucket=gslb_paths`, query latency meanwhile, and the
   process's resident memory then, against the same gslbd on an empty bucket;
 - traffic: two gslbd nodes (CNC, TEL); `--rate` queries a second for
   `--seconds`, each from a new LDNS address (127.1.0.0/16), go to node CNC,

@@ -15,7 +15,7 @@ first, so the two may be merged in any order. The checkpoint is merged a
 slice at a time, the queries' turn between two.
 
 A node that has read the bucket up to date writes its checkpoint when the
-bucket took `[sync] checkpoint_changes` writes (or a tenth of its table, if
+bucket took `[sync] checkpoint_changes` writes (or a quarter of its table, if
 more) since the last one it wrote or loaded, or `checkpoint_age` seconds
 went by with any; each node writes its own object (a reader takes the
 newest), so a lost node loses no checkpoint.
@@ -249,7 +249,7 @@ class Checkpoints:
         changes = last - self.revision
         if changes <= 0 or (self.loading is not None and not self.loading.done()):
             return False
-        if changes >= max(self.settings.checkpoint_changes, len(self.table) // 10):
+        if changes >= max(self.settings.checkpoint_changes, len(self.table) // 4):
             return True
         return time.monotonic() - self.written >= self.settings.checkpoint_age
 
@@ -257,17 +257,17 @@ class Checkpoints:
         """This node's table as its checkpoint, the paths feed having read up
         to `revision` of the bucket's stream `stream` when it began."""
         started = time.monotonic()
-        parts = [header(revision, self.datacenters())]
+        out = bytearray(header(revision, self.datacenters()))
         keys, ldns = self.table.keys(), 0
         for at in range(0, len(keys), 4 * SLICE):
             for key in keys[at : at + 4 * SLICE]:
                 entry = self.table.entry(key)
                 if entry is not None and entry.paths:
-                    parts.append(record(key, entry.target, entry.paths))
+                    out += record(key, entry.target, entry.paths)
                     ldns += 1
             await asyncio.sleep(0)
-        data = b"".join(parts)
-        del parts
+        data = bytes(out)
+        del out, keys
         store = await self.store(js)
         node = self.settings.node
         await store.put(node, data, meta=meta(node, revision, stream, ldns))
