@@ -39,6 +39,7 @@ from gslb.config import load
 from gslb.dns.answer import Responder
 from gslb.model import IPAddress
 from gslb.proximity import PATH, LdnsTable
+from gslb.server.app import GC_GEN0_THRESHOLD
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 CONFIG = Path(__file__).resolve().parent / "gslbd"
@@ -89,7 +90,7 @@ def warm_table(first: int, n: int) -> LdnsTable:
 def responder(snap: Snapshot) -> tuple[Responder, list[object]]:
     offered: list[object] = []
 
-    def on_probe(ldns: IPAddress, peer: IPAddress | str) -> None:
+    def on_probe(ldns: int, peer: IPAddress | str) -> None:
         offered.append(ldns)
 
     r = Responder(SnapshotHolder(snap), clock=lambda: NOW, rng=Random(1), on_probe=on_probe)
@@ -101,11 +102,14 @@ def run(snap: Snapshot, load: list[tuple[bytes, str]]) -> tuple[float, Responder
     r, offered = responder(snap)
     answer = r.answer
     gc.collect()
-    gc.freeze()  # as gslbd does after start-up
+    gc.freeze()  # as gslbd does after start-up, with the same young-generation threshold
+    threshold = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *threshold[1:])
     started = time.process_time()
     for wire, peer in load:
         answer(wire, peer, "udp")
     took = time.process_time() - started
+    gc.set_threshold(*threshold)
     gc.unfreeze()
     wire, peer = load[-1]
     reply = from_wire(answer(wire, peer, "tcp") or b"")

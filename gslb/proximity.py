@@ -105,6 +105,13 @@ FULL = 10_000  # completion rate: every probe round answered
 _NO_PATHS: Mapping[int, Path] = MappingProxyType({})
 _NO_VALUES: Mapping[int, float] = MappingProxyType({})
 _FIELD_AT = {"rtt_us": 1, "completion_rate": 2, "hops": 6}  # Path field -> PATH position
+# Per Path field, a PATH record read as (datacenter, ..., ...) with only that
+# field and measured_at, and their positions in it: what `best` reads per query.
+_METRIC = {
+    "rtt_us": (struct.Struct("<HI2xI12x"), 1, 2),
+    "completion_rate": (struct.Struct("<H4xHI12x"), 1, 2),
+    "hops": (struct.Struct("<H6xI6xB5x"), 2, 1),
+}
 _PROTOCOLS = PROTOCOL_NAMES  # protocol byte (a stable code) -> name; 0 = none yet
 
 
@@ -235,24 +242,30 @@ class FrozenView:
         self, key: int, since: float, field: str, first: Mapping[int, int], highest_first: bool
     ) -> int | None:
         # What rtt, hops and completion_rate read on every query when the pool
-        # gives one answer: one pass over the packed records, no dict.
+        # gives one answer: one pass over the packed records, reading only
+        # the data center, the metric and when it was measured (`_METRIC`),
+        # no dict, no tuple per comparison.
         packed = self._recent.get(key)
         if packed is None:
             packed = self._base.get(key)
         if not packed:
             return None
-        at = _FIELD_AT[field]
-        sign = -1 if highest_first else 1
-        best = None
-        for record in PATH.iter_unpack(packed):
-            measured = record[3]
+        metric, at, measured_at = _METRIC[field]
+        best: int | None = None
+        least = 0
+        for record in metric.iter_unpack(packed):
+            measured = record[measured_at]
             if measured and measured >= since:
                 position = first.get(record[0])
                 if position is not None:
-                    value = (sign * record[at], position)
-                    if best is None or value < best:
-                        best = value
-        return None if best is None else best[1]
+                    value = record[at]
+                    if (
+                        best is None
+                        or (value > least if highest_first else value < least)
+                        or (value == least and position < best)
+                    ):
+                        best, least = position, value
+        return best
 
     def changes_since(self, older: FrozenView) -> dict[int, bytes]:
         """Key -> packed paths (b"": removed) that differ from `older`: what a
@@ -328,8 +341,8 @@ class LdnsTable:
     def get(self, address: IPAddress) -> LdnsEntry | None:
         return self._entries.get(key_of(address))
 
-    def entry(self, key: int) -> LdnsEntry | None:
-        """The entry of a key (`key_of`)."""
+    def get_key(self, key: int) -> LdnsEntry | None:
+        """`get` by the table's int key (`key_of`), as the hot path offers it."""
         return self._entries.get(key)
 
     def items(self) -> Iterator[tuple[IPAddress, LdnsEntry]]:

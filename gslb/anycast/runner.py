@@ -108,8 +108,11 @@ class Runner:
             started = self.clock()
             result = await self.checker(p.address, p.port, s.check_zone, s.timeout)
             self.checks[(str(p.prefix), result_label(result))] += 1
+            before = (gate.state, gate.reason)
             changed = gate.observe(result, self.hold(), self.clock()) is not None
-            if changed:
+            if (gate.state, gate.reason) != before:
+                # A move, or still withdrawn for a new reason (no answer ->
+                # gslbd's hold): both belong in the log.
                 self._log_state(p, gate)
             due = gate.due(self.clock())
             if due is not None:

@@ -84,7 +84,7 @@ from gslb.dns.zone import (
     rr,
 )
 from gslb.errors import FormError
-from gslb.model import AAAA, A, Config, IPAddress, ServerSettings, address_of
+from gslb.model import AAAA, A, Config, IPAddress, ServerSettings
 from gslb.snapshot import Snapshot, SnapshotHolder
 
 log = logging.getLogger(__name__)
@@ -108,13 +108,14 @@ class Responder:
         *,
         clock: Callable[[], float] = time.time,
         rng: Random | None = None,
-        on_probe: Callable[[IPAddress, IPAddress | str], None] | None = None,
+        on_probe: Callable[[int, IPAddress | str], None] | None = None,
     ) -> None:
         self.holder = holder
         self._snap = holder.current
         self.clock = clock
         self.rng = rng or Random()
-        self.on_probe = on_probe  # (LDNS or ECS subnet, the resolver that asked)
+        # (the LDNS or ECS subnet as the LDNS table's int key, the resolver that asked)
+        self.on_probe = on_probe
         # Who asked for a wide IP, drained every second by the probe scheduler
         # (last seen, query count, re-probes): one append per query, of the
         # LDNS table's int key (`gslb.model.key_of`): ints hash in C, an
@@ -284,7 +285,7 @@ class Responder:
             )
         self.seen.append(ldns)
         if decision.probe and self.on_probe is not None:
-            self.on_probe(address_of(ldns), peer)
+            self.on_probe(ldns, peer)
         return decision
 
     def _assemble(
@@ -331,9 +332,10 @@ class Responder:
             if len(self._assembled) >= ASSEMBLED_LIMIT:
                 self._assembled.clear()
             self._assembled[key] = cached
-        if ecs:
-            data = (len(options) + len(ecs)).to_bytes(2, "big") + options + ecs
-            return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1] + data
+        if ecs:  # one join: a chain of + would copy the reply at every step
+            size = (len(options) + len(ecs)).to_bytes(2, "big")
+            parts = (wire[:2], cached[0], wire[12 : q.question_end], cached[1], size, options, ecs)
+            return b"".join(parts)
         return wire[:2] + cached[0] + wire[12 : q.question_end] + cached[1] + cached[2]
 
     def _limited(

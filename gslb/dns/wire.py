@@ -29,7 +29,7 @@ _RR_TAIL = struct.Struct("!HHIH")
 _QTAIL = struct.Struct("!HH")
 _OPTION = struct.Struct("!HH")
 _ECS_HEAD = struct.Struct("!HBB")
-_ECS_BITS = {1: 32, 2: 128}  # address bits per ECS family
+_SCOPES = tuple(bytes((n,)) for n in range(256))  # an ECS scope prefix length as its byte
 
 
 class Drop(GslbError):
@@ -65,7 +65,9 @@ class ClientSubnet(NamedTuple):
     def option(self, scope: int) -> bytes:
         """The option echoed in a reply: the query's, with the scope prefix length."""
         raw = self.raw
-        return raw[:7] + bytes((scope,)) + raw[8:]
+        if not scope:  # as received: a query's scope is 0
+            return raw
+        return b"".join((raw[:7], _SCOPES[scope], raw[8:]))
 
 
 class Edns(NamedTuple):
@@ -88,6 +90,11 @@ class Query(NamedTuple):
     question_end: int
     edns: Edns | None
     opcode: int
+
+
+# How the parser builds its named tuples: a named tuple's own constructor
+# is a Python function around this C one, and three are built per query.
+_new = tuple.__new__
 
 
 # A hand-written parser of one query, read top to bottom as the wire format
@@ -147,7 +154,9 @@ def parse(wire: bytes) -> Query:  # noqa: C901
         # Bytes after the last record: malformed (as BIND says), and a client
         # must not be able to pad a query into a distinct cache key.
         raise _formerr(qid, flags, "trailing bytes after the last record")
-    return Query(qid, flags, qname, qname.lower(), qtype, qclass, question_end, edns, opcode)
+    return _new(
+        Query, (qid, flags, qname, qname.lower(), qtype, qclass, question_end, edns, opcode)
+    )
 
 
 def _formerr(qid: int, flags: int, why: str) -> FormError:
@@ -191,46 +200,49 @@ def _skip_rr(wire: bytes, off: int, qid: int, flags: int) -> int:
 def _read_opt(
     wire: bytes, at: int, rdlen: int, udp_size: int, ttl: int, qid: int, flags: int
 ) -> Edns:
+    """The OPT record whose data is wire[at : at + rdlen] (inside `wire`, as
+    `parse` has checked), read in place: no copy of its data."""
     udp_size = udp_size if udp_size > 512 else 512
     version = (ttl >> 16) & 0xFF
     do = bool(ttl & 0x8000)
     if not rdlen:  # no options, the usual case
-        return Edns(udp_size, version, do, False, None)
-    rdata = wire[at : at + rdlen]
+        return _new(Edns, (udp_size, version, do, False, None))
     nsid = False
     ecs: ClientSubnet | None = None
-    off = 0
-    while off < len(rdata):
-        if off + 4 > len(rdata):
+    off, end = at, at + rdlen
+    while off < end:
+        if off + 4 > end:
             raise _formerr(qid, flags, "truncated EDNS option")
-        code, length = _OPTION.unpack_from(rdata, off)
-        body = rdata[off + 4 : off + 4 + length]
-        if len(body) != length:
+        code, length = _OPTION.unpack_from(wire, off)
+        after = off + 4 + length
+        if after > end:
             raise _formerr(qid, flags, "truncated EDNS option")
-        if code == OPT_NSID:
-            nsid = True
-        elif code == OPT_ECS:
+        if code == OPT_ECS:
             if ecs is not None:
                 raise _formerr(qid, flags, "two client subnet options")
-            ecs = _read_ecs(rdata[off : off + 4 + length], qid, flags)
-        off += 4 + length
-    return Edns(udp_size, version, do, nsid, ecs)
+            ecs = _read_ecs(wire, off, after, qid, flags)
+        elif code == OPT_NSID:
+            nsid = True
+        off = after
+    return _new(Edns, (udp_size, version, do, nsid, ecs))
 
 
-def _read_ecs(raw: bytes, qid: int, flags: int) -> ClientSubnet:
-    """The option `raw` (with its code and length) read; its address is
-    given to its prefix's bytes, host bits zero, scope zero in a query."""
-    if len(raw) < 8:
+def _read_ecs(wire: bytes, at: int, end: int, qid: int, flags: int) -> ClientSubnet:
+    """The option wire[at:end] (with its code and length) read; its address
+    is given to its prefix's bytes, host bits zero, scope zero in a query."""
+    if end - at < 8:
         raise _formerr(qid, flags, "short client subnet option")
-    family, source, scope = _ECS_HEAD.unpack_from(raw, 4)
-    bits = _ECS_BITS.get(family, 0)
-    if not bits or source > bits or scope != 0 or len(raw) - 8 != (source + 7) >> 3:
+    family, source, scope = _ECS_HEAD.unpack_from(wire, at + 4)
+    bits = 32 if family == 1 else 128 if family == 2 else 0
+    given = end - at - 8  # address bytes
+    if not bits or source > bits or scope != 0 or given != (source + 7) >> 3:
         raise _formerr(qid, flags, "bad client subnet option")
     # The address bytes given, then zeros to the family's width.
-    packed = int.from_bytes(raw[8:], "big") << (bits - ((len(raw) - 8) << 3))
+    packed = int.from_bytes(wire[at + 8 : end], "big") << (bits - (given << 3))
     if packed & ((1 << (bits - source)) - 1):
         raise _formerr(qid, flags, "client subnet has bits beyond its prefix")
-    return ClientSubnet(family, source, packed if family == 1 else packed | V6, raw)
+    key = packed if family == 1 else packed | V6
+    return _new(ClientSubnet, (family, source, key, wire[at:end]))
 
 
 def opt_record(udp_size: int, ext_rcode: int, do: bool, options: bytes) -> bytes:

@@ -10,13 +10,16 @@
     deny = []
     datacenters = ["CNC"]   # default: every datacenter with a probe_source
 
-The hot path calls `offer(ldns, peer)` when a dynamic method lacked data; it
-costs a set lookup and a `put_nowait` on a bounded queue (full: dropped and
-counted as `queue_full`). A dropped LDNS is not lost: it is not in the
-table, so its next query that lacks data offers it again (a persistence hit
-too), and it is queued once the queue has room; the default queue holds a
-burst of 10,000 first-seen LDNS. An LDNS in the table that is not due yet
-(measured, or backing off) is refused at once and takes no queue slot.
+The hot path calls `offer_key(key, peer)` when a dynamic method lacked data
+(`key`: the LDNS table's int key, `gslb.model.key_of`; `offer(ldns, peer)`
+takes the address); it costs a set lookup, a table look-up and an append
+to a bounded queue (full: dropped and counted as `queue_full`), and makes
+no address object: one is made only for a key admitted to the table. A
+dropped LDNS is not lost: it is not in the table, so its next query that
+lacks data offers it again (a persistence hit too), and it is queued once
+the queue has room; the default queue holds a burst of 10,000 first-seen
+LDNS. An LDNS in the table that is not due yet (measured, or backing off)
+is refused at once and takes no queue slot.
 
 The key of the table is `ldns` (with ECS, the client subnet); the
 address probed is always `peer`, the resolver that asked: a client subnet's
@@ -143,6 +146,10 @@ class TargetState:
         self.window = float("-inf")  # when its current budget of new keys began
         self.keys = 0  # new keys in that window
 
+    def spent(self, now: float, interval: float, budget: int) -> bool:
+        """Whether `admit` would refuse now (and change nothing)."""
+        return self.keys >= budget and now - self.window < interval
+
     def admit(self, now: float, interval: float, budget: int) -> bool:
         """One more table entry for this target, unless its `budget` of them
         per `interval` is spent."""
@@ -179,7 +186,7 @@ class Scheduler:
         self.probe_results: Counter[tuple[str, str, str]] = Counter()
         self.probe_rtt: dict[tuple[str, str], Histogram] = {}
         self._pending: set[int] = set()  # keys queued or being probed
-        self._queue: deque[tuple[IPAddress, IPAddress | str, bool]] = deque()  # remote?
+        self._queue: deque[tuple[int, IPAddress | str, bool]] = deque()  # (key, peer, remote?)
         self._wake = asyncio.Event()
         self._inflight: dict[IPAddress, asyncio.Task[dict[int, ProbeResult]]] = {}
         # Per probe target, least recently used first (bounded by max_entries),
@@ -233,17 +240,24 @@ class Scheduler:
     def offer(self, ldns: IPAddress, peer: IPAddress | str, remote: bool = False) -> None:
         """Queue `ldns` (probing `peer`) unless it is queued already or the queue
         is full. `remote`: asked by another node of the sync group."""
-        key = key_of(ldns)
+        self.offer_key(key_of(ldns), peer, remote)
+
+    def offer_key(self, key: int, peer: IPAddress | str, remote: bool = False) -> None:
+        """`offer` by the LDNS table's key, as the responder reports it."""
         if key in self._pending or not (self.vantages or (self.announce and not remote)):
             return
-        entry = self.table.get(ldns)
-        if entry is not None and entry.next_probe > self.clock() + self._slack(remote):
-            self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
+        entry = self.table.get_key(key)
+        if entry is not None:
+            if entry.next_probe > self.clock() + self._slack(remote):
+                self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
+                return
+        elif self._spent(peer):  # what _start would refuse, refused without a queue slot
+            self.counts["target_keys_full"] += 1
             return
         if len(self._queue) >= self.settings.queue_size:
             self.counts["queue_full"] += 1
             return
-        self._queue.append((ldns, peer, remote))
+        self._queue.append((key, peer, remote))
         self._pending.add(key)
         self._wake.set()
 
@@ -286,16 +300,17 @@ class Scheduler:
                     continue
                 jobs = self.jobs
                 await jobs.acquire()
-                ldns, peer, remote = self._queue.popleft()
-                if not self._start(ldns, peer, jobs, remote):
+                key, peer, remote = self._queue.popleft()
+                if not self._start(key, peer, jobs, remote):
                     jobs.release()
         finally:
             ticker.cancel()
 
     def _start(
-        self, ldns: IPAddress, peer: IPAddress | str, jobs: asyncio.Semaphore, remote: bool = False
+        self, key: int, peer: IPAddress | str, jobs: asyncio.Semaphore, remote: bool = False
     ) -> bool:
-        """Probe for `ldns`, or join or reuse its target's measurement; True: a job started.
+        """Probe for the LDNS `key`, or join or reuse its target's measurement;
+        True: a job started. Its address is made once it is admitted.
 
         A request from another node gets the same limits, with a quarter of
         the re-probe wait (interval, or backoff_max when shorter) of slack on
@@ -304,9 +319,8 @@ class Scheduler:
         now = self.clock()
         s = self.settings
         slack = self._slack(remote)
-        key = key_of(ldns)
         target = self._probe_target(peer)
-        entry = self.table.get(ldns)
+        entry = self.table.get_key(key)
         if target is None:
             return self._skip(key, "forbidden")
         if entry is not None and now + slack < entry.next_probe:
@@ -314,6 +328,7 @@ class Scheduler:
         state = self._target(target, entry)
         if entry is None and not state.admit(now, s.interval, s.keys_per_target):
             return self._skip(key, "target_keys_full")
+        ldns = address_of(key)
         self.table.add(ldns, target, now)
         if remote:
             self._requested(ldns, target, now)
@@ -335,6 +350,16 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _spent(self, peer: IPAddress | str) -> bool:
+        """Whether the target of `peer`, if known already, has no new key left
+        in its budget (`TargetState.admit`): under ECS one resolver brings
+        many subnets, and once its budget is spent each new one is refused
+        here rather than queued, popped and refused by `_start`."""
+        target = self._targets_of.get(peer)
+        state = self._targets.get(target) if target is not None else None
+        s = self.settings
+        return state is not None and state.spent(self.clock(), s.interval, s.keys_per_target)
 
     def _probe_target(self, peer: IPAddress | str) -> IPAddress | None:
         """`peer` as the address to probe, or None if it may not be probed."""
@@ -493,8 +518,7 @@ class Scheduler:
             for key, count in items[start : start + SEEN_SLICE]:
                 entry = seen(key, now, count)
                 if entry is not None and now >= entry.next_probe:
-                    ldns = address_of(key)  # an address made only for a re-probe
-                    self.offer(ldns, entry.target or ldns)
+                    self.offer_key(key, entry.target or address_of(key))
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:
             self.publish(self.table.view())

@@ -8,7 +8,8 @@
  *
  *   receive up to `batch` datagrams (each cut at the arena's slot size);
  *   for each, in order: reply = answer(data, host, transport)
- *     (host: the sender's address as text, as socket.recvfrom gives it);
+ *     (host: the sender's address as text, as socket.recvfrom gives it;
+ *     the same str object as the datagram before's when from the same address);
  *   a reply that is not None is sent to the sender, `send_batch` at a time;
  *   return how many replies the kernel did not take.
  *
@@ -53,19 +54,58 @@ static Py_ssize_t send_all(int fd, struct mmsghdr *msgs, unsigned int count)
     return failed;
 }
 
+/* The last sender's address and its text (a new reference kept here): a
+ * datagram from the same address as the one before, as from a busy
+ * resolver, gets the same str object, without formatting one again (and
+ * with its hash already computed for the reply cache's key). Scoped IPv6
+ * addresses are not kept. The module is single-phase: one interpreter. */
+static struct {
+    sa_family_t family; /* 0: none kept */
+    unsigned char address[16];
+    PyObject *text;
+} last_host;
+
+static PyObject *kept_host(sa_family_t family, const void *address, size_t size)
+{
+    if (last_host.family == family && memcmp(last_host.address, address, size) == 0) {
+        Py_INCREF(last_host.text);
+        return last_host.text;
+    }
+    return NULL;
+}
+
+static PyObject *keep_host(sa_family_t family, const void *address, size_t size, PyObject *text)
+{
+    if (text != NULL) {
+        Py_XDECREF(last_host.text);
+        Py_INCREF(text);
+        last_host.text = text;
+        last_host.family = family;
+        memcpy(last_host.address, address, size);
+    }
+    return text;
+}
+
 /* The sender's address as text, as socket.recvfrom() reports it. */
 static PyObject *host_text(const struct sockaddr_storage *name, socklen_t len)
 {
     char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    PyObject *kept;
     if (name->ss_family == AF_INET) {
         const struct sockaddr_in *in4 = (const struct sockaddr_in *)name;
+        const size_t size = sizeof in4->sin_addr;
+        if ((kept = kept_host(AF_INET, &in4->sin_addr, size)) != NULL)
+            return kept;
         if (inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text) != NULL)
-            return PyUnicode_FromString(text);
+            return keep_host(AF_INET, &in4->sin_addr, size, PyUnicode_FromString(text));
     } else if (name->ss_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)name;
+        const size_t size = sizeof in6->sin6_addr;
         if (in6->sin6_scope_id == 0) {
+            if ((kept = kept_host(AF_INET6, &in6->sin6_addr, size)) != NULL)
+                return kept;
             if (inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text) != NULL)
-                return PyUnicode_FromString(text);
+                return keep_host(AF_INET6, &in6->sin6_addr, size, PyUnicode_FromString(text));
         } else if (getnameinfo((const struct sockaddr *)name, len, text, sizeof text, NULL, 0,
                                NI_NUMERICHOST) == 0) {
             return PyUnicode_FromString(text); /* fe80::1%eth0 */

@@ -85,7 +85,7 @@ class Server:
         self.probe_scheduler = Scheduler(
             table, config, seen=self.responder.seen, publish=self._publish_proximity
         )
-        self.responder.on_probe = self.probe_scheduler.offer
+        self.responder.on_probe = self.probe_scheduler.offer_key
         loaded = self.probe_scheduler.load()
         log.info("ldns_table: loaded=%d file=%s", loaded, config.probes.state_file or "-")
         self._publish_proximity(table.view())

@@ -62,7 +62,7 @@ class Report:
     `queries`, `duration` and `persistence` are its running totals."""
 
     seen: dict[int, int]  # LDNS key (gslb.proximity.key_of) -> wide IP queries
-    offers: list[tuple[IPAddress, IPAddress | str]]  # (LDNS, resolver) to probe
+    offers: list[tuple[int, IPAddress | str]]  # (LDNS key, resolver) to probe
     queries: dict[tuple[Labels, int, str], int]  # as QueryCounters.queries
     duration: tuple[list[int], float]  # query duration histogram: counts, sum
     persistence: int  # records held

@@ -332,8 +332,8 @@ class WorkerPool:
         slot.report = report
         if report.seen:
             self.scheduler.queried(report.seen)
-        for ldns, peer in report.offers:
-            self.scheduler.offer(ldns, peer)
+        for key, peer in report.offers:
+            self.scheduler.offer_key(key, peer)
 
     def _retire(self, slot: Slot) -> None:
         """Keep what an exited worker counted: its successor starts from zero."""

@@ -78,13 +78,13 @@ class Worker:
         snap = Snapshot.build(first.config, first.generation, first.health, view)
         self.holder = SnapshotHolder(snap)
         self.responder = Responder(self.holder, on_probe=self._offer)
-        self.offers: dict[IPAddress, IPAddress | str] = {}
+        self.offers: dict[int, IPAddress | str] = {}  # LDNS key -> resolver
 
-    def _offer(self, ldns: IPAddress, peer: IPAddress | str) -> None:
+    def _offer(self, key: int, peer: IPAddress | str) -> None:
         # The parent's scheduler de-duplicates and bounds its queue; this only
         # keeps a burst of one LDNS's queries from becoming a burst of offers.
-        if ldns not in self.offers and len(self.offers) < self.limit:
-            self.offers[ldns] = peer
+        if key not in self.offers and len(self.offers) < self.limit:
+            self.offers[key] = peer
 
     @property
     def limit(self) -> int:

@@ -261,7 +261,7 @@ class Checkpoints:
         keys, ldns = self.table.keys(), 0
         for at in range(0, len(keys), 4 * SLICE):
             for key in keys[at : at + 4 * SLICE]:
-                entry = self.table.entry(key)
+                entry = self.table.get_key(key)
                 if entry is not None and entry.paths:
                     out += record(key, entry.target, entry.paths)
                     ldns += 1

@@ -84,6 +84,34 @@ async def test_a_burst_is_answered_in_full_and_in_order(io_path: str) -> None:
         listener.close()
 
 
+async def test_each_datagram_gets_its_own_sender_when_senders_alternate(io_path: str) -> None:
+    """Datagrams from two addresses in turn, one after another or twice from
+    one: each answer() sees its own sender (the compiled loop reuses the text
+    of the sender before only when it is the same address)."""
+    seen: list[object] = []
+
+    def answer(data: bytes, peer: object, transport: str) -> bytes | None:
+        seen.append(peer)
+        return data + b" " + str(peer).encode()
+
+    listener = bind(io_path, answer)
+    clients = {host: client_for(listener) for host in ("127.0.0.11", "127.0.0.12")}
+    try:
+        for host, client in clients.items():
+            client.bind((host, 0))
+        order = ["127.0.0.11", "127.0.0.12", "127.0.0.12", "127.0.0.11", "127.0.0.12"]
+        for n, host in enumerate(order):
+            clients[host].sendto(b"%d" % n, ("127.0.0.1", listener.port))
+        for host, client in clients.items():
+            expected = [b"%d %s" % (n, host.encode()) for n, h in enumerate(order) if h == host]
+            assert await receive(client, len(expected)) == expected
+        assert seen == order
+    finally:
+        for client in clients.values():
+            client.close()
+        listener.close()
+
+
 async def test_peer_text_and_sizes_over_ipv6(io_path: str) -> None:
     """The peer as socket.recvfrom gives it ("::1"); a datagram longer than
     MAX_DATAGRAM arrives cut at MAX_DATAGRAM; a long reply goes out whole."""

@@ -11,6 +11,7 @@ import pytest
 from gslb.ldnsfile import load, save
 from gslb.proximity import (
     EMPTY,
+    FULL,
     FrozenView,
     LdnsTable,
     Path,
@@ -371,3 +372,67 @@ def test_changes_since_across_a_fold_and_removals():
     changes = after.changes_since(before)
     assert changes == {k: v for k, v in new.items() if old[k] != v}
     assert len(changes) == 1200 + 300 + 1
+
+
+# FrozenView.best, what rtt, hops and completion_rate read per query: which
+# paths are fresh as `since` moves either way, paths that change, each metric.
+def test_best_follows_staleness_forward_and_back_through_its_memo():
+    # DC 0 faster but measured at T0, DC 1 slower, measured at T0 + 5.
+    view = FrozenView.of({A: {0: Path(10, 1, FULL, T0), 1: Path(20, 2, FULL, T0 + 5)}})
+    first, key = {0: 0, 1: 1}, key_of(A)
+    asked = [T0 - 10, T0, T0 + 0.5, T0 + 1, T0 + 5, T0 + 5.5, T0 + 1, T0, T0 - 1]
+    expected = [0, 0, 1, 1, 1, None, 1, 0, 0]
+    assert [view.best(key, since, "rtt_us", first, False) for since in asked] == expected
+    assert [view.best(key, since, "rtt_us", first, True) for since in asked] == [
+        1,
+        1,
+        1,
+        1,
+        1,
+        None,
+        1,
+        1,
+        1,
+    ]
+
+
+def test_best_of_a_changed_path_is_not_the_memoised_one():
+    t = table()
+    t.add(A, A, T0)
+    t.record(A, 0, rtt_us=10_000, now=T0)
+    t.record(A, 1, rtt_us=90_000, now=T0)
+    old = t.view()
+    first, key = {0: 0, 1: 1}, key_of(A)
+    assert old.best(key, T0, "rtt_us", first, False) == 0
+    for _ in range(2):  # two agreeing samples: DC 0's level moves past DC 1's
+        t.record(A, 0, rtt_us=500_000, now=T0 + 1)
+    new = t.view()
+    assert new.best(key, T0, "rtt_us", first, False) == 1
+    assert old.best(key, T0, "rtt_us", first, False) == 0  # each view its own paths
+    assert new.best(key, T0, "rtt_us", first, False) == 1
+    t.record(A, 0, rtt_us=None, now=T0 + 2)  # an unanswered round keeps the level
+    assert t.view().best(key, T0, "rtt_us", first, False) == 1
+    t.expire(T0 + 10_000)  # A gone: no paths, no answer
+    assert t.view().best(key, T0, "rtt_us", first, False) is None
+
+
+def test_best_of_the_same_positions_by_another_metric_is_not_the_memoised_one():
+    view = FrozenView.of({A: {0: Path(10, 9, FULL, T0), 1: Path(20, 2, 5_000, T0)}})
+    first, key = {0: 0, 1: 1}, key_of(A)
+    assert view.best(key, T0, "rtt_us", first, False) == 0
+    assert view.best(key, T0, "hops", first, False) == 1
+    assert view.best(key, T0, "completion_rate", first, True) == 0
+    assert view.best(key, T0, "rtt_us", {0: 1, 1: 0}, False) == 1  # other positions
+    assert view.best(key, T0, "rtt_us", first, False) == 0
+
+
+@pytest.mark.parametrize("highest_first", [False, True])
+def test_best_of_equal_paths_is_the_lower_position(highest_first):
+    view = FrozenView.of(
+        {A: {0: Path(10, 3, FULL, T0), 1: Path(10, 3, FULL, T0), 2: Path(9, 3, 0, T0)}}
+    )
+    key = key_of(A)
+    assert view.best(key, T0, "rtt_us", {0: 0, 1: 1}, highest_first) == 0
+    assert view.best(key, T0, "rtt_us", {0: 1, 1: 0}, highest_first) == 0
+    assert view.best(key, T0, "hops", {2: 0, 1: 1, 0: 2}, highest_first) == 0
+    assert view.best(key, T0, "rtt_us", {5: 0}, highest_first) is None  # no path of its DCs

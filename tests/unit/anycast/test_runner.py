@@ -153,3 +153,19 @@ def test_a_failing_watch_still_withdraws(tmp_path: Path):
     with pytest.raises(RuntimeError, match="a bug"):
         asyncio.run(main())
     assert [s for s, _, _ in recorder.told] == ["withdrawn"]
+
+
+def test_a_new_reason_while_withdrawn_is_logged_not_told(tmp_path: Path, caplog):
+    caplog.set_level(logging.INFO, logger="gslb.anycast")
+    # Announced; gslbd stops answering; the operator drains it meanwhile.
+    _, recorder = run(tmp_path, [OK, OK, TIMEOUT, TIMEOUT, "drain", OK])
+    messages = [r.getMessage() for r in caplog.records]
+    states = [m for m in messages if m.startswith("anycast: prefix=")]
+    assert states == [
+        "anycast: prefix=198.51.100.53/32 state=announced reason=answering detail=-",
+        "anycast: prefix=198.51.100.53/32 state=withdrawn reason=no_answer detail=timeout",
+        # Still withdrawn, now for the drain file: logged, not told again.
+        "anycast: prefix=198.51.100.53/32 state=withdrawn reason=drain_file detail=-",
+        "anycast: prefix=198.51.100.53/32 state=withdrawn reason=shutdown detail=-",
+    ]
+    assert [s for s, _, _ in recorder.told] == ["withdrawn", "announced", "withdrawn", "withdrawn"]

@@ -38,14 +38,14 @@ def test_a_wide_ip_query_is_recorded_and_an_unknown_ldns_offered():
     r.answer(query(), "127.0.0.53", "udp")
     r.answer(query("mail.gslb.example."), "127.0.0.54", "udp")  # static: not recorded
     assert list(r.seen) == [key_of(LDNS)]
-    assert offers == [(LDNS, "127.0.0.53")]
+    assert offers == [(key_of(LDNS), "127.0.0.53")]
 
 
 def test_with_ecs_the_subnet_is_the_key_and_the_resolver_the_target():
     r, offers = responder()
     r.answer(query(ecs="198.51.100.77"), "127.0.0.53", "udp")
     subnet = ip_address("198.51.100.0")
-    assert (list(r.seen), offers) == ([key_of(subnet)], [(subnet, "127.0.0.53")])
+    assert (list(r.seen), offers) == ([key_of(subnet)], [(key_of(subnet), "127.0.0.53")])
 
 
 def test_fresh_paths_decide_without_an_offer():

@@ -81,3 +81,13 @@ def test_the_option_explain_offers_is_what_a_client_sends(network: str) -> None:
 def test_a_bad_client_subnet_is_formerr(option: bytes) -> None:
     with pytest.raises(FormError):
         parse(query(option))
+
+
+@pytest.mark.parametrize("nsid_first", [True, False])
+def test_a_client_subnet_among_other_options_is_read_where_it_is(nsid_first: bool) -> None:
+    nsid, cookie = struct.pack("!HH", 3, 0), struct.pack("!HH", 10, 8) + b"\x01" * 8
+    subnet = ecs(1, 24, 0, b"\xca\x6a\x01")
+    options = nsid + cookie + subnet if nsid_first else subnet + cookie + nsid
+    edns = parse(query(options)).edns
+    assert edns is not None and edns.nsid
+    assert edns.ecs == ClientSubnet(1, 24, key_of(ip_address("202.106.1.0")), subnet)

@@ -121,6 +121,24 @@ def paths(s: Scheduler, address=LDNS):
     return [(p.datacenter, p.rtt_us, p.protocol, p.failures) for p in unpack(entry.paths)]
 
 
+async def test_the_hot_path_offers_a_key_and_its_subnet_is_probed_through_the_resolver():
+    dot = FakeProber("dns_dot")
+    s, _ = scheduler([dot])
+    v4, v6 = ip_address("198.51.100.0"), ip_address("2001:db8:1::")  # ECS subnets: keys only
+    for subnet in (v4, v6, v4):  # the second v4 is queued already: no second entry
+        s.offer_key(key_of(subnet), str(LDNS))
+    assert list(s._queue) == [(key_of(v4), str(LDNS), False), (key_of(v6), str(LDNS), False)]
+    await settle(s, lambda: s.table.get(v6) is not None and not s._pending)
+    assert [(str(a), str(e.target)) for a, e in s.table.items()] == [
+        ("198.51.100.0", "127.0.0.53"),
+        ("2001:db8:1::", "127.0.0.53"),
+    ]
+    assert sorted(dot.calls) == [(LDNS, CNC), (LDNS, TEL)]  # one measurement of the target
+    assert paths(s, v4) == paths(s, v6) == [(0, 150_000, "dns_dot", 0), (1, 60_000, "dns_dot", 0)]
+    s.offer_key(key_of(v6), str(LDNS))  # measured: not due, no queue slot
+    assert s.counts["not_due"] == 1 and not s._queue
+
+
 async def test_a_new_ldns_is_probed_once_from_every_probe_source():
     dot, tcp = FakeProber("dns_dot"), FakeProber("tcp")
     s, published = scheduler([dot, tcp])
@@ -265,7 +283,7 @@ def test_the_queue_is_bounded_and_drops_are_counted():
         s.offer(ip_address(f"127.0.1.{i}"), f"127.0.1.{i}")
     s.offer(ip_address("127.0.1.0"), "127.0.1.0")  # already queued: no second entry
     assert ([a for a, _, _ in s._queue], s.counts["queue_full"]) == (
-        [ip_address(f"127.0.1.{i}") for i in range(3)],
+        [key_of(ip_address(f"127.0.1.{i}")) for i in range(3)],
         2,
     )
 
@@ -350,7 +368,7 @@ async def test_the_tick_records_who_queried_and_reprobes_when_due():
     clock.now = T0 + 600
     seen.append(key_of(LDNS))
     await s.tick()
-    assert list(s._queue) == [(LDNS, LDNS, False)]
+    assert list(s._queue) == [(key_of(LDNS), LDNS, False)]
     assert len(published) == 1  # the first tick published, the second had nothing new
 
 
@@ -519,6 +537,25 @@ async def test_the_keys_a_resolver_may_create_are_a_setting():
     assert s.counts["target_keys_full"] == 2
 
 
+async def test_a_resolver_whose_keys_are_spent_takes_no_queue_slot_until_the_next_interval():
+    clock = Clock()
+    s, _ = scheduler([FakeProber("dns_dot")], clock=clock, keys_per_target=3)
+    keys = subnets(6)
+    for key in keys[:3]:
+        s.offer(key, LDNS)
+    await settle(s, lambda: not s._queue and not s._pending)
+    for key in keys[3:5]:  # its budget spent: refused when offered
+        s.offer(key, LDNS)
+    assert (list(s._queue), s.counts["target_keys_full"]) == ([], 2)
+    s.offer(keys[0], LDNS)  # a key in the table is not a new one: not due, as before
+    assert (list(s._queue), s.counts["not_due"]) == ([], 1)
+    clock.now += 600  # a new interval: a new budget
+    s.offer(keys[5], LDNS)
+    assert list(s._queue) == [(key_of(keys[5]), LDNS, False)]
+    await settle(s, lambda: not s._queue and not s._pending)
+    assert [key in s.table for key in keys] == [True, True, True, False, False, True]
+
+
 async def test_the_keys_a_resolver_may_create_start_again_each_interval():
     dot = FakeProber("dns_dot")
     clock = Clock()
@@ -653,7 +690,7 @@ async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
         clock.now = when
         seen.append(key_of(LDNS))
         await s.tick()
-        assert (list(s._queue) == [(LDNS, LDNS, False)]) is due
+        assert (list(s._queue) == [(key_of(LDNS), LDNS, False)]) is due
 
 
 async def test_offers_dropped_on_a_full_queue_are_counted_and_caught_up_when_asked_again():

@@ -80,7 +80,7 @@ def test_a_report_hands_over_who_queried_and_what_to_probe_once():
     report = w.report({("tcp", "refused"): 2})
     assert report.seen == {key_of(a): 3, key_of(b): 1}
     assert report.events == {("tcp", "refused"): 2}
-    assert report.offers == [(a, a), (b, b)]  # rtt had no path: probe them, once each
+    assert report.offers == [(key_of(a), a), (key_of(b), b)]  # rtt had no path: probe each once
     assert sum(report.queries.values()) == 4
     assert report.persistence == 2  # one record per /24
     again = w.report({})

@@ -27,7 +27,7 @@ def table_with(*paths: tuple[object, object, PathRecord]) -> LdnsTable:
 def entries(table: LdnsTable) -> list[tuple[int, object, bytes]]:
     """(key, target, packed paths) of every entry, least recently seen first."""
     keys = table.keys()
-    return [(k, e.target, e.paths) for k in keys if (e := table.entry(k)) is not None]
+    return [(k, e.target, e.paths) for k in keys if (e := table.get_key(k)) is not None]
 
 
 def checkpoint_of(table: LdnsTable, revision: int) -> bytes:
