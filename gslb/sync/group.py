@@ -273,6 +273,8 @@ class SyncGroup:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.checkpoints.loading is not None:
+            self.checkpoints.loading.cancel()  # a merge still going: the rest is not needed
         try:
             await self.flush()
         except Exception as exc:
