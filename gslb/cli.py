@@ -70,6 +70,8 @@ def _ldns_text(entries: Any) -> str:
 
 
 def _show_text(args: argparse.Namespace, result: Any) -> str:
+    if args.what == "members":
+        return render.table([render.member_views(row) for row in result])
     if args.what != "ldns":
         return render.table(result)
     text = _ldns_text(result)

@@ -135,6 +135,10 @@ class ControlApi:
                     "reason": reason or "-",
                 }
             )
+        if self.server.sync is not None:  # the group's state and each node's view
+            views = self.server.sync.member_views(cfg)
+            for row, vs in zip(rows, cfg.virtual_servers, strict=True):
+                row.update(views[vs.name])
         return rows
 
     def _show_datacenters(self) -> list[dict[str, Any]]:

@@ -34,6 +34,18 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
     )
 
 
+def member_views(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A `show members` row of a sync group with each node's view on one line:
+    `node=state/age` (`*` when it counted, `stale` when too old to)."""
+    if "views" not in row:
+        return dict(row)
+    views = " ".join(
+        f"{v['node']}={v['state']}/{v['age']}s" + ("(stale)" if v["stale"] else "*" * v["counted"])
+        for v in row["views"]
+    )
+    return {**row, "views": views}
+
+
 def fields(result: Mapping[str, Any]) -> str:
     """`key: value` lines, keys aligned."""
     width = max(len(k) for k in result)

@@ -97,6 +97,10 @@ class SyncGroup(Protocol):
         """The `gslb_sync_*` families, made now."""
         ...
 
+    def member_views(self, config: Config) -> dict[str, dict[str, Any]]:
+        """`show members`: per member, the group's state, its rule, each node's view."""
+        ...
+
 
 class Served(Protocol):
     @property

@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RETRY = 1.0  # seconds between attempts while no server answers
+# Seconds a JetStream request waits. Just after a server of a cluster
+# crashed, a request can go unanswered (nats-server 2.9 may place a new
+# consumer on the dead server, for a while): the set-up is tried again soon,
+# waiting 3, 6, 12, 24 s, then 3 s again..., so that making a consumer on a
+# bucket of millions of keys (seconds on a loaded server) has its time too.
+QUICK = 3.0
+SLOW = 30.0
 
 Ready = Callable[["JetStreamContext"], Awaitable[None]]
 
@@ -37,7 +44,6 @@ class Bus:
     def __init__(self, settings: SyncSettings) -> None:
         self.settings = settings
         self.client: Client | None = None
-        self.js: JetStreamContext | None = None
         self.on_ready: list[Ready] = []
         self.counts: Counter[str] = Counter()  # connects, disconnects, errors
         self.up = False
@@ -82,9 +88,6 @@ class Bus:
                     log.warning("sync: not connected servers=%s error=%s", self.servers, exc)
                 await asyncio.sleep(RETRY)
                 continue
-            # JetStream requests wait up to 30 s: making a consumer on a bucket of
-            # millions of keys takes seconds on a loaded server.
-            self.js = self.client.jetstream(timeout=30)
             await self._reconnected()
             return
 
@@ -106,14 +109,17 @@ class Bus:
     async def _setup(self) -> None:
         """Run the ready callbacks, retrying while the bus is there but not ready
         (JetStream still starting, a cluster electing its leader)."""
+        attempt = 0
         while self.client is not None and not self.client.is_closed:
             if not self.client.is_connected:
                 await asyncio.sleep(RETRY / 4)
                 continue
             try:
-                assert self.js is not None
+                await self.client.jetstream(timeout=QUICK).account_info()  # JetStream answers
+                js = self.client.jetstream(timeout=min(SLOW, QUICK * 2 ** (attempt % 4)))
+                attempt += 1
                 for ready in self.on_ready:
-                    await ready(self.js)
+                    await ready(js)
             except Exception as exc:
                 self.counts["setup_failed"] += 1
                 log.warning("sync: not ready server=%s error=%r", self.server, exc)
@@ -140,8 +146,9 @@ class Bus:
 
     async def bucket(self, js: JetStreamContext, name: str, ttl: float = 0.0) -> None:
         """Make the key-value bucket `name` unless it is there (one value per key)."""
+        assert self.client is not None
         try:
-            await js.stream_info(f"KV_{name}")
+            await self.client.jetstream(timeout=QUICK).stream_info(f"KV_{name}")
         except NotFoundError:
             await js.create_key_value(
                 bucket=name, history=1, ttl=ttl or None, replicas=self.settings.replicas

@@ -15,6 +15,11 @@ came back it resumes after the last stream sequence taken, so a node catches
 up with what changed meanwhile, not with the whole bucket; if the bucket was
 made anew (its sequence went back), it starts over. `caught_up` is set once
 the messages that were in the bucket when reading (re)started are taken.
+While no message comes, the feed checks every CHECK seconds that its
+consumer still answers: in a NATS cluster it lives on one server, and when
+that server crashes the node's own connection (to another server) stays up
+and nothing else would tell; the feed then reads again after the last
+message taken, on a new consumer.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -39,6 +46,7 @@ DELETED = frozenset({"DEL", "PURGE"})
 BATCH = 512  # messages asked for at a time
 WAIT = 0.5  # seconds a request waits for new messages (the feed's latency when idle)
 RETRY = 1.0  # seconds between requests while the bus is away
+CHECK = 5.0  # seconds without a message between two checks that the consumer exists
 
 # key (after the bucket's prefix), value, deleted?
 Take = Callable[[str, bytes, bool], None]
@@ -54,8 +62,6 @@ def stream_sequence(reply: str) -> int:
 
 
 class Feed:
-    """One bucket's consumer, remade by `open` at every (re)connection."""
-
     def __init__(self, bucket: str, take: Take) -> None:
         self.bucket = bucket
         self.take = take
@@ -69,10 +75,16 @@ class Feed:
         self._task: asyncio.Task[None] | None = None
         self._owed = 0  # messages the pending request may still deliver
         self._answered = asyncio.Event()  # the pending request is done with
+        self._took = False  # a message taken since the request went out
+        self._js: JetStreamContext | None = None
+        self._client: Client | None = None
+        self._reopening: asyncio.Task[None] | None = None
+        self._unanswered = 0  # consumer checks in a row without an answer
 
     async def open(self, js: JetStreamContext, client: Client) -> None:
         """(Re)start reading, after the last message taken when there is one."""
         await self.close()
+        self._js, self._client, self._unanswered = js, client, 0
         state = (await js.stream_info(f"KV_{self.bucket}")).state
         config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
         if self.last and state.last_seq >= self.last:
@@ -90,34 +102,79 @@ class Feed:
             self._caught_up()
         stream = f"KV_{self.bucket}"
         consumer = (await js.add_consumer(stream, config)).name
+        assert consumer is not None
         inbox = client.new_inbox()
         self._sub = await client.subscribe(inbox, cb=self._delivered)
-        prefix = getattr(js, "_prefix", "$JS.API")  # $JS.<domain>.API across a leaf node
-        next_subject = f"{prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
-        self._task = asyncio.create_task(self._pull(client, next_subject, inbox))
+        self._task = asyncio.create_task(self._pull(js, client, stream, consumer, inbox))
 
-    async def _pull(self, client: Client, next_subject: str, inbox: str) -> None:
+    async def _pull(
+        self, js: JetStreamContext, client: Client, stream: str, consumer: str, inbox: str
+    ) -> None:
+        prefix = getattr(js, "_prefix", "$JS.API")  # $JS.<domain>.API with a domain
+        next_subject = f"{prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         request = json.dumps({"batch": BATCH, "expires": int(WAIT * 1e9)}).encode()
+        idle = 0.0
         while True:
-            self._owed = BATCH
+            self._owed, self._took = BATCH, False
             self._answered.clear()
             try:
                 await client.publish(next_subject, request, reply=inbox)
                 await asyncio.wait_for(self._answered.wait(), WAIT + RETRY)
+            except TimeoutError:
+                pass  # not even the request's expiry came back: idle, below
             except Exception as exc:  # the bus went away: `open` starts over when it is back
                 log.debug("sync: pull failed bucket=%s error=%r", self.bucket, exc)
                 await asyncio.sleep(RETRY)
                 continue
+            if self._took:
+                idle = 0.0
+            else:
+                idle += WAIT
+                if idle >= CHECK:
+                    idle = 0.0
+                    if await self._lost(js, stream, consumer):
+                        self._reopening = asyncio.create_task(self._reopen())
+                        return
             await asyncio.sleep(0)  # the queries' turn between two batches
 
     async def _delivered(self, msg: Msg) -> None:
         if not msg.reply:  # a status: no messages now (404), request expired (408), ...
             self._answered.set()
             return
+        self._took = True
         self._message(msg)
         self._owed -= 1
         if self._owed <= 0:
             self._answered.set()
+
+    async def _lost(self, js: JetStreamContext, stream: str, consumer: str) -> bool:
+        """Whether the consumer is gone: removed, or unanswered twice in a row
+        (its server crashed; a consumer is kept by one server of a cluster)."""
+        try:
+            await js.consumer_info(stream, consumer)
+        except NotFoundError:
+            lost = True
+        except (TimeoutError, nats.errors.TimeoutError):
+            self._unanswered += 1
+            lost = self._unanswered >= 2
+        except Exception:  # the bus away: the set-up opens the feed again when it is back
+            return False
+        else:
+            self._unanswered = 0
+            return False
+        if lost:
+            log.warning("sync: consumer_lost bucket=%s after=%d", self.bucket, self.last)
+        return lost
+
+    async def _reopen(self) -> None:
+        while True:
+            try:
+                assert self._js is not None and self._client is not None
+                await self.open(self._js, self._client)
+                return
+            except Exception as exc:
+                log.debug("sync: reopen failed bucket=%s error=%r", self.bucket, exc)
+                await asyncio.sleep(RETRY)
 
     def _message(self, msg: Msg) -> None:
         sequence = stream_sequence(msg.reply)
@@ -143,6 +200,9 @@ class Feed:
         )
 
     async def close(self) -> None:
+        reopening, self._reopening = self._reopening, None
+        if reopening is not None and reopening is not asyncio.current_task():
+            reopening.cancel()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -29,14 +29,14 @@ from gslb.proximity import FrozenView
 from gslb.snapshot import SnapshotHolder
 from gslb.sync import admin, paths, requests, roster
 from gslb.sync.admin import AdminState
-from gslb.sync.bus import Bus
+from gslb.sync.bus import SLOW, Bus
 from gslb.sync.checkpoint import Checkpoints
 from gslb.sync.feed import Feed
 from gslb.sync.metrics import families
 from gslb.sync.paths import PathReplica
 from gslb.sync.requests import ProbeRequests
 from gslb.sync.roster import Roster, config_hash
-from gslb.sync.views import View, combine, own_members
+from gslb.sync.views import View, combine, explain, own_members
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -185,6 +185,13 @@ class SyncGroup:
         mine = View(self.settings.node, self.vantages(), now, own_members(config, own))
         return combine(config, own, mine, self.roster.views(), now, self.settings.stale_after)
 
+    def member_views(self, config: Config) -> dict[str, dict[str, Any]]:
+        """`gslbctl show members`: per member, the group's state and each node's view."""
+        now = time.time()
+        own = own_members(config, self.node.own_health(config))
+        mine = View(self.settings.node, self.vantages(), now, own)
+        return explain(config, mine, self.roster.views(), now, self.settings.stale_after)
+
     def vantages(self) -> tuple[str, ...]:
         names = self.scheduler.datacenters
         return tuple(names[dc] for dc, _ in self.scheduler.vantages if dc < len(names))
@@ -199,6 +206,7 @@ class SyncGroup:
             "generation": generation,
             "config_hash": self._hash[1],
             "version": __version__,
+            "server": self.bus.server,  # the NATS server it is connected to
             "started": self.started,
             "at": time.time(),
             "members": own_members(config, self.node.own_health(config)),
@@ -245,10 +253,11 @@ class SyncGroup:
 
     async def checkpoint(self) -> None:
         """This node's checkpoint of the group's paths, when one is due."""
-        feed, js = self.feeds[0], self.bus.js
-        if not (self.bus.connected and feed.caught_up and js is not None):
+        feed, client = self.feeds[0], self.bus.client
+        if not (self.bus.connected and feed.caught_up and client is not None):
             return
         if self.checkpoints.due(feed.last):
+            js = client.jetstream(timeout=SLOW)
             await self.checkpoints.write(js, feed.last, await self._stream(js))
 
     def set_member_disabled(self, member: str, disabled: bool) -> None:

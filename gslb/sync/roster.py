@@ -124,6 +124,7 @@ class Roster:
             "self": r["node"] == self.node,
             "connected": now - at <= self.stale_after,
             "datacenters": ",".join(r["datacenters"]) or "-",
+            "server": r.get("server", "-"),
             "last_heard": round(now - at, 1),
             "lag": round(heard - at, 3),
             "generation": r.get("generation"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gslb.health import Health
 from gslb.model import Config
@@ -48,6 +49,12 @@ def verdict(states: Iterable[str]) -> str:
     return UP if UP in known else DOWN
 
 
+def voters(views: list[View], datacenter: str) -> tuple[list[View], str]:
+    """The views that decide a member of `datacenter`, and the rule that chose them."""
+    local = [v for v in views if datacenter in v.datacenters]
+    return (local, f"datacenter {datacenter}") if local else (views, "all")
+
+
 def combine(
     config: Config, own: Health, mine: View, peers: Iterable[View], now: float, stale_after: float
 ) -> Health:
@@ -58,10 +65,39 @@ def combine(
     member_up: list[bool] = []
     unknown: set[int] = set()
     for i, vs in enumerate(config.virtual_servers):
-        dc = config.datacenters[vs.datacenter].name
-        voters = [v for v in views if dc in v.datacenters] or views
-        state = verdict(v.members.get(vs.name, UNKNOWN) for v in voters)
+        chosen, _ = voters(views, config.datacenters[vs.datacenter].name)
+        state = verdict(v.members.get(vs.name, UNKNOWN) for v in chosen)
         member_up.append(state == UP)
         if state == UNKNOWN:
             unknown.add(i)
     return dataclasses.replace(own, member_up=tuple(member_up), unknown=frozenset(unknown))
+
+
+def explain(
+    config: Config, mine: View, peers: Iterable[View], now: float, stale_after: float
+) -> dict[str, dict[str, Any]]:
+    """`gslbctl show members` in a group, per member: the group's state, the
+    rule that chose the views deciding it, and every node's view with its
+    age (a stale one shown as `unknown`, as it counts)."""
+    every = [mine, *sorted(peers, key=lambda v: v.node)]
+    fresh = [v for v in every if now - v.at <= stale_after]
+    shown = {}
+    for vs in config.virtual_servers:
+        chosen, rule = voters(fresh, config.datacenters[vs.datacenter].name)
+        counted = {v.node for v in chosen}
+        shown[vs.name] = {
+            "group": verdict(v.members.get(vs.name, UNKNOWN) for v in chosen),
+            "rule": rule,
+            "views": [
+                {
+                    "node": v.node,
+                    "datacenters": ",".join(v.datacenters) or "-",
+                    "state": v.members.get(vs.name, UNKNOWN) if v in fresh else UNKNOWN,
+                    "age": round(max(0.0, now - v.at), 1),
+                    "stale": v not in fresh,
+                    "counted": v.node in counted,
+                }
+                for v in every
+            ],
+        }
+    return shown

@@ -1,4 +1,4 @@
-from gslb.control.render import explanation, fields, table
+from gslb.control.render import explanation, fields, member_views, table
 
 
 def test_table_aligns_columns_and_names_them():
@@ -30,3 +30,22 @@ def test_explanation_of_a_drop():
         "decision": {"action": "drop", "answer": [], "probe": False},
     }  # fmt: skip
     assert explanation(result).splitlines()[-1] == "answer: none (drop)"
+
+
+def test_member_views_on_one_line():
+    view = {"datacenters": "CNC", "stale": False, "counted": False}
+    row = {
+        "name": "vs_cnc",
+        "group": "down",
+        "views": [
+            {**view, "node": "cnc-1", "state": "down", "age": 0.4, "counted": True},
+            {**view, "node": "tel-1", "state": "up", "age": 0.0},
+            {**view, "node": "cnc-2", "state": "unknown", "age": 12.3, "stale": True},
+        ],
+    }
+    assert member_views(row) == {
+        "name": "vs_cnc",
+        "group": "down",
+        "views": "cnc-1=down/0.4s* tel-1=up/0.0s cnc-2=unknown/12.3s(stale)",
+    }
+    assert member_views({"name": "vs_cnc"}) == {"name": "vs_cnc"}  # a standalone node

@@ -8,7 +8,7 @@ import pytest
 
 from gslb.health import Health
 from gslb.model import Config, DataCenter, ServerSettings, VirtualServer
-from gslb.sync.views import View, combine, own_members, verdict
+from gslb.sync.views import View, combine, explain, own_members, verdict
 
 NOW = 1_000_000.0
 CONFIG = Config(
@@ -78,3 +78,48 @@ def test_combine(own, peers, expected):
     mine = View("tel-1", ("TEL",), NOW, own_members(CONFIG, mine_health))
     got = combine(CONFIG, mine_health, mine, peers, NOW, stale_after=10)
     assert got == health(*expected)  # links and admin state kept as they were
+
+
+def test_explain_shows_each_view_its_age_and_the_rule():
+    mine = view("tel-1", ("TEL",), vs_cnc="up", vs_tel="up")
+    peers = [
+        view("cnc-2", ("CNC",), at=NOW - 12.34, vs_cnc="down", vs_tel="down"),  # stale
+        view("cnc-1", ("CNC",), at=NOW - 0.44, vs_cnc="down", vs_tel="down"),
+    ]
+    shown = explain(CONFIG, mine, peers, NOW, stale_after=10)
+    row = {"node": "", "datacenters": "", "state": "", "age": 0.0, "stale": False, "counted": False}
+    assert shown == {
+        "vs_cnc": {
+            "group": "down",  # cnc-1 stands in CNC: its view decides; tel-1's up does not count
+            "rule": "datacenter CNC",
+            "views": [
+                {**row, "node": "tel-1", "datacenters": "TEL", "state": "up"},
+                {**row, "node": "cnc-1", "datacenters": "CNC", "state": "down", "age": 0.4,
+                 "counted": True},
+                # Stale: unknown, never down, and not counted.
+                {**row, "node": "cnc-2", "datacenters": "CNC", "state": "unknown", "age": 12.3,
+                 "stale": True},
+            ],
+        },
+        "vs_tel": {
+            "group": "up",
+            "rule": "datacenter TEL",
+            "views": [
+                {**row, "node": "tel-1", "datacenters": "TEL", "state": "up", "counted": True},
+                {**row, "node": "cnc-1", "datacenters": "CNC", "state": "down", "age": 0.4},
+                {**row, "node": "cnc-2", "datacenters": "CNC", "state": "unknown", "age": 12.3,
+                 "stale": True},
+            ],
+        },
+    }  # fmt: skip
+
+
+def test_explain_without_a_node_in_the_members_datacenter_counts_every_view():
+    mine = view("tel-1", ("TEL",), vs_cnc="down")
+    peers = [view("hk-1", ("HK",), at=NOW - 1, vs_cnc="up")]
+    shown = explain(CONFIG, mine, peers, NOW, stale_after=10)["vs_cnc"]
+    assert (shown["group"], shown["rule"]) == ("up", "all")
+    assert [(v["node"], v["state"], v["counted"]) for v in shown["views"]] == [
+        ("tel-1", "down", True),
+        ("hk-1", "up", True),
+    ]
