@@ -17,6 +17,8 @@ client saw it:
 - statuses: `--reloads` x `gslbctl status`, what starting gslbctl costs the
   replies on a machine of few cores (the baseline of the next);
 - reloads: `--reloads` good reloads one after the other;
+- big topology: a reload of a valid topology.csv of `--topology-records`
+  records (the snapshot's index is built in a thread);
 - bad reload: a topology.csv of `--bad-mb` MB of bad lines, then one that
   is a FIFO nobody writes to.
 """
@@ -37,7 +39,11 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.conftest import copy_config, edit_config, start_gslbd  # noqa: E402
 from tests.integration.ops.helpers import ctl, socket_of  # noqa: E402
 from tests.integration.stream import QueryStream  # noqa: E402
-from tests.integration.test_control_work import bad_topology, ldns_file  # noqa: E402
+from tests.integration.test_control_work import (  # noqa: E402
+    bad_topology,
+    big_topology,
+    ldns_file,
+)
 
 
 def main() -> int:
@@ -46,6 +52,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000, help="queries a second")
     parser.add_argument("--reloads", type=int, default=20)
     parser.add_argument("--bad-mb", type=float, default=50)
+    parser.add_argument("--topology-records", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -73,14 +80,31 @@ def main() -> int:
             end = _logged_at(line)
             before = result.between(0, end - took - 1)
             print(f"no work:    {before}   (the stream before the save, nothing else to do)")
-            print(f"save:       {result.between(end - took, end)}   ({took:.1f} s to save)")
+            save = result.between(end - took, end)
+            print(f"save:       {save}   ({took:.1f} s to save)")
+            print(f"  from 1 s after the fork: {result.between(end - took + 1, end)}")
+            slowest = sorted((x for x in save.queries if x[1] is not None), key=lambda x: -x[1])
+            print("  slowest replies (ms, s after the save began): " + ", ".join(
+                f"{latency * 1e3:.0f} at {sent - end + took:.2f}" for sent, latency in slowest[:6]
+            ))  # fmt: skip
+            print(f"load average: {_load()}")
             for command in ("status", "reload"):  # status: what running gslbctl costs
                 stream = QueryStream(server.host, server.port, rate=args.rate).start()
                 for _ in range(args.reloads):
                     assert ctl(server, command).returncode == 0
                 print(f"{command + 's:':11} {stream.stop()}   ({args.reloads} x gslbctl {command})")
+                print(f"load average: {_load()}")
             topology = config / "topology.csv"
             good = topology.read_text()
+            topology.write_text(big_topology(good, args.topology_records))
+            stream = QueryStream(server.host, server.port, rate=args.rate).start()
+            began = time.monotonic()
+            assert ctl(server, "reload").returncode == 0
+            took = time.monotonic() - began
+            print(f"big topology: {stream.stop()}   (a valid topology.csv of"
+                  f" {args.topology_records} records, reloaded in {took:.1f} s)")  # fmt: skip
+            print(f"load average: {_load()}")
+            topology.write_text(good)
             topology.write_text(bad_topology(int(args.bad_mb * 1e6 / 33)))
             stream = QueryStream(server.host, server.port, rate=args.rate).start()
             began = time.monotonic()
@@ -101,6 +125,7 @@ def main() -> int:
             print(f"bad reload: {result}   ({args.bad_mb:g} MB topology.csv rejected in"
                   f" {took:.1f} s, {len(bad.stderr.splitlines())} lines; then a FIFO)")  # fmt: skip
             print(f"gslbd: {_rss_mb(server.proc.pid):.0f} MB resident at the end")
+            print(f"load average: {_load()}")
         finally:
             server.stop()
     return 0
@@ -110,6 +135,13 @@ def _logged_at(line: str) -> float:
     """The wall-clock time of a log line of gslbd (local time, milliseconds)."""
     stamp, millis = line[:23].split(",")
     return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
+
+
+def _load() -> str:
+    """The machine's load average (1, 5, 15 minutes) and its cores: how much
+    of the tail is other work's."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
 
 
 def _rss_mb(pid: int) -> float:

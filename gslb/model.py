@@ -316,6 +316,9 @@ class Config:
     sync: SyncSettings | None = None  # None: a standalone node
     log: LogSettings = field(default_factory=LogSettings)
     anycast: AnycastSettings | None = None  # no `[anycast]`: no gate
+    # Per data center, the id its paths carry in the LDNS table
+    # (gslb/proximity.py, LdnsTable.configure; gslbd sets it); (): its index.
+    datacenter_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +330,9 @@ class Candidate:
     ratio: int
     datacenter: int  # -1 on the pool tier
     pool: int
+    # Its data center's id in the LDNS table's paths (Config.datacenter_ids);
+    # -1: the data center's index.
+    path_id: int = -1
     # What topology records on the server side can name this candidate by,
     # most specific first; made once here rather than on every query.
     keys: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
@@ -337,3 +343,5 @@ class Candidate:
         else:
             keys = (("vs", self.index), ("pool", self.pool), ("dc", self.datacenter))
         object.__setattr__(self, "keys", keys)
+        if self.path_id < 0:
+            object.__setattr__(self, "path_id", self.datacenter)

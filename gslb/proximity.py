@@ -22,8 +22,17 @@ frozen view the hot path reads costs a dict slot, an int and a small bytes
 object per LDNS, shared with the write side. The control plane publishes a
 new view in batches: `view()` copies only the keys changed since the last
 one into a small `recent` layer over an immutable `base`, and folds them
-into a new base once that layer grows past an eighth of it, so publishing
-is proportional to the changes, not to the table.
+into a new base a chunk at a time once that layer is big enough
+(gslb/layers.py), so no publishing holds the event loop for long, however
+big the table.
+
+A path names its data center by an id the table gives the name once, for
+the life of the process (`LdnsTable.configure`), not by its place in the
+config: a reload that reorders or removes data centers leaves every record
+as it is, and the snapshot maps each candidate's data center to its id
+(`Candidate.path_id`, from `Config.datacenter_ids`). Re-indexing a million
+entries on the event loop took about 13 s (bench/README.md, "Answers while
+the control plane works").
 
 The table is bounded (the least recently seen LDNS is evicted), forgets an
 LDNS after `ldns_ttl` seconds without a query, and is saved atomically
@@ -46,6 +55,7 @@ from ipaddress import ip_address
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from gslb.layers import Layers
 from gslb.model import IPAddress, address_of, key_of
 from gslb.probes import PROTOCOL_NAMES
 
@@ -75,7 +85,7 @@ class ProximityView(Protocol):
     """Paths by LDNS key (`gslb.model.key_of`)."""
 
     def paths(self, key: int) -> Mapping[int, Path]:
-        """Fresh and stale paths for this LDNS, keyed by data-center index."""
+        """Fresh and stale paths for this LDNS, by data-center id (`Candidate.path_id`)."""
         ...
 
     def fresh(self, key: int, since: float, field: str) -> Mapping[int, float]:
@@ -179,13 +189,19 @@ def _pack(records: Sequence[PathRecord]) -> bytes:
 class FrozenView:
     """A published, read-only view of the LDNS table: two immutable layers."""
 
-    __slots__ = ("_base", "_recent")
+    __slots__ = ("_base", "_folded", "_recent")
 
     def __init__(
-        self, base: Mapping[int, bytes] | None = None, recent: Mapping[int, bytes] | None = None
+        self,
+        base: Mapping[int, bytes] | None = None,
+        recent: Mapping[int, bytes] | None = None,
+        folded: tuple[Mapping[int, bytes], Mapping[int, bytes]] | None = None,
     ) -> None:
         self._base = base if base is not None else {}
         self._recent = recent if recent is not None else {}  # b"": removed from base
+        # The base this one was made from and the recent layer folded into it
+        # (gslb/layers.py): what changed across the fold, for `changes_since`.
+        self._folded = folded
 
     @classmethod
     def of(cls, entries: Mapping[IPAddress, Mapping[int, Path]]) -> FrozenView:
@@ -270,12 +286,21 @@ class FrozenView:
     def changes_since(self, older: FrozenView) -> dict[int, bytes]:
         """Key -> packed paths (b"": removed) that differ from `older`: what a
         copy of the view in another process needs (gslb/server/supervisor.py).
-        Proportional to the recent layer while both share a base; one pass
-        over the table when the base was folded (every `size/8` changes)."""
+        Proportional to the recent layers while both share a base or this
+        base was folded from the older one's; one pass over the table when
+        more than one fold lies between them."""
         if self._base is older._base:
             out = {k: v for k, v in self._recent.items() if older._recent.get(k) != v}
             for k in older._recent.keys() - self._recent.keys():
                 out[k] = self._base.get(k, b"")
+            return out
+        if self._folded is not None and self._folded[0] is older._base:
+            keys = older._recent.keys() | self._folded[1].keys() | self._recent.keys()
+            out = {}
+            for k in keys:
+                packed = self._packed(k) or b""
+                if packed != (older._packed(k) or b""):
+                    out[k] = packed
             return out
         new = dict(self._base)
         new.update(self._recent)
@@ -293,6 +318,36 @@ class FrozenView:
 
 
 EMPTY = FrozenView()
+
+
+class Published:
+    """The latest `FrozenView` of a map written elsewhere: the table's, or
+    a worker's copy of it. Changes go into `Layers` (gslb/layers.py), whose
+    new base is made a step at a time: while `folding`, the owner calls
+    `fold_step` with turns of the event loop between."""
+
+    def __init__(self) -> None:
+        self.view = EMPTY
+        self._layers = Layers()
+
+    def publish(self, changes: Mapping[int, bytes]) -> FrozenView:
+        """The view with these changes (key -> packed paths, b"": removed)."""
+        self._layers.publish(changes)
+        return self._made()
+
+    @property
+    def folding(self) -> bool:
+        return self._layers.folding
+
+    def fold_step(self) -> FrozenView | None:
+        """One step of the new base (about a millisecond); the view with it,
+        once it is done."""
+        return self._made() if self._layers.step() else None
+
+    def _made(self) -> FrozenView:
+        layers = self._layers
+        self.view = FrozenView(layers.base, layers.recent, layers.folded)
+        return self.view
 
 
 class LdnsEntry:
@@ -321,16 +376,25 @@ class LdnsEntry:
 class LdnsTable:
     """The write side: only the control plane touches it."""
 
+    MAX_IDS = 0x10000  # data-center ids a path record can carry (PATH's H)
+
     def __init__(self, *, max_entries: int, ldns_ttl: float) -> None:
         self.max_entries = max_entries
         self.ldns_ttl = ldns_ttl
         self.evicted = 0
         self._entries: OrderedDict[int, LdnsEntry] = OrderedDict()  # least recently seen first
         self._dirty: set[int] = set()
-        self._view = EMPTY
+        self._published = Published()
         # (key, data center) measured here since the sync group last took
         # them (gslb/sync/paths.py); None: a standalone node keeps no such set.
         self.recorded: set[tuple[int, int]] | None = None
+        # Data-center ids (`configure`): name -> id of the configured ones,
+        # and by id every name given one (the ids of paths), "" in
+        # `datacenters` for those no longer configured.
+        self._ids: dict[str, int] = {}
+        self._names: list[str] = []
+        self.datacenters: tuple[str, ...] = ()
+        self.compactions = 0  # times the ids ran out (`_compact`)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -390,9 +454,10 @@ class LdnsTable:
         """One probe round of one path: answered (`rtt_us`) or not (None)."""
         key = key_of(address)
         entry = self._entries.get(key)
-        if entry is None:
-            return  # evicted or expired while the probe was out
-        records = {r.datacenter: r for r in unpack(entry.paths)}
+        names = self.datacenters
+        if entry is None or (datacenter < len(names) and not names[datacenter]):
+            return  # evicted or expired while the probe was out, or its data center removed
+        records = self._held(entry)
         old = records.get(datacenter)
         at = int(now)
         if rtt_us is None:
@@ -438,7 +503,8 @@ class LdnsTable:
             self.add_key(key, target, now).paths = packed
             self._dirty.add(key)
             return len(packed) // PATH.size
-        held = {r[0]: r for r in PATH.iter_unpack(entry.paths)}
+        names = self.datacenters  # "" for a removed one: its paths go (as `_held`)
+        held = {r[0]: r for r in PATH.iter_unpack(entry.paths) if r[0] >= len(names) or names[r[0]]}
         taken = 0
         for new in PATH.iter_unpack(packed):
             old = held.get(new[0])
@@ -467,6 +533,15 @@ class LdnsTable:
         self._dirty.add(key)
         return True
 
+    def _held(self, entry: LdnsEntry) -> dict[int, PathRecord]:
+        """The entry's paths by data-center id, but those of removed data centers."""
+        names = self.datacenters
+        return {
+            r.datacenter: r
+            for r in unpack(entry.paths)
+            if r.datacenter >= len(names) or names[r.datacenter]
+        }
+
     def path(self, key: int, datacenter: int) -> tuple[LdnsEntry, PathRecord] | None:
         """The entry of `key` and its path from `datacenter`, if both are held."""
         entry = self._entries.get(key)
@@ -477,13 +552,36 @@ class LdnsTable:
                 return entry, r
         return None
 
-    def remap(self, old: Sequence[str], new: Sequence[str]) -> None:
-        """Data centers reordered, added or removed (a reload): paths follow
-        their data center's name; those of a removed one are dropped."""
-        index = {name: i for i, name in enumerate(new)}
-        moved = {i: index.get(name) for i, name in enumerate(old)}
-        if all(moved[i] == i for i in moved):
-            return
+    def configure(self, names: Sequence[str]) -> tuple[int, ...]:
+        """The ids of these data centers (the config's, in its order) in this
+        table's paths; a name not seen before gets the next id, a name
+        removed and added back a new one. Ids are kept for the life of the
+        process, so a reload that reorders or removes data centers re-indexes
+        nothing: costs the number of data centers, not the table's size. The
+        paths of a removed one stay in their records, read by no snapshot
+        (no candidate carries its id), and are dropped when the entry is next
+        written (`record`, `merge`), saved or forgotten. After MAX_IDS ids the
+        table is re-indexed once (the only reload that walks it)."""
+        names = tuple(names)
+        kept = set(names)
+        for name in self._ids.keys() - kept:
+            del self._ids[name]  # its id is retired; the name gets a new one if it returns
+        if len(self._names) + len(kept - self._ids.keys()) > self.MAX_IDS:
+            self._compact(names)
+        for name in names:
+            if name not in self._ids:
+                self._ids[name] = len(self._names)
+                self._names.append(name)
+        ids = self._ids
+        self.datacenters = tuple(n if ids.get(n) == i else "" for i, n in enumerate(self._names))
+        return tuple(self._ids[name] for name in names)
+
+    def _compact(self, names: tuple[str, ...]) -> None:
+        """Ids run out: these names become ids 0.., every path is re-indexed
+        (those of other data centers dropped), on the event loop."""
+        log.warning("ldns_table: data center ids re-indexed entries=%d", len(self._entries))
+        index = {name: i for i, name in enumerate(names)}
+        moved = {self._ids[n]: index[n] for n in names if n in self._ids}
         for key, entry in self._entries.items():
             entry.paths = _pack(
                 [
@@ -493,6 +591,11 @@ class LdnsTable:
                 ]
             )
             self._dirty.add(key)
+        if self.recorded is not None:
+            self.recorded = {(k, moved[dc]) for k, dc in self.recorded if dc in moved}
+        self._names = list(names)
+        self._ids = index
+        self.compactions += 1
 
     def expire(self, now: float) -> int:
         """Forget LDNS not seen for `ldns_ttl` seconds; how many were."""
@@ -516,25 +619,24 @@ class LdnsTable:
         return bool(self._dirty)
 
     def view(self) -> FrozenView:
-        """The view with every change so far; cheap when nothing changed."""
+        """The view with every change so far; cheap when nothing changed.
+        Bounded however big the table (gslb/layers.py); while `folding`, the
+        caller is to call `fold_step` with turns of the loop between."""
         if not self._dirty:
-            return self._view
-        old = self._view
-        recent = dict(old._recent)
-        for key in self._dirty:
-            entry = self._entries.get(key)
-            recent[key] = entry.paths if entry is not None else b""
+            return self._published.view
+        get = self._entries.get
+        changes = {key: (e.paths if (e := get(key)) is not None else b"") for key in self._dirty}
         self._dirty.clear()
-        if len(recent) > 1024 + len(old._base) // 8:
-            base = dict(old._base)  # a C-speed copy, then only the changes
-            base.update(recent)
-            for key, packed in recent.items():
-                if not packed:
-                    del base[key]
-            self._view = FrozenView(base)
-        else:
-            self._view = FrozenView(old._base, recent)
-        return self._view
+        return self._published.publish(changes)
+
+    @property
+    def folding(self) -> bool:
+        """A new base of the view is being made a step at a time."""
+        return self._published.folding
+
+    def fold_step(self) -> FrozenView | None:
+        """One step of the view's new base; the view with it once it is done."""
+        return self._published.fold_step()
 
     def keys(self) -> list[int]:
         """Every key, least recently seen first: a copy made at C speed, so a
@@ -542,8 +644,9 @@ class LdnsTable:
         return list(self._entries)
 
     def row(self, key: int, datacenters: Sequence[str]) -> list[object] | None:
-        """The entry of `key` as a JSON-able row (data centers by name); None
-        when it has gone meanwhile."""
+        """The entry of `key` as a JSON-able row (data centers by name:
+        `datacenters` by id, as `self.datacenters`; "" leaves the paths of a
+        removed one out); None when it has gone meanwhile."""
         e = self._entries.get(key)
         if e is None:
             return None
@@ -568,7 +671,7 @@ class LdnsTable:
                     r.pending_us,
                 ]
                 for r in unpack(e.paths)
-                if r.datacenter < len(datacenters)
+                if r.datacenter < len(datacenters) and datacenters[r.datacenter]
             ],
         ]
 
@@ -580,7 +683,7 @@ class LdnsTable:
         """Add saved rows (as `row` makes them; least recently seen first)
         not expired by `now`; how many. A malformed row raises ValueError,
         KeyError, TypeError or AttributeError (gslb/ldnsfile.py reads them)."""
-        index = {name: i for i, name in enumerate(datacenters)}
+        index = {name: i for i, name in enumerate(datacenters) if name}
         loaded = 0
         for address, target, first, last, queries, protocol, failures, paths in rows:
             if last < now - self.ldns_ttl:

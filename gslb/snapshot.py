@@ -53,6 +53,7 @@ class Snapshot:
         proximity: ProximityView = EMPTY,
     ) -> Snapshot:
         health = health or Health.initial(config)
+        ids = config.datacenter_ids or range(len(config.datacenters))
         members = tuple(
             tuple(
                 Candidate(
@@ -61,6 +62,7 @@ class Snapshot:
                     m.ratio,
                     config.virtual_servers[m.vs].datacenter,
                     pi,
+                    ids[config.virtual_servers[m.vs].datacenter],
                 )
                 for m in pool.members
                 if m.enabled

@@ -82,7 +82,7 @@ class Context:
 
 
 def fresh_paths(ctx: Context) -> Mapping[int, Path]:
-    """The LDNS's paths that are younger than the path TTL, by data center."""
+    """The LDNS's paths that are younger than the path TTL, by data-center id."""
     oldest = ctx.now - ctx.path_ttl
     paths = ctx.proximity.paths(key_of(ctx.ldns))
     return {dc: p for dc, p in paths.items() if p.measured_at >= oldest}
@@ -101,7 +101,7 @@ def by_path(
         return no_path_data(ctx)
     get = values.get
     return ranked(
-        candidates, [get(c.datacenter) for c in candidates], ctx, highest_first=highest_first
+        candidates, [get(c.path_id) for c in candidates], ctx, highest_first=highest_first
     )
 
 
@@ -114,7 +114,7 @@ def compile_by_path(
     highest_first: bool = False,
 ) -> Ranker:
     """`by_path` for these candidates, as the hot path runs it (see `Ranker`)."""
-    datacenters = [c.datacenter for c in candidates]
+    datacenters = [c.path_id for c in candidates]
     if limit == 1:
         first: dict[int, int] = {}
         for position, dc in enumerate(datacenters):

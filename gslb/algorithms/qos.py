@@ -45,7 +45,7 @@ class Qos(Algorithm):
         weights = dict(DEFAULTS)
         if ctx.pool is not None:
             weights.update(ctx.pool.qos)
-        measured = [paths[c.datacenter] for c in candidates if c.datacenter in paths]
+        measured = [paths[c.path_id] for c in candidates if c.path_id in paths]
         if not measured:
             return no_path_data(ctx)
         best_rtt = min(p.rtt_us for p in measured)
@@ -55,7 +55,7 @@ class Qos(Algorithm):
         top_ratio = max(c.ratio for c in candidates) or 1
 
         def score(c: Candidate) -> float | None:
-            p = paths.get(c.datacenter)
+            p = paths.get(c.path_id)
             if p is None:
                 return None
             return (

@@ -52,6 +52,7 @@ def entry_dict(
                 "fresh": bool(p.measured_at) and p.measured_at >= now - path_ttl,
             }
             for p in unpack(entry.paths)
+            if p.datacenter >= len(datacenters) or datacenters[p.datacenter]  # "": removed
         ],
     }
 

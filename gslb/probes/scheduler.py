@@ -76,6 +76,7 @@ from ipaddress import IPv6Address, ip_address, ip_network
 from itertools import islice
 from random import Random
 
+from gslb import layers
 from gslb.counters import CHECK_BUCKETS, Histogram
 from gslb.errors import GslbError
 from gslb.ldnsfile import load, remove_leftovers, save_forked
@@ -196,6 +197,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_save = clock()
         self._saving: asyncio.Task[None] | None = None  # a periodic save under way
+        self._folding: asyncio.Task[None] | None = None  # the view's new base under way
         self._reported: Counter[int] = Counter()  # who queried in other processes (keys)
         # Per resolver as the hot path gives it: its address, or None when it
         # may not be probed (allow/deny): one look-up, not an ip_address()
@@ -215,22 +217,18 @@ class Scheduler:
         self._targets_of.clear()
         if (old_settings.interval, old_settings.backoff_max) != (s.interval, s.backoff_max):
             self._reschedule(old_settings, s)
-        names = tuple(d.name for d in config.datacenters)
-        old = getattr(self, "datacenters", names)
-        self.table.remap(old, names)
-        if old != names:  # the targets' results follow their data center's name too
-            index = {name: i for i, name in enumerate(names)}
+        # Paths and results carry each data center's id in the table, which a
+        # reload keeps (LdnsTable.configure): nothing to re-index here.
+        compactions = self.table.compactions
+        self.ids = self.table.configure([d.name for d in config.datacenters])
+        if self.table.compactions != compactions:  # ids re-given: results under old ones
             for state in self._targets.values():
-                if state.results is not None:
-                    moved = {dc: index.get(old[dc]) for dc in state.results if dc < len(old)}
-                    state.results = {
-                        to: state.results[dc] for dc, to in moved.items() if to is not None
-                    }
-        self.datacenters = names
+                state.results = None
+        self.datacenters = self.table.datacenters  # by id; "": removed
         chosen = s.datacenters
         if chosen is None:
             chosen = tuple(i for i, d in enumerate(config.datacenters) if d.probe_source)
-        self.vantages = tuple((i, config.datacenters[i].probe_source) for i in chosen)
+        self.vantages = tuple((self.ids[i], config.datacenters[i].probe_source) for i in chosen)
         self.table.max_entries, self.table.ldns_ttl = s.max_entries, s.ldns_ttl
         self.bucket = TokenBucket(s.rate, max(1.0, s.rate * BURST), self.clock, self.sleep)
         self.jobs = asyncio.Semaphore(s.concurrency)  # running jobs keep the one they took
@@ -522,11 +520,24 @@ class Scheduler:
         self.counts["expired"] += self.table.expire(now)
         if self.publish is not None and self.table.dirty:
             self.publish(self.table.view())
+        if self.table.folding and self._folding is None:
+            self._folding = asyncio.create_task(self._fold())
         if now - self._last_save >= self.settings.save_interval and self._saving is None:
             # Apart from the tick: a save of a big table takes seconds (in
             # slices), and who queried must still be drained every second.
             self._saving = asyncio.create_task(self.save())
             self._saving.add_done_callback(self._saved)
+
+    async def _fold(self) -> None:
+        """Make the view's new base a step at a time, answering between
+        (gslb/layers.py), and publish it."""
+        try:
+            while (view := self.table.fold_step()) is None:
+                await asyncio.sleep(layers.PAUSE)
+            if self.publish is not None:
+                self.publish(view)
+        finally:
+            self._folding = None
 
     def _saved(self, task: asyncio.Task[None]) -> None:
         self._saving = None
@@ -570,6 +581,8 @@ class Scheduler:
         return loaded
 
     async def stop(self, save: bool = True) -> None:
+        if self._folding is not None:
+            self._folding.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -14,6 +14,7 @@ answer the queries (gslb/server/supervisor.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gslb import __version__, command
+from gslb import __version__, collector, command
 from gslb.anycast import handoff
 from gslb.config import load
 from gslb.config.isolated import load_isolated
@@ -176,22 +177,33 @@ class Server:
                 self.reloads["failed"] += 1
                 self.last_reload_error = err
                 return False
-            self._swap(config)
+            with collector.paused():
+                await self._swap(config)
             return True
 
-    def _swap(self, config: Config) -> None:
+    async def _swap(self, config: Config) -> None:
+        # The snapshot's indices are built in a thread, which hands the event
+        # loop the GIL every millisecond (gslb/collector.py), so a topology of a
+        # hundred thousand records (3 s to index) delays replies by
+        # milliseconds, not seconds; health and the LDNS view are joined
+        # after, on the loop, as they are then. The table's data-center ids
+        # (kept for the life of the process) are given first: the snapshot
+        # reads the paths by them.
+        ids = self.probe_scheduler.table.configure([d.name for d in config.datacenters])
+        config = dataclasses.replace(config, datacenter_ids=ids)
+        built = await asyncio.to_thread(Snapshot.build, config)
         old = self.holder.current
         self.probe_scheduler.configure(config)
         if config.sync != (None if self.sync is None else self.sync.settings):
             log.warning("reload: [sync] changed; it takes a restart to apply")
         view = self.probe_scheduler.table.view()
         health = self.monitors.configure(config)
-        self.holder.publish(
-            Snapshot.build(config, old.generation + 1, health=health, proximity=view)
-        )
+        generation = old.generation + 1
+        snap = dataclasses.replace(built, generation=generation)
+        self.holder.publish(snap.with_health(health).with_proximity(view))
         self.reloads["ok"] += 1
         self.last_reload_error = None
-        log.info("reload: ok generation=%d", old.generation + 1)
+        log.info("reload: ok generation=%d", generation)
 
     def set_member_disabled(self, name: str, disabled: bool) -> None:
         """`gslbctl member disable|enable`: at once, and saved for restarts."""

@@ -31,10 +31,12 @@ import socket
 import sys
 from collections import Counter
 
+from gslb import collector
 from gslb.dns.answer import Responder
 from gslb.errors import GslbError
+from gslb.layers import PAUSE
 from gslb.model import IPAddress, LogSettings
-from gslb.proximity import EMPTY, FrozenView
+from gslb.proximity import FrozenView, Published
 from gslb.server import runtime
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
 from gslb.server.listeners import Events, bind
@@ -44,27 +46,11 @@ log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000  # as the single process (gslb/server/app.py)
 
 
-class ViewMirror:
+class ViewMirror(Published):
     """The worker's copy of the parent's LDNS view, kept from its changes."""
 
-    def __init__(self) -> None:
-        self.view = EMPTY
-        self._base: dict[int, bytes] = {}
-        self._recent: dict[int, bytes] = {}  # b"": removed from base
-
     def apply(self, changes: dict[int, bytes]) -> FrozenView:
-        recent = {**self._recent, **changes}
-        if len(recent) > 1024 + len(self._base) // 8:
-            base = dict(self._base)
-            base.update(recent)
-            for key, packed in recent.items():
-                if not packed:
-                    del base[key]
-            self._base, self._recent = base, {}
-        else:
-            self._recent = recent
-        self.view = FrozenView(self._base, self._recent)
-        return self.view
+        return self.publish(changes)
 
 
 class Worker:
@@ -90,12 +76,16 @@ class Worker:
     def limit(self) -> int:
         return self.holder.current.config.probes.queue_size
 
-    def apply(self, update: Update) -> None:
+    def apply(self, update: Update, built: Snapshot | None = None) -> None:
+        """Take an Update in; `built`: its config's snapshot, made beforehand
+        (off the event loop, as `serve` does)."""
         snap = self.holder.current
         view = self.mirror.apply(update.proximity) if update.proximity else self.mirror.view
         if update.config is not None:
             health = update.health or snap.health
-            snap = Snapshot.build(update.config, update.generation, health, view)
+            if built is None:
+                built = Snapshot.build(update.config, update.generation)
+            snap = built.with_health(health).with_proximity(view)
         else:
             if update.health is not None:
                 snap = snap.with_health(update.health)
@@ -141,14 +131,32 @@ async def serve(fd: int, index: int) -> int:
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, done.set)
 
+    folding: set[asyncio.Task[None]] = set()
+
+    async def fold() -> None:  # the view's new base, a step at a time (gslb/layers.py)
+        try:
+            while (view := worker.mirror.fold_step()) is None:
+                await asyncio.sleep(PAUSE)
+            worker.holder.publish(worker.holder.current.with_proximity(view))
+        finally:
+            folding.clear()
+
     async def updates() -> None:
         try:
             while True:
                 message = await receive(reader)
                 if not isinstance(message, Update):
                     raise ChannelError(f"expected an Update, got {type(message).__name__}")
-                worker.apply(message)
+                built = None
+                if message.config is not None:  # a big topology: seconds to index
+                    with collector.paused():
+                        built = await asyncio.to_thread(
+                            Snapshot.build, message.config, message.generation
+                        )
+                worker.apply(message, built)
                 send(writer, Ack(message.seq))
+                if worker.mirror.folding and not folding:
+                    folding.add(asyncio.create_task(fold()))
         except asyncio.IncompleteReadError:
             log.info("worker: parent gone index=%d", index)
         finally:
@@ -168,7 +176,7 @@ async def serve(fd: int, index: int) -> int:
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     await done.wait()
     listeners.close()
-    for task in tasks:
+    for task in [*tasks, *folding]:
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     await listeners.wait_closed()

@@ -211,7 +211,7 @@ class Checkpoints:
         return revision
 
     async def merge(self, data: bytes, names: tuple[str, ...], at: int, started: float) -> None:
-        index = {name: i for i, name in enumerate(self.datacenters())}
+        index = {name: i for i, name in enumerate(self.datacenters()) if name}
         moved = {i: index[name] for i, name in enumerate(names) if name in index}
         same = all(moved.get(i) == i for i in range(len(names)))
         self.counts["checkpoint_unknown_dc"] += len(names) - len(moved)

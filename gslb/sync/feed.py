@@ -113,10 +113,11 @@ class Feed:
         prefix = getattr(js, "_prefix", "$JS.API")  # $JS.<domain>.API with a domain
         next_subject = f"{prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         request = json.dumps({"batch": BATCH, "expires": int(WAIT * 1e9)}).encode()
-        idle = 0.0
+        heard = time.monotonic()  # the last message taken, or the last check
         while True:
             self._owed, self._took = BATCH, False
             self._answered.clear()
+            asked = time.monotonic()
             try:
                 await client.publish(next_subject, request, reply=inbox)
                 await asyncio.wait_for(self._answered.wait(), WAIT + RETRY)
@@ -126,12 +127,14 @@ class Feed:
                 log.debug("sync: pull failed bucket=%s error=%r", self.bucket, exc)
                 await asyncio.sleep(RETRY)
                 continue
+            now = time.monotonic()
             if self._took:
-                idle = 0.0
+                heard = now
             else:
-                idle += WAIT
-                if idle >= CHECK:
-                    idle = 0.0
+                if now - asked < WAIT / 2:  # a status at once (no responders): no busy loop
+                    await asyncio.sleep(WAIT / 2)
+                if now - heard >= CHECK:
+                    heard = now
                     if await self._lost(js, stream, consumer):
                         self._reopening = asyncio.create_task(self._reopen())
                         return

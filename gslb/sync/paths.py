@@ -100,7 +100,7 @@ class PathReplica:
         own: Callable[[], Collection[int]] = tuple,
     ) -> None:
         self.table = table
-        self.datacenters = datacenters  # the current config's names, by index
+        self.datacenters = datacenters  # names by data-center id ("": removed; LdnsTable)
         self.clock = clock
         self.own = own  # the indices of the data centers this node probes from
         # published, withdrawn_sent, merged, older, withdrawn, unknown_dc, bad
@@ -109,10 +109,10 @@ class PathReplica:
         table.recorded = set()
 
     def index(self) -> dict[str, int]:
-        """Data center name -> this node's index, remade when a reload changed them."""
+        """Data center name -> this node's id of it, remade when a reload changed them."""
         names = self.datacenters()
         if names is not self._index[0]:
-            self._index = (names, {name: i for i, name in enumerate(names)})
+            self._index = (names, {name: i for i, name in enumerate(names) if name})
         return self._index[1]
 
     @property
@@ -131,7 +131,7 @@ class PathReplica:
         own = self.own()
         out: list[tuple[str, bytes | None]] = []
         for key, dc in recorded:
-            if dc >= len(names):
+            if dc >= len(names) or not names[dc]:
                 continue  # its data center removed by a reload
             subject = f"$KV.{BUCKET}.{names[dc]}.{key:x}"
             held = self.table.path(key, dc)

@@ -77,6 +77,32 @@ def bad_topology(lines: int) -> str:
     return "\n".join(rows) + "\n"
 
 
+def big_topology(good: str, records: int) -> str:
+    """`good` and `records` more lines, each a distinct /24 to a data center."""
+    lines = [
+        f"dc:{('TEL', 'CNC')[i % 2]},{10 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.0/24,{1 + i % 200}"
+        for i in range(records)
+    ]
+    return good.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+
+
+def test_a_reload_of_a_big_valid_topology_does_not_stall_answers(gslbd):
+    # 50,000 records: before, 1.5 s to index on the event loop, half a second
+    # to unpickle, and the garbage collector's walks over what they made.
+    topology = gslbd.config_dir / "topology.csv"
+    topology.write_text(big_topology(topology.read_text(), 50_000))
+    stream = QueryStream(gslbd.host, gslbd.port, rate=RATE).start()
+    try:
+        time.sleep(0.3)
+        done = ctl(gslbd, "reload")
+        time.sleep(0.3)
+    finally:
+        result = stream.stop()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "2"  # generation
+    assert_answered(result)
+
+
 def test_reloads_good_and_bad_do_not_stall_answers(gslbd):
     config = gslbd.config_dir
     stream = QueryStream(gslbd.host, gslbd.port, rate=RATE).start()

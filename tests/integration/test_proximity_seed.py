@@ -10,6 +10,7 @@ Persistence is removed so every answer is decided afresh.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,8 @@ import dns.query
 import pytest
 
 from tests.fakeldns import DelayBySource, ldns_thread
-from tests.integration.conftest import PROBES_OFF, Gslbd
+from tests.integration.conftest import PROBES_OFF, Gslbd, edit_config, start_gslbd
+from tests.integration.ops.helpers import ctl, ctl_json
 
 LDNS = "127.0.0.53"
 CNC_SOURCE, TEL_SOURCE = "127.0.0.2", "127.0.0.3"
@@ -107,3 +109,79 @@ def test_a_restart_keeps_what_was_learned(make_gslbd, ldns, tmp_path):
     fake.delays.update({CNC_SOURCE: None, TEL_SOURCE: None})  # no more answers to probes
     second = start(make_gslbd, port, state, interval=600, path_ttl=600)
     assert www(second) == VS_TEL  # from the saved table, before any probe
+
+
+DATACENTERS = (
+    '[[datacenter]]\nname = "CNC"\nprobe_source = "127.0.0.2"\n\n'
+    '[[datacenter]]\nname = "TEL"\nprobe_source = "127.0.0.3"\n'
+)
+VS_TEL_BLOCK = '[[virtual_server]]\nname = "vs_tel"\naddress = "127.0.20.1"\nport = 80\n'
+
+
+def reload_with(
+    server: Gslbd, edits: tuple[tuple[str, str], ...], topology: str | None = None
+) -> None:
+    edit_config(server.config_dir, toml=edits, topology=topology)
+    done = ctl(server, "reload")
+    assert done.returncode == 0, done.stderr
+
+
+def path_rtts(server: Gslbd) -> dict[str, int]:
+    """The LDNS's paths as `gslbctl show ldns` gives them: data center -> RTT (µs)."""
+    (entry,) = ctl_json(server, "show", "ldns", LDNS)
+    return {p["datacenter"]: p["cur_rtt"] for p in entry["paths"]}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_paths_keep_their_data_center_across_reloads_that_move_them(
+    make_gslbd, ldns, tmp_path, workers
+):
+    fake, port = ldns
+    server = start(make_gslbd, port, tmp_path / "ldns.json", interval=600, path_ttl=600)
+    if workers > 1:
+        edit_config(server.config_dir, toml=(("[server]\n", f"[server]\nworkers = {workers}\n"),))
+        server.stop()
+        server = start_gslbd(server.config_dir)
+    www(server)
+    answers_become(server, VS_TEL, within=5)
+    learned = path_rtts(server)
+    assert learned.keys() == {"CNC", "TEL"}
+    assert learned["CNC"] > learned["TEL"]
+    fake.delays.update({CNC_SOURCE: None, TEL_SOURCE: None})  # no more answers to probes
+
+    # HK added first, TEL before CNC: every index moves, no path does.
+    reordered = '[[datacenter]]\nname = "HK"\n\n' + DATACENTERS.split("\n\n")[1] + "\n"
+    reordered += DATACENTERS.split("\n\n")[0] + "\n"
+    reload_with(server, ((DATACENTERS, reordered),))
+    assert path_rtts(server) == learned
+    assert www(server) == VS_TEL  # rtt still decides by the same paths
+
+    # TEL removed (with its virtual server): its path goes, CNC's stays.
+    tel = DATACENTERS.split("\n\n")[1] + "\n"
+    reload_with(
+        server,
+        (
+            (tel, ""),
+            (VS_TEL_BLOCK + 'datacenter = "TEL"\n', ""),
+            ('members = ["vs_cnc", "vs_tel"]', 'members = ["vs_cnc"]'),
+        ),
+        topology=TOPOLOGY.replace("dc:TEL,127.0.0.0/8,50\n", ""),
+    )
+    assert path_rtts(server) == {"CNC": learned["CNC"]}
+    assert www(server) == VS_CNC
+
+    # TEL back: a data center without paths until it probes again (interval 600 s).
+    reload_with(
+        server,
+        (
+            ('[[datacenter]]\nname = "HK"\n\n', '[[datacenter]]\nname = "HK"\n\n' + tel),
+            ("[[virtual_server]]\n", VS_TEL_BLOCK + 'datacenter = "TEL"\n\n[[virtual_server]]\n'),
+            ('members = ["vs_cnc"]', 'members = ["vs_cnc", "vs_tel"]'),
+        ),
+        topology=TOPOLOGY,
+    )
+    assert path_rtts(server) == {"CNC": learned["CNC"]}
+    assert www(server) == VS_CNC  # CNC's path is the only one: rtt picks it
+    assert server.stop() == 0
+    saved = (tmp_path / "ldns.json").read_text().splitlines()[1:]
+    assert [[p[0] for p in json.loads(row)[7]] for row in saved] == [["CNC"]]

@@ -5,11 +5,20 @@ import json
 import os
 import subprocess
 import sys
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, ip_address
 
 import pytest
 
-from gslb.ldnsfile import load, remove_leftovers, save, save_forked, save_in_slices, temporary
+from gslb.ldnsfile import (
+    _lines,
+    lines,
+    load,
+    remove_leftovers,
+    save,
+    save_forked,
+    save_in_slices,
+    temporary,
+)
 from gslb.proximity import LdnsTable
 
 T0 = 1_000_000.0
@@ -39,6 +48,24 @@ def test_the_file_is_a_header_then_a_row_a_line(tmp_path):
         '["10.0.0.0",null,1000000.0,1000000.0,0,"udp",0,[["CNC",100,10000,1000000,1000000,0,0,"udp",0]]]\n'
         '["10.0.0.1",null,1000001.0,1000001.0,0,"udp",0,[["TEL",101,10000,1000001,1000001,0,0,"udp",0]]]\n'
     )  # fmt: skip
+
+
+def test_the_saving_child_writes_the_lines_rows_would_give():
+    t = table(3)
+    t.max_entries = 10
+    assert t.configure(("CNC", "TEL", 'say "hi"\\')) == (0, 1, 2)
+    v6, subnet, resolver = ip_address("2001:db8::53"), ip_address("203.0.113.0"), ip_address("::1")
+    t.add(v6, v6, T0 + 0.125)
+    for dc, protocol in enumerate(("dns_dot", "dns_rev", "icmp")):
+        t.record(v6, dc, rtt_us=1_000 + dc, hops=dc, protocol=protocol, now=T0 + dc)
+    t.record(v6, 0, rtt_us=90_000, protocol="tcp", now=T0 + 5)  # held as pending
+    t.record(v6, 1, rtt_us=None, now=T0 + 6)
+    t.add(subnet, resolver, T0 + 7).queries = 12  # ECS: a target, no paths yet
+    t.seen(ip_address("10.0.0.1"), T0 + 8.5, 3)
+    t.configure(("TEL", 'say "hi"\\'))  # CNC removed: its paths are left out
+    rows = t.rows(t.datacenters)
+    assert [len(r[7]) for r in rows] == [0, 0, 2, 0, 1]
+    assert "".join(lines(t, t.datacenters)) == _lines(rows)
 
 
 def test_a_version_1_file_is_still_read(tmp_path):

@@ -8,6 +8,7 @@ from ipaddress import ip_address
 
 import pytest
 
+from gslb import layers
 from gslb.ldnsfile import load, save
 from gslb.proximity import (
     EMPTY,
@@ -157,17 +158,49 @@ def test_views_are_frozen_and_published_in_batches():
     assert first.paths(key_of(B)) == {}
 
 
-def test_recent_changes_fold_into_a_new_base():
+def everything(view: FrozenView, addresses) -> dict[int, bytes]:
+    """The view as one mapping: key -> packed paths, for every address it has."""
+    return {k: p for a in addresses if (p := view._packed(k := key_of(a)))}
+
+
+def test_recent_changes_fold_into_a_new_base_a_chunk_at_a_time(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 100)
+    monkeypatch.setattr(layers, "CHUNK", 64)
     t = table(max_entries=1000)
-    for i in range(1030):
-        a = ip_address(0x0A000000 + i)
+    addresses = [ip_address(0x0A000000 + i) for i in range(400)]
+    for i, a in enumerate(addresses[:150]):
         t.add(a, a, T0)
         t.record(a, 0, rtt_us=1000 + i, now=T0)
-        if i in (10, 1029):
-            view = t.view()
-    assert view._recent == {} and len(view._base) == 1000  # folded past 1024 changes
-    assert view.paths(key_of(ip_address("10.0.0.40")))[0].rtt_us == 1040
-    assert view.paths(key_of(ip_address("10.0.0.7"))) == {}  # evicted, also from the base
+    small = t.view()  # 150 changes over an empty base: folded at once
+    assert (small._recent, len(small._base), t.folding) == ({}, 150, False)
+
+    for i, a in enumerate(addresses[100:201]):  # 50 changed, 51 new
+        t.add(a, a, T0 + 1)
+        t.record(a, 1, rtt_us=5000 + i, now=T0 + 1)
+    started = t.view()
+    assert t.folding and started._base is small._base and len(started._recent) == 101
+    assert t.fold_step() is None  # 64 of 150 copied
+    t.record(addresses[0], 0, rtt_us=None, now=T0 + 2)  # changes go on meanwhile
+    meanwhile = t.view()
+    assert meanwhile._base is small._base and len(meanwhile._recent) == 102
+    assert t.fold_step() is None  # 128
+    folded = t.fold_step()  # the last 22: done
+    assert folded is not None and folded is t.view() and not t.folding
+    assert (folded._recent, len(folded._base)) == ({}, 201)
+    assert everything(folded, addresses) == everything(meanwhile, addresses)
+    assert {k: p for k, p in folded._base.items()} == {
+        key_of(a): t.get(a).paths for a in addresses[:201]
+    }
+    assert len(everything(small, addresses)) == 150  # views handed out never change
+    assert everything(started, addresses) != everything(meanwhile, addresses)
+
+    # What a worker's copy needs across the fold: the changes alone, exactly.
+    old = everything(started, addresses)
+    new = everything(folded, addresses)
+    assert folded.changes_since(started) == {k: v for k, v in new.items() if old.get(k) != v}
+    assert folded.changes_since(small) == {
+        k: v for k, v in new.items() if everything(small, addresses).get(k) != v
+    }
 
 
 def test_least_recently_seen_is_evicted():
@@ -324,18 +357,69 @@ def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch, caplog):
     assert "ldns_table: not saved" in caplog.text
 
 
-def test_a_reload_that_moves_data_centers_moves_their_paths():
+def named_paths(t: LdnsTable, address) -> list[list[object]]:
+    """The entry's paths as saved: by data-center name."""
+    row = t.row(key_of(address), t.datacenters)
+    assert row is not None
+    return row[7]
+
+
+def test_a_reload_that_moves_data_centers_leaves_every_record_as_it_is():
     t = filled()
-    t.view()
-    t.remap(("CNC", "TEL"), ("TEL", "HK", "CNC"))  # reordered, one added
-    assert t.view().paths(key_of(A)) == {2: Path(150_000, 3, 10_000, T0)}
+    assert t.configure(DCS) == (0, 1)
+    before = t.view()
+    saved_a, saved_c = named_paths(t, A), named_paths(t, C)
+    assert t.configure(("TEL", "HK", "CNC")) == (1, 2, 0)  # reordered, one added
+    assert t.view() is before  # nothing re-indexed, nothing to publish
+    assert t.datacenters == ("CNC", "TEL", "HK")
+    assert (named_paths(t, A), named_paths(t, C)) == (saved_a, saved_c)
+    assert [p[0] for p in saved_a] == ["CNC", "TEL"] and saved_a[0][1] == 150_000
+
+    assert t.configure(("HK", "CNC")) == (2, 0)  # TEL removed
+    assert t.view() is before
+    assert t.datacenters == ("CNC", "", "HK")
+    assert named_paths(t, A) == [saved_a[0]]  # TEL's path is not saved
+    assert named_paths(t, ip_address("203.0.113.0")) == []
+    t.record(A, 1, rtt_us=9, now=T0 + 20)  # a probe from TEL that was under way: ignored
+    assert t.view() is before
+    t.record(A, 2, rtt_us=40_000, now=T0 + 20)  # the entry is written: TEL's path goes
     assert [p.datacenter for p in paths_of(t, A)] == [0, 2]
-    t.remap(("TEL", "HK", "CNC"), ("HK", "CNC"))  # TEL removed
-    assert [p.datacenter for p in paths_of(t, A)] == [1]
-    assert t.view().paths(key_of(ip_address("203.0.113.0"))) == {}
-    unchanged = t.view()
-    t.remap(("HK", "CNC"), ("HK", "CNC"))
-    assert t.view() is unchanged
+
+    assert t.configure(("TEL", "HK", "CNC")) == (3, 2, 0)  # TEL back: a new id, no old paths
+    assert t.datacenters == ("CNC", "", "HK", "TEL")
+    assert [p[0] for p in named_paths(t, A)] == ["CNC", "HK"]
+    assert named_paths(t, ip_address("203.0.113.0")) == []
+
+
+def test_a_restored_row_takes_the_ids_of_its_names():
+    t = filled()
+    t.configure(DCS)
+    rows = t.rows(t.datacenters)
+    later = table()
+    assert later.configure(("HK", "TEL", "CNC")) == (0, 1, 2)
+    assert later.restore(rows, later.datacenters, T0) == 3
+
+    def by_name(rows):  # paths are held in id order
+        return [(r[:7], sorted(r[7])) for r in rows]
+
+    assert by_name(later.rows(later.datacenters)) == by_name(rows)
+    assert [p.datacenter for p in paths_of(later, A)] == [1, 2]
+
+
+def test_ids_run_out_once_in_a_long_life_and_the_table_is_re_indexed():
+    t = filled()
+    t.MAX_IDS = 4
+    t.configure(DCS)
+    saved_a = named_paths(t, A)
+    assert t.configure(("TEL", "HK")) == (1, 2)  # CNC retired: ids 0-2 given
+    assert t.configure(("TEL", "HK", "CNC")) == (1, 2, 3)  # CNC back: id 3, the last
+    assert t.compactions == 0
+    t.record(C, 3, rtt_us=77, now=T0 + 3)
+    assert t.configure(("SIN", "TEL")) == (0, 1)  # one more name: re-indexed
+    assert (t.compactions, t.datacenters) == (1, ("SIN", "TEL"))
+    assert [p[0] for p in named_paths(t, A)] == ["TEL"]
+    assert named_paths(t, A) == [saved_a[1]]
+    assert named_paths(t, C) == []  # CNC's paths, old id and new, went with it
 
 
 def test_changes_since_an_older_view_sharing_its_base():
@@ -352,7 +436,8 @@ def test_changes_since_an_older_view_sharing_its_base():
     assert second.changes_since(second) == {}
 
 
-def test_changes_since_across_a_fold_and_removals():
+def test_changes_since_across_a_fold_and_removals(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 1000)
     t = table(max_entries=2000)
     addresses = [ip_address(0x0A000000 + i) for i in range(2300)]
 

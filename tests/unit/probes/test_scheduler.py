@@ -584,8 +584,10 @@ async def test_a_shared_result_follows_its_data_center_across_a_reload():
     s.offer(later, LDNS)
     await settle(s, lambda: not s._pending)
     assert len(dot.calls) == 2
-    moved = [(1, 60_000, "dns_dot", 0), (2, 150_000, "dns_dot", 0)]
-    assert sorted(paths(s, later)) == sorted(paths(s, first)) == moved
+    assert s.ids == (2, 1, 0)  # the ids stay with the names
+    named = [(s.datacenters[dc], *rest) for dc, *rest in paths(s, later)]
+    assert named == [("CNC", 150_000, "dns_dot", 0), ("TEL", 60_000, "dns_dot", 0)]
+    assert paths(s, later) == paths(s, first)
 
 
 async def test_a_loaded_entry_keeps_its_back_off():

@@ -9,6 +9,7 @@ from random import Random
 import dns.message
 import pytest
 
+from gslb import layers
 from gslb.config import load
 from gslb.health import Health
 from gslb.proximity import EMPTY, LdnsTable, key_of
@@ -35,6 +36,34 @@ def test_the_mirror_follows_the_table_through_changes_removals_and_folds():
         sent = view
         assert len(copy) == len(view)
         assert all(copy.paths(key_of(a)) == view.paths(key_of(a)) for a in addresses)
+
+
+def test_the_mirror_folds_a_step_at_a_time_as_the_table_does(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 300)
+    monkeypatch.setattr(layers, "CHUNK", 200)
+    rng = Random(11)
+    t = LdnsTable(max_entries=3000, ldns_ttl=3600)
+    mirror = ViewMirror()
+    sent = EMPTY
+    addresses = [ip_address(0x0A000000 + i) for i in range(4000)]
+    folds = 0
+    for step in range(12):
+        for a in rng.sample(addresses, 400):
+            t.add(a, a, T0 + step)
+            t.record(a, rng.randrange(2), rtt_us=rng.randrange(1, 10_000), now=T0 + step)
+        t.expire(T0 + step + 3600 - 4)
+        view = t.view()
+        mirror.apply(view.changes_since(sent))
+        sent = view
+        while t.folding or mirror.folding:  # each side steps as its own loop lets it
+            folds += t.folding
+            if t.folding and (done := t.fold_step()) is not None:
+                mirror.apply(done.changes_since(sent))
+                sent = done
+            if mirror.folding:
+                mirror.fold_step()
+        assert all(mirror.view.paths(key_of(a)) == sent.paths(key_of(a)) for a in addresses)
+    assert folds > 10  # folds of more than one step happened
 
 
 def worker() -> Worker:
