@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dns.exception
-from peerbench import dnsperf, ecsload, install, procstat, report, servers, workloads
+from peerbench import dnsperf, ecsload, install, natsd, procstat, report, servers, workloads
 
 BENCH = Path(__file__).resolve().parent
 QUERIES = BENCH / "queries.txt"
@@ -104,6 +104,14 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="a source tree of gslb (e.g. `git archive main | tar -x -C DIR`): also run its"
         " gslbd, as server gslbd-base, in the same rounds (before/after a change)",
     )
+    p.add_argument(
+        "--sync",
+        action="store_true",
+        help="also run gslbd with [sync], as server gslbd-sync, in the same rounds: a"
+        " nats-server on loopback, and a stand-in second node publishing --sync-rate paths"
+        " a second (bench/peerbench/syncpeer.py) the whole time",
+    )
+    p.add_argument("--sync-rate", type=int, default=1000, help="paths a second from the peer")
     p.add_argument("--no-install", action="store_true", help="never call apt-get")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
@@ -266,6 +274,30 @@ class Bench:
                 _say(f"{result.name}: log in {server.log}")
 
 
+class SyncGroup:
+    """--sync: the NATS server and the stand-in peer, for the whole benchmark."""
+
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.nats = natsd.Nats(tmp / "nats")
+        self.before = self.nats.varz()
+        self.started = time.monotonic()
+        argv = [sys.executable, str(BENCH / "peerbench" / "syncpeer.py"), self.nats.url]
+        argv += ["--rate", str(args.sync_rate), "--seconds", str(args.max_minutes * 60)]
+        if args.pin:
+            argv = ["taskset", "-c", str(CLIENT_CORE), *argv]  # off the server's core
+        self.peer = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> dict[str, float]:
+        """The bus's traffic meanwhile, per second."""
+        seconds = time.monotonic() - self.started
+        after = self.nats.varz()
+        self.peer.terminate()
+        self.peer.wait(timeout=10)
+        self.nats.stop()
+        keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes")
+        return {f"{k}_per_second": round((after[k] - self.before[k]) / seconds) for k in keys}
+
+
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -284,7 +316,9 @@ def _package_version(package: str) -> str:
     return out.stdout.strip() or "?"
 
 
-def _specs(args: argparse.Namespace, subnets: Sequence[int]) -> list[servers.Spec]:
+def _specs(
+    args: argparse.Namespace, subnets: Sequence[int], nats_url: str = ""
+) -> list[servers.Spec]:
     """The servers to run; gslbd's LDNS table pre-filled with `subnets` too."""
     specs = [servers.SPECS[n] for n in args.names]
     gslbd = servers.SPECS["gslbd"]
@@ -302,6 +336,15 @@ def _specs(args: argparse.Namespace, subnets: Sequence[int]) -> list[servers.Spe
                 prepare=functools.partial(servers.gslbd_config, subnets=subnets),
                 record=f"gslbd from {args.baseline}",
                 env=(("PYTHONPATH", str(args.baseline.resolve())),),
+            )
+        )
+    if nats_url:
+        specs.append(
+            dataclasses.replace(
+                gslbd,
+                name="gslbd-sync",
+                prepare=functools.partial(servers.gslbd_sync_config, url=nats_url, subnets=subnets),
+                record="gslbd with [sync]: NATS on loopback, a peer publishing paths",
             )
         )
     if args.workers > 1:
@@ -378,12 +421,16 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gslb-bench-"))
     bench = Bench(args, tmp)
     done: dict[str, list[report.ServerResult]] = {}
+    group = SyncGroup(args, tmp) if args.sync else None
     try:
         for workload in _workloads(args, tmp):
             _say(f"workload {workload.name}: {workload.queries.name}")
             bench.workload = workload
-            done[workload.name] = bench.run(_specs(args, workload.warm_subnets))
+            url = group.nats.url if group else ""
+            done[workload.name] = bench.run(_specs(args, workload.warm_subnets, url))
     finally:
+        if group is not None:
+            meta["sync"] = group.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         else:

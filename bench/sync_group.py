@@ -5,9 +5,11 @@ Not a test (CI does not run it). Run: `.venv/bin/python bench/sync_group.py`
 run). Needs nats-server (Debian's `nats-server`). Everything on loopback.
 
 - bootstrap: a bucket holding `--ldns` LDNS x 2 data centers of paths (one
-  key-value entry per path, as the nodes write them) is read by a new gslbd
-  (`[probes] datacenters = []`, no state file): the time from the process
-  start to `sync: caught_up bucket=gslb_paths`, the feed's own time, and the
+  key-value entry per path, as the nodes write them) and a node's checkpoint
+  of them (gslb/sync/checkpoint.py; `--no-checkpoint`: none, the bucket read
+  whole) is loaded by a new gslbd (`[probes] datacenters = []`, no state
+  file): the time from the process start to `sync: checkpoint loaded` and
+  `sync: caught_up bucket=gslb_paths`, query latency meanwhile, and the
   process's resident memory then, against the same gslbd on an empty bucket;
 - traffic: two gslbd nodes (CNC, TEL); `--rate` queries a second for
   `--seconds`, each from a new LDNS address (127.1.0.0/16), go to node CNC,
@@ -30,72 +32,39 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.peerbench.natsd import Nats, free_port  # noqa: E402
 from bench.peerbench.procstat import cpu_seconds  # noqa: E402
 from gslb.model import key_of  # noqa: E402
-from gslb.proximity import PathRecord  # noqa: E402
+from gslb.probes import PROTOCOL_CODES  # noqa: E402
+from gslb.proximity import PATH  # noqa: E402
+from gslb.sync import checkpoint  # noqa: E402
 from gslb.sync.paths import BUCKET, encode  # noqa: E402
 
-SBIN = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"
 CAUGHT_UP = re.compile(r"caught_up bucket=gslb_paths messages=(\d+) seconds=([\d.]+)")
+LOADED = re.compile(r"checkpoint loaded ldns=(\d+) paths=(\d+) seconds=([\d.]+)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Nats:
-    def __init__(self, store: Path) -> None:
-        self.port, self.monitor = free_port(), free_port()
-        exe = shutil.which("nats-server", path=SBIN)
-        if exe is None:
-            raise SystemExit("nats-server is not installed (Debian: apt-get install nats-server)")
-        args = ["-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor)]
-        self.proc = subprocess.Popen(
-            [exe, *args, "-js", "-sd", str(store)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("nats-server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def varz(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor}/varz", timeout=5) as r:
-            return json.loads(r.read())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-async def fill(url: str, ldns: int) -> float:
-    """`ldns` LDNS x CNC and TEL paths into the bucket, as nodes write them; seconds."""
+async def fill(url: str, ldns: int, with_checkpoint: bool) -> float:
+    """`ldns` LDNS x CNC and TEL paths into the bucket, as nodes write them,
+    and (`with_checkpoint`) a node's checkpoint of them; seconds."""
     import nats
 
     client = await nats.connect(url)
-    js = client.jetstream()
+    js = client.jetstream(timeout=60)
     await js.create_key_value(bucket=BUCKET, history=1, ttl=2_419_200)
     started = time.monotonic()
-    now = int(time.time())
-    for dc, name, rtt in ((0, "CNC", 150_000), (1, "TEL", 30_000)):
-        value = encode(PathRecord(dc, rtt, 10_000, now, now, 0, 0, "dns_dot"), None)
+    now, code = int(time.time()), PROTOCOL_CODES["dns_dot"]
+    paths = [
+        PATH.pack(dc, rtt, 10_000, now, now, 0, 0, code, 0)
+        for dc, rtt in ((0, 150_000), (1, 30_000))
+    ]
+    for dc, name in enumerate(("CNC", "TEL")):
+        value = encode(paths[dc], None)
         for i in range(ldns):
             key = key_of(ipv4(0x0A000000 + i))
             await client.publish(f"$KV.{BUCKET}.{name}.{key:x}", value)
@@ -103,8 +72,17 @@ async def fill(url: str, ldns: int) -> float:
                 await client.flush(timeout=60)
     await client.flush(timeout=60)
     info = await js.stream_info(f"KV_{BUCKET}")
-    await client.close()
     assert info.state.messages == 2 * ldns, info.state
+    if with_checkpoint:
+        packed = b"".join(paths)
+        data = checkpoint.header(info.state.last_seq, ("CNC", "TEL")) + b"".join(
+            checkpoint.record(key_of(ipv4(0x0A000000 + i)), None, packed) for i in range(ldns)
+        )
+        assert info.created is not None
+        meta = checkpoint.meta("filler", info.state.last_seq, info.created.isoformat(), ldns)
+        store = await js.create_object_store(checkpoint.STORE)
+        await store.put("filler", data, meta=meta)
+    await client.close()
     return time.monotonic() - started
 
 
@@ -143,20 +121,30 @@ class Gslbd:
             cwd=directory.parent,
         )
         self.port = 0
+        self.seen: dict[int, float] = {}  # wait_all: pattern -> when matched
 
     def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+        return self.wait_all([pattern], timeout)[0]
+
+    def wait_all(self, patterns: list[re.Pattern[str]], timeout: float) -> list[re.Match[str]]:
+        """The first match of each pattern in the log, in any order."""
         assert self.proc.stderr is not None
         deadline = time.monotonic() + timeout
+        found: dict[int, re.Match[str]] = {}
         for line in self.proc.stderr:
             if "sync:" in line:
                 print(f"  {line.rstrip()}", file=sys.stderr)
             if not self.port and (m := re.search(r"proto=udp address=\S+ port=(\d+)", line)):
                 self.port = int(m.group(1))
-            if m := pattern.search(line):
-                return m
+            for i, pattern in enumerate(patterns):
+                if i not in found and (m := pattern.search(line)):
+                    found[i] = m
+                    self.seen[i] = time.monotonic()
+            if len(found) == len(patterns):
+                return [found[i] for i in range(len(patterns))]
             if time.monotonic() > deadline:
                 break
-        raise SystemExit(f"gslbd: no {pattern.pattern!r} within {timeout} s")
+        raise SystemExit(f"gslbd: not all of {[p.pattern for p in patterns]} within {timeout} s")
 
     def memory(self) -> tuple[int, int]:
         """Resident and peak resident memory, KiB."""
@@ -209,24 +197,32 @@ class Latency:
                 "max": round(t[-1], 2)}  # fmt: skip
 
 
-def bootstrap(ldns: int, home: Path) -> dict:
-    out: dict = {"ldns": ldns, "paths": 2 * ldns}
+def bootstrap(ldns: int, home: Path, with_checkpoint: bool = True) -> dict:
+    out: dict = {"ldns": ldns, "paths": 2 * ldns, "checkpoint": with_checkpoint}
     probes = "datacenters = []\n" + f"max_entries = {ldns + 1000}\n"
     for label, size in (("empty", 0), ("full", ldns)):
         nats = Nats(home / f"nats-{label}")
         try:
             if size:
-                out["fill_seconds"] = round(asyncio.run(fill(nats.url, size)), 1)
+                filled = asyncio.run(fill(nats.url, size, with_checkpoint))
+                out["fill_seconds"] = round(filled, 1)
             node = Gslbd(node_config(home, f"new-{label}", nats.url, probes))
             try:
                 if size:
                     node.wait_for(re.compile(r"ready:"), timeout=60)
                     probe = Latency(node.port)
-                    m = node.wait_for(CAUGHT_UP, timeout=1800)
+                    if with_checkpoint:
+                        m, loaded = node.wait_all([CAUGHT_UP, LOADED], timeout=1800)
+                        out["checkpoint_ldns"] = int(loaded.group(1))
+                        out["checkpoint_paths"] = int(loaded.group(2))
+                        out["checkpoint_seconds"] = float(loaded.group(3))
+                    else:
+                        m = node.wait_for(CAUGHT_UP, timeout=1800)
                     out["query_ms_during_bootstrap"] = probe.stop()
                     out["feed_seconds"] = float(m.group(2))
                     out["messages"] = int(m.group(1))
-                    out["start_to_caught_up_seconds"] = round(time.monotonic() - node.started, 1)
+                    done = max(node.seen.values())
+                    out["start_to_loaded_seconds"] = round(done - node.started, 1)
                 else:
                     node.wait_for(re.compile(r"sync: connected"), timeout=60)
                     time.sleep(1)
@@ -304,11 +300,17 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--only", choices=("bootstrap", "traffic"))
+    parser.add_argument(
+        "--no-checkpoint",
+        action="store_true",
+        help="bootstrap from the paths bucket alone (as before checkpoints)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gslb-sync-bench-") as tmp:
         home = Path(tmp)
         if args.only != "traffic":
-            print(json.dumps({"bootstrap": bootstrap(args.ldns, home)}), flush=True)
+            result = bootstrap(args.ldns, home, not args.no_checkpoint)
+            print(json.dumps({"bootstrap": result}), flush=True)
         if args.only != "bootstrap":
             print(json.dumps({"traffic": traffic(args.rate, args.seconds, home)}), flush=True)
 

@@ -59,7 +59,7 @@ from mypy_extensions import mypyc_attr
 
 from gslb.layers import Layers
 from gslb.model import IPAddress, address_of, key_of
-from gslb.probes import PROBE_PROTOCOLS
+from gslb.probes import PROTOCOL_NAMES
 
 __all__ = [
     "EMPTY",
@@ -124,7 +124,7 @@ _METRIC: Final = {
     "completion_rate": (struct.Struct("<H4xHI12x"), 1, 2),
     "hops": (struct.Struct("<H6xI6xB5x"), 2, 1),
 }
-_PROTOCOLS: Final = ("", *PROBE_PROTOCOLS)  # protocol byte -> name; 0 = none yet
+_PROTOCOLS: Final = PROTOCOL_NAMES  # protocol byte (a stable code) -> name; 0 = none yet
 
 
 def agree(a: int, b: int) -> bool:
@@ -420,10 +420,13 @@ class LdnsTable:
 
     def add(self, address: IPAddress, target: IPAddress | None, now: float) -> LdnsEntry:
         """The entry of `address`, created if new (evicting the least recently seen)."""
-        key = key_of(address)
+        return self.add_key(key_of(address), None if target == address else target, now)
+
+    def add_key(self, key: int, target: IPAddress | None, now: float) -> LdnsEntry:
+        """`add` by the table's int key; `target` None when it is the key itself."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = LdnsEntry(None if target == address else target, now)
+            entry = self._entries[key] = LdnsEntry(target, now)
             while len(self._entries) > self.max_entries:
                 old, _ = self._entries.popitem(last=False)
                 self._dirty.add(old)
@@ -494,15 +497,44 @@ class LdnsTable:
         ignored, so this node's own paths coming back from the bus do not
         reset what it holds beyond them (a held sample); whether it was taken."""
         key = key_of(address)
+        return self.merge_packed(key, None if target == address else target, _pack([path]), now) > 0
+
+    def merge_packed(self, key: int, target: IPAddress | None, packed: bytes, now: float) -> int:
+        """`merge` of packed paths (`PATH` records, this node's data-center
+        indices, sorted), as the sync group reads them in bulk: a new entry
+        takes them as they are; how many were taken."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self.add(address, target, now)
-        records = self._held(entry)
-        old = records.get(path.datacenter)
-        if old is not None and old.probed_at >= path.probed_at:
-            return False  # not newer: this node's own path coming back, or an older round
-        records[path.datacenter] = path
-        entry.paths = _pack(list(records.values()))
+            self.add_key(key, target, now).paths = packed
+            self._dirty.add(key)
+            return len(packed) // PATH.size
+        names = self.datacenters  # "" for a removed one: its paths go (as `_held`)
+        held = {r[0]: r for r in PATH.iter_unpack(entry.paths) if r[0] >= len(names) or names[r[0]]}
+        taken = 0
+        for new in PATH.iter_unpack(packed):
+            old = held.get(new[0])
+            if old is None or old[4] < new[4]:  # probed_at: only a newer round
+                held[new[0]] = new
+                taken += 1
+        if taken:
+            entry.paths = b"".join(PATH.pack(*held[dc]) for dc in sorted(held))
+            self._dirty.add(key)
+        return taken
+
+    def forget(self, key: int, datacenter: int) -> bool:
+        """A path withdrawn by its writer (its LDNS expired there): dropped,
+        and the entry with it when no path is left and it was never queried
+        here; whether a path was held."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return False
+        kept = [r for r in PATH.iter_unpack(entry.paths) if r[0] != datacenter]
+        if len(kept) * PATH.size == len(entry.paths):
+            return False
+        if kept or entry.queries:
+            entry.paths = b"".join(PATH.pack(*r) for r in kept)
+        else:
+            del self._entries[key]
         self._dirty.add(key)
         return True
 
@@ -580,6 +612,10 @@ class LdnsTable:
                 break
             del self._entries[key]
             self._dirty.add(key)
+            if self.recorded is not None and entry.queries:
+                # Queried here and no more: the sync group withdraws the
+                # paths this node wrote (gslb/sync/paths.py).
+                self.recorded.update((key, r[0]) for r in PATH.iter_unpack(entry.paths))
             gone += 1
         return gone
 

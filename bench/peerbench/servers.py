@@ -129,6 +129,16 @@ def gslbd_config(
     return [sys.executable, "-m", "gslb", "--config", str(config), "--log-level", "WARNING"]
 
 
+def gslbd_sync_config(
+    workdir: Path, port: int, url: str, workers: int = 1, subnets: Sequence[int] = ()
+) -> list[str]:
+    """gslbd as `gslbd_config` makes it, in a sync group on the NATS server `url`."""
+    argv = gslbd_config(workdir, port, workers, subnets)
+    toml = workdir / "config" / "wideips.toml"
+    toml.write_text(toml.read_text() + f'\n[sync]\nservers = ["{url}"]\nnode = "bench-a"\n')
+    return argv
+
+
 def _gdnsd(workdir: Path, port: int) -> list[str]:
     (workdir / "zones").mkdir()
     _render(PEERS / "gdnsd" / "config", workdir / "config", workdir, port)

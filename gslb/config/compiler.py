@@ -216,6 +216,8 @@ class Compiler:
             publish_interval=s.publish_interval,
             heartbeat=s.heartbeat,
             stale_after=s.stale_after,
+            checkpoint_changes=s.checkpoint_changes,
+            checkpoint_age=s.checkpoint_age,
         )
 
     def networks(self, key: str, texts: Sequence[str]) -> tuple[IPNetwork, ...]:

@@ -211,6 +211,8 @@ class Sync(Strict):
     publish_interval: float = Field(default=0.2, gt=0, le=10)
     heartbeat: float = Field(default=1.0, gt=0, le=60)
     stale_after: float = Field(default=10.0, gt=0)
+    checkpoint_changes: int = Field(default=20_000, ge=1)
+    checkpoint_age: float = Field(default=3600.0, gt=0)
 
 
 class Anycast(Strict):

@@ -17,5 +17,21 @@ from gslb.probes.udp import Udp
 REGISTRY: dict[str, Prober] = {p.name: p for p in (DnsDot(), DnsRev(), Udp(), Tcp(), Icmp())}
 # What `[probes] protocols` may name, in registry order (also its default).
 PROBE_PROTOCOLS = tuple(REGISTRY)
+# Each protocol's stable number: a path's protocol byte in the LDNS table and
+# in the sync group's messages (gslb/sync/paths.py), read by nodes of other
+# versions. Never renumber one; a new prober takes the next free number.
+PROTOCOL_CODES = {"dns_dot": 1, "dns_rev": 2, "udp": 3, "tcp": 4, "icmp": 5}
+# Code -> name; 0: none yet.
+PROTOCOL_NAMES = tuple(
+    next((n for n, c in PROTOCOL_CODES.items() if c == code), "")
+    for code in range(max(PROTOCOL_CODES.values()) + 1)
+)
 
-__all__ = ["PROBE_PROTOCOLS", "REGISTRY", "ProbeResult", "Prober"]
+__all__ = [
+    "PROBE_PROTOCOLS",
+    "PROTOCOL_CODES",
+    "PROTOCOL_NAMES",
+    "REGISTRY",
+    "ProbeResult",
+    "Prober",
+]

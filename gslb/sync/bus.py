@@ -134,9 +134,11 @@ class Bus:
         self.counts["errors"] += 1
         log.debug("sync: bus error=%r", exc)
 
-    async def publish(self, subject: str, payload: bytes) -> None:
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         assert self.client is not None
-        await self.client.publish(subject, payload)
+        await self.client.publish(subject, payload, headers=headers)
 
     async def subscribe(self, subject: str, cb: Callable[[Any], Awaitable[None]]) -> None:
         assert self.client is not None

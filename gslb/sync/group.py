@@ -29,7 +29,8 @@ from gslb.proximity import FrozenView
 from gslb.snapshot import SnapshotHolder
 from gslb.sync import admin, paths, requests, roster
 from gslb.sync.admin import AdminState
-from gslb.sync.bus import Bus
+from gslb.sync.bus import SLOW, Bus
+from gslb.sync.checkpoint import Checkpoints
 from gslb.sync.feed import Feed
 from gslb.sync.metrics import families
 from gslb.sync.paths import PathReplica
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
+CHECKPOINT_CHECK = 1.0  # seconds between two looks at whether a checkpoint is due
 
 
 class Node(Protocol):
@@ -101,7 +103,19 @@ class SyncGroup:
         self.node = node
         self.started = time.time()
         self.bus = Bus(settings)
-        self.paths = PathReplica(scheduler.table, lambda: scheduler.datacenters, scheduler.clock)
+        self.paths = PathReplica(
+            scheduler.table,
+            lambda: scheduler.datacenters,
+            scheduler.clock,
+            own=lambda: {dc for dc, _ in scheduler.vantages},
+        )
+        self.checkpoints = Checkpoints(
+            settings,
+            scheduler.table,
+            lambda: scheduler.datacenters,
+            scheduler.clock,
+            counts=self.paths.counts,  # gslb_sync_events{event="paths_checkpoint_*"}
+        )
         self.requests = ProbeRequests(scheduler.offer, bound=scheduler.settings.queue_size)
         scheduler.announce = self.requests.announce
         self.roster = Roster(settings.node, settings.stale_after)
@@ -126,8 +140,21 @@ class SyncGroup:
         if not self._subscribed:  # nats-py renews plain subscriptions itself
             await self.bus.subscribe(requests.SUBJECT, self._request)
             self._subscribed = True
+        paths_feed = self.feeds[0]
+        if not paths_feed.last and self.checkpoints.loading is None:
+            # The first read of the paths since this process started: from
+            # the newest checkpoint's revision on, not the bucket's start.
+            paths_feed.last = await self.checkpoints.load(js, await self._stream(js))
         for feed in reversed(self.feeds):
-            await feed.open(js)
+            assert self.bus.client is not None
+            await feed.open(js, self.bus.client)
+
+    @staticmethod
+    async def _stream(js: JetStreamContext) -> str:
+        """The paths bucket's stream, by its creation time: a checkpoint's
+        revision means nothing in a bucket made anew."""
+        info = await js.stream_info(f"KV_{paths.BUCKET}")
+        return "" if info.created is None else info.created.isoformat()
 
     async def _request(self, msg: Any) -> None:
         self.requests.take(msg.data)
@@ -138,6 +165,7 @@ class SyncGroup:
         self._tasks = [
             asyncio.create_task(self._every(self.settings.publish_interval, self.flush)),
             asyncio.create_task(self._every(self.settings.heartbeat, self.heartbeat)),
+            asyncio.create_task(self._every(CHECKPOINT_CHECK, self.checkpoint)),
         ]
 
     @staticmethod
@@ -212,13 +240,25 @@ class SyncGroup:
                 return
             self.admin.sent(member, value)
         batch = self.paths.batch()
-        for done, (subject, value) in enumerate(batch):
+        for done, (subject, path) in enumerate(batch):
             try:
-                await self.bus.publish(subject, value)
+                if path is None:  # a withdrawn path
+                    await self.bus.publish(subject, b"", paths.DELETE_HEADERS)
+                else:
+                    await self.bus.publish(subject, path)
             except Exception as exc:
                 log.warning("sync: publish failed paths=%d error=%r", len(batch) - done, exc)
                 self.paths.unsent(batch[done:])
                 return
+
+    async def checkpoint(self) -> None:
+        """This node's checkpoint of the group's paths, when one is due."""
+        feed, client = self.feeds[0], self.bus.client
+        if not (self.bus.connected and feed.caught_up and client is not None):
+            return
+        if self.checkpoints.due(feed.last):
+            js = client.jetstream(timeout=SLOW)
+            await self.checkpoints.write(js, feed.last, await self._stream(js))
 
     def set_member_disabled(self, member: str, disabled: bool) -> None:
         """`gslbctl member disable|enable` here: for the whole group."""
@@ -242,6 +282,8 @@ class SyncGroup:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.checkpoints.loading is not None:
+            self.checkpoints.loading.cancel()  # a merge still going: the rest is not needed
         try:
             await self.flush()
         except Exception as exc:

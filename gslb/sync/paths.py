@@ -1,6 +1,6 @@
 """Each data center's LDNS paths, written by the nodes in it, merged by all.
 
-    $KV.gslb_paths.<datacenter>.<LDNS key, hex>  ->  one path (PATH_VALUE)
+    $KV.gslb_paths.<datacenter>.<LDNS key, hex>  ->  one path (a value, below)
 
 A path measured here (`LdnsTable.record` notes the key and data center) is
 published at the next batch, once per batch however often it changed; with
@@ -8,9 +8,25 @@ the bus down the notes wait, so a node catches up when it comes back. A
 node publishes only its own vantage points' paths, so each key of the
 bucket has one writing data center (two nodes in one data center measure
 the same path). Paths from the bucket go into the same table through
-`LdnsTable.merge` (an older probe round than the one held is ignored), and
-the hot path sees them in the next published view, as it sees its own.
-A data center this node's config does not know is counted and skipped.
+`LdnsTable.merge_packed` (an older probe round than the one held is
+ignored), and the hot path sees them in the next published view, as it sees
+its own. A data center this node's config does not know is counted and
+skipped. A new node does not read the bucket from its start: it loads the
+newest checkpoint of the group's paths first (gslb/sync/checkpoint.py).
+
+A delete (or purge) of a key withdraws the path: its writer expired the
+LDNS (not queried there for `ldns_ttl`; only an LDNS queried at the writer,
+so a node probing on request never withdraws what others still use). Every
+other node drops that data center's path, and the entry with it when it
+holds no path and was never queried there; a node measuring from that data
+center itself keeps its own path (another node of the DC may still serve
+the LDNS; its next probe writes the key again).
+
+A value is the table's own record (`proximity.PATH`) without its
+data-center index (the key names the DC), after a version byte, then the
+probe target's address (4 or 16 bytes) when it is not the key's own address
+(ECS). The protocol byte is the prober's stable code (`PROTOCOL_CODES`).
+Version 1 (no held sample, 20 bytes) is still read.
 """
 
 from __future__ import annotations
@@ -18,53 +34,61 @@ from __future__ import annotations
 import logging
 import struct
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from ipaddress import IPv4Address, IPv6Address
 
 from gslb.model import IPAddress, address_of
-from gslb.probes import PROBE_PROTOCOLS
-from gslb.proximity import FrozenView, LdnsTable, PathRecord
+from gslb.proximity import PATH, FrozenView, LdnsTable
 
 log = logging.getLogger(__name__)
 BUCKET = "gslb_paths"
-VERSION = 1
-# version, rtt_us, completion_rate, measured_at, probed_at, failures, hops,
-# protocol (index in PROBE_PROTOCOLS + 1, 0: none); then the probe target's
-# address (4 or 16 bytes) when it is not the key's own address (ECS).
-PATH_VALUE = struct.Struct("<BIHIIHBB")
-_PROTOCOLS = ("", *PROBE_PROTOCOLS)
+VERSION = 2
+DATACENTER = struct.Struct("<H")  # the table record's first field
+if not PATH.format.startswith("<H"):
+    raise ImportError("proximity.PATH no longer starts with its data-center index")
+RECORD = PATH.size - DATACENTER.size  # a value's record: the table's, less the index
+# Version 1: version, rtt_us, completion_rate, measured_at, probed_at,
+# failures, hops, protocol code; no held sample.
+V1 = struct.Struct("<BIHIIHBB")
+DELETE_HEADERS = {"KV-Operation": "DEL"}
 
 
-def encode(path: PathRecord, target: IPAddress | None) -> bytes:
-    protocol = _PROTOCOLS.index(path.protocol) if path.protocol in _PROTOCOLS else 0
-    head = PATH_VALUE.pack(
-        VERSION,
-        path.rtt_us,
-        path.completion_rate,
-        path.measured_at,
-        path.probed_at,
-        path.failures,
-        path.hops,
-        protocol,
-    )
-    return head if target is None else head + target.packed
+def encode(record: bytes, target: IPAddress | None) -> bytes:
+    """The value of one table record (`PATH`, with its data-center index)."""
+    value = bytes((VERSION,)) + record[DATACENTER.size : PATH.size]
+    return value if target is None else value + target.packed
 
 
-def decode(value: bytes, datacenter: int) -> tuple[PathRecord, IPAddress | None]:
-    """The path (for this node's id of its data center) and the probe target."""
-    version, rtt, rate, measured, probed, failures, hops, protocol = PATH_VALUE.unpack_from(value)
-    if version != VERSION:
+def decode(value: bytes, datacenter: int) -> tuple[bytes, IPAddress | None]:
+    """The table record (for this node's index of its data center) and the
+    probe target."""
+    version = value[0] if value else -1
+    if version == VERSION:
+        record = DATACENTER.pack(datacenter) + value[1 : 1 + RECORD]
+        rest = value[1 + RECORD :]
+        if len(record) != PATH.size:
+            raise ValueError(f"path value of {len(value)} bytes")
+    elif version == 1:
+        _, *fields = V1.unpack_from(value)
+        record = PATH.pack(datacenter, *fields, 0)
+        rest = value[V1.size :]
+    else:
         raise ValueError(f"path value version {version}")
-    rest = value[PATH_VALUE.size :]
-    target: IPAddress | None = None
+    if not rest:
+        return record, None
     if len(rest) == 4:
-        target = IPv4Address(rest)
-    elif len(rest) == 16:
-        target = IPv6Address(rest)
-    elif rest:
-        raise ValueError(f"path value of {len(value)} bytes")
-    name = _PROTOCOLS[protocol] if protocol < len(_PROTOCOLS) else ""
-    return PathRecord(datacenter, rtt, rate, measured, probed, failures, hops, name), target
+        return record, IPv4Address(rest)
+    if len(rest) == 16:
+        return record, IPv6Address(rest)
+    raise ValueError(f"path value of {len(value)} bytes")
+
+
+def find(packed: bytes, datacenter: int) -> bytes | None:
+    """The record of `datacenter` in an entry's packed paths."""
+    for at in range(0, len(packed), PATH.size):
+        if DATACENTER.unpack_from(packed, at)[0] == datacenter:
+            return packed[at : at + PATH.size]
+    return None
 
 
 class PathReplica:
@@ -73,11 +97,14 @@ class PathReplica:
         table: LdnsTable,
         datacenters: Callable[[], tuple[str, ...]],
         clock: Callable[[], float],
+        own: Callable[[], Collection[int]] = tuple,
     ) -> None:
         self.table = table
         self.datacenters = datacenters  # names by data-center id ("": removed; LdnsTable)
         self.clock = clock
-        self.counts: Counter[str] = Counter()  # published, merged, older, unknown_dc, bad
+        self.own = own  # the indices of the data centers this node probes from
+        # published, withdrawn_sent, merged, older, withdrawn, unknown_dc, bad
+        self.counts: Counter[str] = Counter()
         self._index: tuple[tuple[str, ...], dict[str, int]] = ((), {})
         table.recorded = set()
 
@@ -93,25 +120,32 @@ class PathReplica:
         """Paths measured here not yet published."""
         return len(self.table.recorded or ())
 
-    def batch(self) -> list[tuple[str, bytes]]:
-        """(subject, value) of every path measured here since the last batch."""
+    def batch(self) -> list[tuple[str, bytes | None]]:
+        """(subject, value) of every path measured here since the last batch;
+        value None: a delete (the LDNS expired here, see the module's doc)."""
         recorded = self.table.recorded
         if not recorded:
             return []
         self.table.recorded = set()
         names = self.datacenters()
-        out = []
+        own = self.own()
+        out: list[tuple[str, bytes | None]] = []
         for key, dc in recorded:
-            held = self.table.path(key, dc)
-            if held is None or dc >= len(names) or not names[dc]:
-                continue  # evicted, or its data center removed by a reload
-            entry, path = held
+            if dc >= len(names) or not names[dc]:
+                continue  # its data center removed by a reload
             subject = f"$KV.{BUCKET}.{names[dc]}.{key:x}"
-            out.append((subject, encode(path, entry.target)))
+            held = self.table.path(key, dc)
+            if held is not None:
+                record = find(held[0].paths, dc)
+                assert record is not None
+                out.append((subject, encode(record, held[0].target)))
+            elif dc in own and address_of(key) not in self.table:
+                out.append((subject, None))  # expired here
+                self.counts["withdrawn_sent"] += 1
         self.counts["published"] += len(out)
         return out
 
-    def unsent(self, batch: list[tuple[str, bytes]]) -> None:
+    def unsent(self, batch: list[tuple[str, bytes | None]]) -> None:
         """A batch the bus did not take: its paths go out with the next one."""
         index = self.index()
         assert self.table.recorded is not None
@@ -123,20 +157,22 @@ class PathReplica:
 
     def take(self, key: str, value: bytes, deleted: bool) -> None:
         """One message of the bucket: `<datacenter>.<LDNS key>`."""
-        if deleted:
-            return  # a path stays until its LDNS expires here
         name, _, hex_key = key.partition(".")
         index = self.index().get(name)
         if index is None:
             self.counts["unknown_dc"] += 1
             return
         try:
-            address = address_of(int(hex_key, 16))
-            path, target = decode(value, index)
+            int_key = int(hex_key, 16)
+            if deleted:
+                if index not in self.own() and self.table.forget(int_key, index):
+                    self.counts["withdrawn"] += 1
+                return
+            record, target = decode(value, index)
         except (ValueError, struct.error):
             self.counts["bad"] += 1
             return
-        if self.table.merge(address, target, path, self.clock()):
+        if self.table.merge_packed(int_key, target, record, self.clock()):
             self.counts["merged"] += 1
         else:
             self.counts["older"] += 1

@@ -34,7 +34,7 @@ def test_a_feed_makes_a_new_consumer_when_its_own_is_gone(nats_server, monkeypat
         got: list[tuple[str, bytes]] = []
         feed = Feed("t", lambda key, value, deleted: got.append((key, value)))
         try:
-            await feed.open(js)
+            await feed.open(js, client)
             await client.publish("$KV.t.a", b"1")
             await _eventually(lambda: got == [("a", b"1")], 5)
             [consumer] = await js.consumers_info("KV_t")

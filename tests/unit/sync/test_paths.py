@@ -7,35 +7,47 @@ from ipaddress import ip_address
 
 import pytest
 
+from gslb.probes import PROBE_PROTOCOLS, PROTOCOL_CODES
 from gslb.proximity import LdnsTable, PathRecord, key_of, unpack
-from gslb.sync.paths import BUCKET, PATH_VALUE, PathReplica, decode, encode
+from gslb.sync.paths import BUCKET, RECORD, PathReplica, decode, encode
 
 LDNS = ip_address("127.0.0.53")
 SUBNET, RESOLVER = ip_address("10.1.2.0"), ip_address("192.0.2.53")
 T0 = 1_000_000
 
 
-def replica(names=("CNC", "TEL")) -> tuple[PathReplica, LdnsTable]:
+def replica(names=("CNC", "TEL"), own=()) -> tuple[PathReplica, LdnsTable]:
     table = LdnsTable(max_entries=100, ldns_ttl=3600)
     holder = {"names": tuple(names)}
-    return PathReplica(table, lambda: holder["names"], lambda: float(T0)), table
+    return PathReplica(table, lambda: holder["names"], lambda: float(T0), lambda: own), table
+
+
+def packed(path: PathRecord) -> bytes:
+    """The table's record of one path."""
+    table = LdnsTable(max_entries=1, ldns_ttl=3600)
+    table.merge(LDNS, None, path, T0)
+    entry = table.get(LDNS)
+    assert entry is not None
+    return entry.paths
+
+
+PATH_TCP = PathRecord(1, 150_000, 9_000, T0, T0 + 1, 2, 7, "tcp", 160_000)
 
 
 @pytest.mark.parametrize("target", [None, RESOLVER, ip_address("2001:db8::53")])
 def test_a_path_survives_the_codec(target):
-    path = PathRecord(1, 150_000, 9_000, T0, T0 + 1, 2, 7, "tcp")
-    value = encode(path, target)
-    assert len(value) == PATH_VALUE.size + (0 if target is None else len(target.packed))
-    assert decode(value, 1) == (path, target)
-    assert decode(value, 0)[0].datacenter == 0  # the reader's own index of the DC
+    value = encode(packed(PATH_TCP), target)
+    assert len(value) == 1 + RECORD + (0 if target is None else len(target.packed))
+    record, decoded_target = decode(value, 1)
+    assert list(unpack(record)) == [PATH_TCP] and decoded_target == target
+    assert next(unpack(decode(value, 0)[0])).datacenter == 0  # the reader's own index
 
 
 def test_a_path_value_is_these_bytes():
     """What other nodes, of this version or another, read from the bucket:
     a change of layout or of the protocols' numbers must show here."""
-    path = PathRecord(1, 150_000, 9_000, T0, T0 + 1, 2, 7, "tcp")
-    assert encode(path, None) == bytes.fromhex(
-        "01"  # version 1
+    assert encode(packed(PATH_TCP), None) == bytes.fromhex(
+        "02"  # version 2
         "f0490200"  # rtt_us 150000, little-endian
         "2823"  # completion rate 9000
         "40420f00"  # measured at 1000000
@@ -43,12 +55,28 @@ def test_a_path_value_is_these_bytes():
         "0200"  # failures 2
         "07"  # hops 7
         "04"  # protocol: tcp (dns_dot 1, dns_rev 2, udp 3, tcp 4, icmp 5)
+        "00710200"  # the held sample, 160000
     )
-    assert encode(path, ip_address("192.0.2.1"))[-4:] == b"\xc0\x00\x02\x01"  # the target
+    assert encode(packed(PATH_TCP), ip_address("192.0.2.1"))[-4:] == b"\xc0\x00\x02\x01"
+
+
+def test_protocols_keep_their_numbers():
+    assert PROTOCOL_CODES == {"dns_dot": 1, "dns_rev": 2, "udp": 3, "tcp": 4, "icmp": 5}
+    assert set(PROTOCOL_CODES) == set(PROBE_PROTOCOLS)  # a new prober needs its number
+
+
+@pytest.mark.parametrize("target", [None, RESOLVER])
+def test_a_version_1_value_is_still_read(target):
+    """As nodes before version 2 wrote them: no held sample."""
+    value = bytes.fromhex("01f0490200282340420f0041420f0002000704")
+    value += b"" if target is None else target.packed
+    record, decoded_target = decode(value, 1)
+    assert list(unpack(record)) == [dataclasses.replace(PATH_TCP, pending_us=0)]
+    assert decoded_target == target
 
 
 @pytest.mark.parametrize(
-    "value", [b"\x02" + bytes(PATH_VALUE.size - 1), bytes(PATH_VALUE.size + 3), b"\x01"]
+    "value", [b"\x03" + bytes(RECORD), b"\x02" + bytes(RECORD + 3), b"\x02", b"\x01", b""]
 )
 def test_a_bad_value_is_refused(value):
     with pytest.raises(Exception, match=r"version|bytes|unpack"):
@@ -69,8 +97,8 @@ def test_paths_measured_here_go_out_once_per_batch():
     ]
     held = table.path(key_of(LDNS), 0)
     assert held is not None
-    # What the table holds, less the sample it holds back (its own smoothing).
-    assert decode(batch[0][1], 0) == (dataclasses.replace(held[1], pending_us=0), None)
+    # What the table holds, its held sample too.
+    assert decode(batch[0][1], 0) == (held[0].paths, None)
     assert held[1].measured_at == T0 + 1
     assert decode(batch[1][1], 1)[1] == RESOLVER
     assert r.batch() == [] and r.counts["published"] == 2
@@ -81,15 +109,18 @@ def test_paths_measured_here_go_out_once_per_batch():
 def test_paths_from_the_bus_are_merged_by_name_newest_round_first():
     r, table = replica(("TEL", "CNC"))  # this node lists the DCs the other way round
     key = f"CNC.{key_of(SUBNET):x}"
-    r.take(key, encode(PathRecord(0, 150_000, 10_000, T0, T0, 0, 0, "dns_dot"), RESOLVER), False)
+    r.take(
+        key,
+        encode(packed(PathRecord(0, 150_000, 10_000, T0, T0, 0, 0, "dns_dot")), RESOLVER),
+        False,
+    )
     entry = table.get(SUBNET)
     assert entry is not None and entry.target == RESOLVER
     assert [(p.datacenter, p.rtt_us) for p in unpack(entry.paths)] == [(1, 150_000)]
-    older = PathRecord(0, 99, 10_000, T0 - 5, T0 - 5, 0, 0, "dns_dot")
+    older = packed(PathRecord(0, 99, 10_000, T0 - 5, T0 - 5, 0, 0, "dns_dot"))
     r.take(key, encode(older, RESOLVER), False)
     r.take(f"HK.{key_of(SUBNET):x}", encode(older, None), False)
     r.take("CNC.zz", encode(older, None), False)
-    r.take(key, b"", True)  # a deleted key: the path stays
     assert [p.rtt_us for p in unpack(table.get(SUBNET).paths)] == [150_000]
     assert dict(r.counts) == {"merged": 1, "older": 1, "unknown_dc": 1, "bad": 1}
     assert table.recorded == set()  # merged paths are not sent back
@@ -107,3 +138,40 @@ def test_a_nodes_own_path_coming_back_changes_nothing():
     ((subject, value),) = r.batch()
     r.take(subject.removeprefix(f"$KV.{BUCKET}."), value, False)  # the echo from the bus
     assert table.path(key_of(LDNS), 0) == before and r.counts["older"] == 1
+
+
+def test_an_ldns_expired_where_it_was_queried_is_withdrawn():
+    r, table = replica(own={0})
+    table.add(LDNS, None, T0)
+    table.add(SUBNET, RESOLVER, T0)
+    table.record(LDNS, 0, rtt_us=150_000, protocol="dns_dot", now=T0)
+    table.record(SUBNET, 0, rtt_us=150_000, protocol="dns_dot", now=T0)
+    table.merge(LDNS, None, PathRecord(1, 30_000, 10_000, T0, T0, 0, 0, "dns_dot"), T0)
+    table.seen(LDNS, T0)  # queried here; SUBNET only probed (on request)
+    r.batch()
+    assert table.expire(T0 + 3601) == 2
+    # Only this node's own data center, only the one queried here.
+    assert r.batch() == [(f"$KV.{BUCKET}.CNC.{key_of(LDNS):x}", None)]
+    assert r.counts["withdrawn_sent"] == 1
+
+
+def test_a_withdrawn_path_is_dropped_unless_measured_here():
+    r, table = replica(own={1})
+    tel = packed(PathRecord(1, 30_000, 10_000, T0, T0, 0, 0, "dns_dot"))
+    for address in (LDNS, SUBNET):
+        r.take(f"CNC.{key_of(address):x}", encode(packed(PATH_TCP), None), False)
+    table.merge_packed(key_of(LDNS), None, tel, T0)
+    table.seen(SUBNET, T0)
+    r.take(f"CNC.{key_of(LDNS):x}", b"", True)
+    r.take(f"TEL.{key_of(LDNS):x}", b"", True)  # this node's own DC: kept
+    assert [p.datacenter for p in unpack(table.get(LDNS).paths)] == [1]
+    r.take(f"TEL.{key_of(SUBNET):x}", b"", True)  # none held: nothing
+    r.take(f"CNC.{key_of(SUBNET):x}", b"", True)
+    assert r.counts["withdrawn"] == 2
+    lone = ip_address("127.0.0.54")  # only the group's path, never queried here: gone
+    r.take(f"CNC.{key_of(lone):x}", encode(packed(PATH_TCP), None), False)
+    r.take(f"CNC.{key_of(lone):x}", b"", True)
+    assert table.get(lone) is None
+    queried = table.get(SUBNET)  # queried here: the entry stays, without paths
+    assert queried is not None and queried.paths == b""
+    assert r.counts["withdrawn"] == 3

@@ -1,0 +1,97 @@
+"""Checkpoints and withdrawn paths, with real gslbd nodes and a real nats-server.
+
+A node restarted without its state file loads the newest checkpoint of the
+group's paths and reads the paths bucket only from the checkpoint's
+revision on; an LDNS that expires where it was queried has its path
+withdrawn from the group (a delete in the bucket, dropped by the others).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import nats
+from nats.js.errors import KeyNotFoundError
+
+from gslb.model import key_of_text
+from gslb.sync.paths import BUCKET, VERSION
+from tests.integration.ops.helpers import metric
+from tests.integration.sync.conftest import PUBLISHED, SEED, STEADY, until, www
+
+FAST_CHECKPOINTS = "checkpoint_changes = 1\n"  # a checkpoint after every write
+
+
+def connected(node) -> bool:
+    return any(f"sync: connected node={node.name}" in line for line in node.server.log)
+
+
+def logged(node, pattern: str) -> list[re.Match[str]]:
+    return [m for line in node.server.log if (m := re.search(pattern, line))]
+
+
+def test_a_restarted_node_loads_the_newest_checkpoint(make_node, nats_server, ldns):
+    fake, port = ldns
+    url = [nats_server.url]
+    cnc = make_node("cnc-1", ["CNC"], port, url, sync=FAST_CHECKPOINTS, **STEADY)
+    tel = make_node("tel-1", ["TEL"], port, url, state=False, sync=FAST_CHECKPOINTS, **STEADY)
+    until(lambda: connected(cnc) and connected(tel), 10, "both connected")
+    www(cnc.server)
+    until(lambda: www(cnc.server) == SEED.vs_tel, 10, "TEL answer at CNC")
+    until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 5, "both paths at TEL")
+    # Both paths read (bucket sequence 2), then TEL's checkpoint of them.
+    written = r"sync: checkpoint written ldns=1 bytes=\d+ revision=2 "
+    until(lambda: logged(tel, written), 10, "TEL's checkpoint")
+    assert tel.server.stop() == 0
+
+    fake.delays.update({SEED.cnc_source: None, SEED.tel_source: None})  # no probe answers now
+    again = make_node("tel-1", ["TEL"], port, url, state=False, **STEADY)
+    until(lambda: connected(again), 10, "the new TEL connected")
+    until(lambda: logged(again, r"sync: checkpoint loaded ldns=1 paths=2 "), 5, "checkpoint")
+    assert logged(again, r"sync: checkpoint fetched from=(cnc|tel)-1 revision=2 ")
+    # Nothing written since the checkpoint: not one message read from the bucket.
+    until(lambda: logged(again, "caught_up bucket=gslb_paths messages=0 "), 5, "caught up")
+    assert set(again.ldns()) == {"CNC", "TEL"}
+    until(lambda: www(again.server) == SEED.vs_tel, PUBLISHED + 1, "TEL from the checkpoint")
+    assert metric(again.server, "gslb_sync_events_total", event="paths_checkpoint_loaded") == 1
+
+
+async def bucket_values(url: str, keys: list[str]) -> dict[str, bytes | str]:
+    """Each key's value in the paths bucket, or why there is none ("DEL")."""
+    client = await nats.connect(url)
+    try:
+        kv = await client.jetstream().key_value(BUCKET)
+        out: dict[str, bytes | str] = {}
+        for key in keys:
+            try:
+                out[key] = (await kv.get(key)).value or b""
+            except KeyNotFoundError as err:
+                out[key] = str(err.op)
+        return out
+    finally:
+        await client.close()
+
+
+def test_an_ldns_expired_where_it_was_queried_is_withdrawn(make_node, nats_server, ldns):
+    _, port = ldns
+    url = [nats_server.url]
+    # TEL first: the bucket keeps what it is made with (ldns_ttl), not CNC's 3 s.
+    tel = make_node("tel-1", ["TEL"], port, url, **STEADY)
+    until(lambda: connected(tel), 10, "TEL connected")
+    cnc = make_node("cnc-1", ["CNC"], port, url, ldns_ttl=3, **STEADY)
+    until(lambda: connected(cnc), 10, "CNC connected")
+    www(cnc.server)  # the one query: CNC probes, asks TEL to
+    until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 10, "both paths at TEL")
+    key = f"{key_of_text(SEED.ldns):x}"
+    held = asyncio.run(bucket_values(nats_server.url, [f"CNC.{key}", f"TEL.{key}"]))
+    assert all(isinstance(value, bytes) and value[0] == VERSION for value in held.values())
+
+    # Not queried for 3 s: CNC forgets the LDNS and withdraws its path.
+    until(lambda: not cnc.ctl("show", "ldns", SEED.ldns), 10, "the LDNS expired at CNC")
+    until(lambda: set(tel.ldns()) == {"TEL"}, 5, "CNC's path withdrawn at TEL")
+    after = asyncio.run(bucket_values(nats_server.url, [f"CNC.{key}", f"TEL.{key}"]))
+    assert after[f"CNC.{key}"] == "DEL" and after[f"TEL.{key}"] == held[f"TEL.{key}"]
+    assert metric(tel.server, "gslb_sync_events_total", event="paths_withdrawn") == 1
+    assert metric(cnc.server, "gslb_sync_events_total", event="paths_withdrawn_sent") == 1
+    # TEL was never queried by the LDNS: its own path stays, never withdrawn.
+    assert metric(tel.server, "gslb_sync_events_total", event="paths_withdrawn_sent") == 0
