@@ -6,8 +6,8 @@ those members stay available. Bounded: past `max_entries` the oldest record
 goes. A hit on a wide IP whose pools use a dynamic method (rtt, hops,
 completion_rate, qos) still asks for the LDNS to be probed while it has no
 fresh path, so the resolvers behind a record are measured and its successor
-is decided by their paths. The table lives beside the snapshot (it is written on the query path),
-and is carried across reloads.
+is decided by their paths. The table lives beside the snapshot (it is
+written on the query path), and is carried across reloads.
 """
 
 from __future__ import annotations

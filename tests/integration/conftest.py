@@ -177,6 +177,23 @@ def why_not_as_nobody() -> str | None:
     return None
 
 
+def until(predicate: Callable[[], bool], within: float, what: str) -> float:
+    """Poll `predicate` every 50 ms until true; how long it took."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < within, f"no {what} after {within} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def www_from(server: Gslbd, source: str) -> str:
+    """The address gslbd answers for www.gslb.example A when asked from `source`."""
+    query = dns.message.make_query("www.gslb.example.", "A")
+    reply = dns.query.udp(query, server.host, port=server.port, source=source, timeout=2)
+    (rrset,) = reply.answer
+    return str(rrset[0])
+
+
 def free_port() -> int:
     """A port of 127.0.0.1 free for both UDP and TCP right now."""
     for _ in range(50):

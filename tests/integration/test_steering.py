@@ -15,12 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import dns.message
-import dns.query
 import pytest
 
 from tests.fakeldns import DelayBySource, ldns_threads
-from tests.integration.conftest import PROBES_OFF, Gslbd
+from tests.integration.conftest import PROBES_OFF, Gslbd, until, www_from
 
 CNC_SOURCE, TEL_SOURCE = "127.0.0.2", "127.0.0.3"
 VS_CNC, VS_TEL = "127.0.10.1", "127.0.20.1"
@@ -61,47 +59,32 @@ def start(make_gslbd: Callable[..., Gslbd], port: int, interval: float) -> Gslbd
     )
 
 
-def www(server: Gslbd, resolver: str) -> str:
-    query = dns.message.make_query("www.gslb.example.", "A")
-    reply = dns.query.udp(query, server.host, port=server.port, source=resolver, timeout=2)
-    (rrset,) = reply.answer
-    return str(rrset[0])
-
-
 def probed_by(fake: DelayBySource) -> set[str]:
     return {source for source, _ in fake.received}
-
-
-def wait_for(condition: Callable[[], bool], within: float, what: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < within, f"not {what} after {within} s"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_persistence_answers_but_every_resolver_behind_it_is_measured(make_gslbd, resolvers):
     fakes, port = resolvers
     server = start(make_gslbd, port, interval=600)
     first, *others = RESOLVERS
-    assert www(server, first) == VS_TEL  # topology, persisted for 127.0.0.0/24
-    assert [www(server, r) for r in others] == [VS_TEL, VS_TEL]  # the record's answer
+    assert www_from(server, first) == VS_TEL  # topology, persisted for 127.0.0.0/24
+    assert [www_from(server, r) for r in others] == [VS_TEL, VS_TEL]  # the record's answer
     for address, fake in fakes.items():
-        wait_for(lambda f=fake: probed_by(f) == {CNC_SOURCE, TEL_SOURCE}, 5, f"{address} probed")
+        until(lambda f=fake: probed_by(f) == {CNC_SOURCE, TEL_SOURCE}, 5, f"{address} probed")
     # The record expires: the next decision for the /24 is the asker's measurement.
     cnc_near = others[0]
-    wait_for(lambda: www(server, cnc_near) == VS_CNC, PERSISTENCE_TTL + 5, "rtt for .62")
-    assert www(server, first) == VS_CNC  # persisted again, now from a measurement
-    wait_for(lambda: www(server, first) == VS_TEL, PERSISTENCE_TTL + 5, "rtt for .61")
+    until(lambda: www_from(server, cnc_near) == VS_CNC, PERSISTENCE_TTL + 5, "rtt for .62")
+    assert www_from(server, first) == VS_CNC  # persisted again, now from a measurement
+    until(lambda: www_from(server, first) == VS_TEL, PERSISTENCE_TTL + 5, "rtt for .61")
 
 
 def test_a_reload_applies_a_lower_interval_to_resolvers_measured_already(make_gslbd, resolvers):
     fakes, port = resolvers
     server = start(make_gslbd, port, interval=600)
     for resolver in RESOLVERS:
-        www(server, resolver)
+        www_from(server, resolver)
     for fake in fakes.values():
-        wait_for(lambda f=fake: len(f.received) == 2, 5, "measured once")
+        until(lambda f=fake: len(f.received) == 2, 5, "measured once")
     time.sleep(1.5)  # a tick or two: not due again under interval = 600
     assert [len(f.received) for f in fakes.values()] == [2, 2, 2]
 
@@ -112,10 +95,10 @@ def test_a_reload_applies_a_lower_interval_to_resolvers_measured_already(make_gs
 
     def reprobed() -> bool:
         for resolver in RESOLVERS:  # they keep asking: re-probed once due
-            www(server, resolver)
+            www_from(server, resolver)
         return all(len(f.received) >= 4 for f in fakes.values())
 
-    wait_for(reprobed, 10, "re-probed at the new interval")
+    until(reprobed, 10, "re-probed at the new interval")
 
 
 PERSISTENCE = "[wideip.persistence]\nttl = 300\ncidr_v4 = 24\ncidr_v6 = 56\n"
@@ -134,23 +117,23 @@ def test_answers_follow_a_route_change_on_the_second_probe_and_ignore_one_outlie
     fake = fakes[resolver]
     fake.delays.update({CNC_SOURCE: 0.02, TEL_SOURCE: 0.05})
     server = make_gslbd(toml=((PERSISTENCE, ""), (PROBES_OFF, settings(port, interval=1))))
-    wait_for(lambda: www(server, resolver) == VS_CNC, 10, "rtt for CNC")
+    until(lambda: www_from(server, resolver) == VS_CNC, 10, "rtt for CNC")
 
     # One slow reply to CNC's probe, then the old delay again: CNC keeps the answer.
     start = len(fake.received)
     fake.once[CNC_SOURCE] = [0.15]  # a 1/3 average would read 63 ms: TEL
 
     def cnc_probes() -> int:
-        assert www(server, resolver) == VS_CNC, "one outlier flipped the answer"
+        assert www_from(server, resolver) == VS_CNC, "one outlier flipped the answer"
         return sources_after(fake, start, CNC_SOURCE)
 
-    wait_for(lambda: cnc_probes() >= 4, 15, "four more probes")  # the outlier and three after
+    until(lambda: cnc_probes() >= 4, 15, "four more probes")  # the outlier and three after
     assert not fake.once[CNC_SOURCE]
 
     # CNC's path lastingly 130 ms slower: TEL answers after the second slow sample.
     start = len(fake.received)
     fake.delays[CNC_SOURCE] = 0.15
-    wait_for(lambda: www(server, resolver) == VS_TEL, 15, "the answer following the change")
+    until(lambda: www_from(server, resolver) == VS_TEL, 15, "the answer following the change")
     # The second sample set the level; the answer shows at the next publication
     # (once a second), by when a third probe may have gone out, on a busy
     # machine a fourth. A 1/3 average would have flipped on the first.

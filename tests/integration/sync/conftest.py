@@ -9,18 +9,21 @@ own control socket, state directory and LDNS state file. The fake LDNS on
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dns.message
-import dns.query
 import pytest
 
 from tests.fakeldns import DelayBySource, ldns_thread
-from tests.integration.conftest import HTTP_ANY_PORT, PROBES_OFF, Gslbd
+from tests.integration.conftest import (  # noqa: F401  (until: for the sync tests)
+    HTTP_ANY_PORT,
+    PROBES_OFF,
+    Gslbd,
+    until,
+    www_from,
+)
 from tests.integration.natsserver import NatsServer, nats_server  # noqa: F401  (fixture)
 from tests.integration.ops.helpers import ctl
 
@@ -121,18 +124,6 @@ def make_node(make_gslbd: Callable[..., Gslbd], tmp_path: Path) -> Callable[...,
     return make
 
 
-def until(predicate: Callable[[], bool], within: float, what: str) -> float:
-    """Poll `predicate` every 50 ms until true; how long it took."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < within, f"no {what} after {within} s"
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
 def www(server: Gslbd, source: str = LDNS) -> str:
     """The address gslbd answers for www when asked from `source`."""
-    query = dns.message.make_query("www.gslb.example.", "A")
-    reply = dns.query.udp(query, server.host, port=server.port, source=source, timeout=2)
-    (rrset,) = reply.answer
-    return str(rrset[0])
+    return www_from(server, source)
