@@ -18,6 +18,14 @@ Measured (bench/README.md, "Answers while the control plane works"):
   table as it was at the fork while the parent answers: loop lag p99 6-9
   ms on the same machine, and every row from one instant.
 
+The child is in the SCHED_IDLE class (`yield_cpu`): at nice 19 it still
+had a share of the CPU of its own, and on 2 busy cores a reply could wait
+for it; an idle-class process runs only on CPU time nothing else wants and
+gives way at once to gslbd woken by a query. Its disk writes go to the page
+cache and the one fsync at the end, which no reply waits for, so its I/O
+priority is left alone. The save when gslbd stops answers nothing any more
+and is not idle.
+
 So gslbd forks, and slices when it cannot fork. The child touches every
 entry (reference counts), so the pages holding the table are copied while
 it runs: up to the table's size again, for the seconds of a save. It uses

@@ -221,7 +221,8 @@ class Scheduler:
 
     def configure(self, config: Config) -> None:
         """(Re)read `[probes]` and the data centers; queued LDNS stay queued.
-        A new interval or back-off cap applies to the LDNS measured already."""
+        A new interval or back-off cap applies to the LDNS measured already,
+        each when it is next used (`_rescaled`): nothing here walks the table."""
         s: ProbeSettings = config.probes
         old_settings = getattr(self, "settings", s)
         self.settings = s
