@@ -239,19 +239,18 @@ def _child(
         os._exit(status)
 
 
-def yield_cpu() -> str:
-    """Put this process in the SCHED_IDLE class: it runs only when no other
-    process wants the CPU, and one that wakes (gslbd with a query) takes the
-    CPU from it at once. At nice 19 it still had a small share of its own,
-    and on 2 busy cores the answering parent waited for it (bench/README.md,
+def yield_cpu() -> None:
+    """Put this process in the SCHED_IDLE class: it runs almost only when no
+    other process wants the CPU (a weight of 3 where nice 0 has 1024 and
+    nice 19 15), and one that wakes (gslbd with a query) takes the CPU from
+    it at once. At nice 19 it kept a share of its own, and on 2 busy
+    cores the answering parent waited for it (bench/README.md,
     "Answers while the control plane works"). Where the class is refused,
-    nice 19. Which one it got ("idle" or "nice")."""
+    nice 19."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return "idle"
     except (AttributeError, OSError):  # not Linux, or refused by a sandbox
         os.nice(CHILD_NICE)
-        return "nice"
 
 
 async def save_in_slices(
