@@ -20,8 +20,8 @@ Measured (bench/README.md, "Answers while the control plane works"):
 
 The child is in the SCHED_IDLE class (`yield_cpu`): at nice 19 it still
 had a share of the CPU of its own, and on 2 busy cores a reply could wait
-for it; an idle-class process runs only on CPU time nothing else wants and
-gives way at once to gslbd woken by a query. Its disk writes go to the page
+for it; an idle-class process runs almost only on CPU time nothing else
+wants and gives way at once to gslbd woken by a query. Its disk writes go to the page
 cache and the one fsync at the end, which no reply waits for, so its I/O
 priority is left alone. The save when gslbd stops answers nothing any more
 and is not idle.
@@ -158,8 +158,8 @@ async def save_forked(
 ) -> int:
     """Write `table` from a forked child while this process goes on; how many
     entries were written (-1: not saved, logged). Slices on the event loop
-    when the process cannot fork. `idle`: the child runs only on CPU time
-    nothing else wants (`yield_cpu`); false for the save at stop, when
+    when the process cannot fork. `idle`: the child runs almost only on CPU
+    time nothing else wants (`yield_cpu`); false for the save at stop, when
     nothing is answered any more and the save should not wait."""
     target = Path(path)
     started = time.perf_counter()
