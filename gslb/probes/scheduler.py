@@ -93,7 +93,7 @@ DOCUMENTATION = tuple(
 )
 # Who-queried keys per turn of the event loop (Scheduler._fold_seen):
 SEEN_SLICE = 128  # folded into the table
-COUNT_SLICE = 512  # taken from the responder and counted, or dropped after
+COUNT_SLICE = 512  # taken from the responder and counted
 BURST = 0.1  # seconds of `rate` the token bucket holds
 JITTER = 0.1  # a re-probe comes up to this fraction of its wait early
 
@@ -520,14 +520,14 @@ class Scheduler:
         Under distinct clients there is a key per query, and each step
         touches every key, an int made by the hot path that has long left
         the CPU's caches: taking the keys from the responder's deque and
-        counting them (0.15-0.3 us a key), folding them into the table
-        (0.4-1.4 us) and dropping them (0.1 us). Each goes a slice at a
-        time, a turn of the event loop after each, the queries answered in
-        between. At 20 000 q/s, 1 024 keys folded a turn held the loop for
-        0.6-0.9 ms twenty times a second, and taking and counting them all at
-        once for 2-7 ms: most of a reply p99 of 1.5 ms (bench/README.md,
-        "Long turns of the event loop"). Keys the hot path adds meanwhile
-        wait for the next tick."""
+        counting them (0.15-0.3 us a key) goes COUNT_SLICE keys and folding
+        them into the table (0.4-1.4 us) SEEN_SLICE keys per turn of the
+        event loop, the queries answered in between; dropping them (0.1 us)
+        gets a turn of its own. At 20 000 q/s, 1 024 keys folded a turn held
+        the loop for 0.6-0.9 ms twenty times a second, and taking and
+        counting them all at once for 2-7 ms: most of a reply p99 of 1.5 ms
+        (bench/README.md, "Long turns of the event loop"). Keys the hot path
+        adds meanwhile wait for the next tick."""
         seen = self.seen
         queried: Counter[int] = Counter()
         left = len(seen)
@@ -546,10 +546,8 @@ class Scheduler:
                 if entry is not None and now >= entry.next_probe:
                     self.offer_key(key, entry.target or address_of(key))
             await asyncio.sleep(0)
-        while queried:
-            for _ in range(min(len(queried), COUNT_SLICE)):
-                queried.popitem()
-            await asyncio.sleep(0)
+        del queried, items  # the last reference to most keys: in a turn of its own
+        await asyncio.sleep(0)
 
     async def _fold(self) -> None:
         """Make the view's new base a step at a time, answering between
