@@ -92,7 +92,7 @@ DOCUMENTATION = tuple(
     ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 # Who-queried keys per turn of the event loop (Scheduler._fold_seen):
-SEEN_SLICE = 128  # folded into the table
+SEEN_SLICE = 128  # folded into the table (and dropped)
 COUNT_SLICE = 512  # taken from the responder and counted
 BURST = 0.1  # seconds of `rate` the token bucket holds
 JITTER = 0.1  # a re-probe comes up to this fraction of its wait early
@@ -520,14 +520,16 @@ class Scheduler:
         Under distinct clients there is a key per query, and each step
         touches every key, an int made by the hot path that has long left
         the CPU's caches: taking the keys from the responder's deque and
-        counting them (0.15-0.3 us a key) goes COUNT_SLICE keys and folding
-        them into the table (0.4-1.4 us) SEEN_SLICE keys per turn of the
-        event loop, the queries answered in between; dropping them (0.1 us)
-        gets a turn of its own. At 20 000 q/s, 1 024 keys folded a turn held
-        the loop for 0.6-0.9 ms twenty times a second, and taking and
-        counting them all at once for 2-7 ms: most of a reply p99 of 1.5 ms
-        (bench/README.md, "Long turns of the event loop"). Keys the hot path
-        adds meanwhile wait for the next tick."""
+        counting them (0.15-0.3 us a key) goes COUNT_SLICE keys, and folding
+        them into the table (0.4-1.4 us) and dropping them SEEN_SLICE keys
+        per turn of the event loop, the queries answered in between. At
+        20 000 q/s, 1 024 keys folded a turn held the loop for 0.6-0.9 ms
+        twenty times a second, and counting or dropping them all at once for
+        1-7 ms: most of a reply p99 of 1.5 ms (bench/README.md, "Long turns
+        of the event loop"). Keys the hot path adds meanwhile wait for the
+        next tick. The keys of one tick, all seen `now`, become the most
+        recently seen in the reverse order of their first query (popped
+        from the count, last first)."""
         seen = self.seen
         queried: Counter[int] = Counter()
         left = len(seen)
@@ -539,15 +541,14 @@ class Scheduler:
         if self._reported:
             queried.update(self._reported)
             self._reported.clear()
-        seen_key, items = self.table.seen_key, iter(queried.items())
-        while chunk := list(islice(items, SEEN_SLICE)):
-            for key, count in chunk:
+        seen_key, take = self.table.seen_key, queried.popitem
+        while queried:
+            for _ in range(min(len(queried), SEEN_SLICE)):
+                key, count = take()  # the key's last reference, mostly: dropped here
                 entry = seen_key(key, now, count)
                 if entry is not None and now >= entry.next_probe:
                     self.offer_key(key, entry.target or address_of(key))
             await asyncio.sleep(0)
-        del queried, items  # the last reference to most keys: in a turn of its own
-        await asyncio.sleep(0)
 
     async def _fold(self) -> None:
         """Make the view's new base a step at a time, answering between

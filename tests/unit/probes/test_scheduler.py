@@ -263,11 +263,11 @@ async def test_a_resolvers_verdict_is_remembered_until_probes_are_reconfigured()
 async def test_who_queried_is_taken_and_folded_in_slices_with_the_loop_free_in_between():
     """A key per query (distinct clients): the tick takes and counts
     COUNT_SLICE keys and folds SEEN_SLICE keys per turn of the event loop,
-    other work running in between, and drops them in a turn of its own; in
-    the end every key is counted, and keys that came in meanwhile wait for
-    the next tick."""
+    other work running in between; in the end every key is counted, the
+    first queried the most recently seen, and keys that came in meanwhile
+    wait for the next tick."""
     s, _ = scheduler([FakeProber("dns_dot")])
-    n = 2 * COUNT_SLICE + 5  # three turns of taking, 9 of folding, one of dropping
+    n = 2 * COUNT_SLICE + 5  # three turns of taking, then 9 of folding
     s.table.max_entries = n + 1
     addresses = [ip_address(0xC6120000 + i) for i in range(n + 1)]  # 198.18/15
     for a in addresses:
@@ -289,9 +289,12 @@ async def test_who_queried_is_taken_and_folded_in_slices_with_the_loop_free_in_b
     watcher.cancel()
     taken = [n + 1 - min(n + 1, i * COUNT_SLICE) for i in range(1, 4)]
     assert [left for left, _ in turns[:3]] == [taken[0], taken[1], 1]  # the late key stays
-    folded = [min(n + 1, i * SEEN_SLICE + 1) for i in range(1, -(-n // SEEN_SLICE) + 1)]
-    assert [queries for _, queries in turns[3:]] == [*folded, n + 1]  # and the count dropped
-    assert s.table.get(addresses[0]).queries == 2  # twice, counted in the first slice
+    # Folded last first: addresses[0] (twice) in the last slice.
+    folded = [min(n, i * SEEN_SLICE) for i in range(1, -(-n // SEEN_SLICE) + 1)]
+    folded[-1] += 1
+    assert [queries for _, queries in turns[3:]] == folded
+    assert s.table.get(addresses[0]).queries == 2
+    assert list(s.table.keys())[-3:] == [key_of(a) for a in reversed(addresses[:3])]
     assert (list(s.seen), s.table.get(addresses[n]).queries) == ([key_of(addresses[n])], 0)
     assert not s._queue
     await s.tick()
