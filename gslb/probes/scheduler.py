@@ -93,7 +93,7 @@ DOCUMENTATION = tuple(
 )
 # Who-queried keys per turn of the event loop (Scheduler._fold_seen):
 SEEN_SLICE = 128  # folded into the table (and dropped)
-COUNT_SLICE = 512  # taken from the responder and counted
+COUNT_SLICE = 256  # taken from the responder and counted
 BURST = 0.1  # seconds of `rate` the token bucket holds
 JITTER = 0.1  # a re-probe comes up to this fraction of its wait early
 

@@ -267,7 +267,7 @@ async def test_who_queried_is_taken_and_folded_in_slices_with_the_loop_free_in_b
     first queried the most recently seen, and keys that came in meanwhile
     wait for the next tick."""
     s, _ = scheduler([FakeProber("dns_dot")])
-    n = 2 * COUNT_SLICE + 5  # three turns of taking, then 9 of folding
+    n = 2 * COUNT_SLICE + 5  # three turns of taking, then five of folding
     s.table.max_entries = n + 1
     addresses = [ip_address(0xC6120000 + i) for i in range(n + 1)]  # 198.18/15
     for a in addresses:
