@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gslb.dns.replycache import (
     ADMIT_WINDOW,
+    DROP_PER_PUT,
     DYNAMIC_LIFETIME,
     MAX_BYTES,
     SPARSE_STRIDE,
@@ -89,6 +90,25 @@ def test_a_turn_drops_only_the_old_generation() -> None:
             cache.put(query(second * 1000 + n), "192.0.2.1", b"\x12\x34r", None, n)
         assert len(cache) == (100 if second == 0 else 200)  # this second's and the last's
         clock.now += DYNAMIC_LIFETIME
+
+
+def test_an_expired_generation_is_let_go_a_few_replies_a_put() -> None:
+    clock = Clock()
+    cache = ReplyCache(clock, [])
+    for n in range(100):
+        cache.put(query(n), "192.0.2.1", b"\x12\x34r", None, n)
+    clock.now += DYNAMIC_LIFETIME
+    cache.put(query(1000), "192.0.2.1", b"\x12\x34r", None, 1000)  # turn: the 100 are old
+    clock.now += DYNAMIC_LIFETIME
+    cache.put(query(2000), "192.0.2.1", b"\x12\x34r", None, 2000)  # turn: the 100 expired
+    assert (len(cache), cache.letting_go) == (2, 100)
+    for n in range(1, 11):
+        cache.put(query(2000 + n), "192.0.2.1", b"\x12\x34r", None, 2000 + n)
+        assert cache.letting_go == 100 - n * DROP_PER_PUT
+    clock.now += DYNAMIC_LIFETIME
+    # The turn: the 80 left go at once, the one reply of 1000 is let go next.
+    cache.put(query(3000), "192.0.2.1", b"\x12\x34r", None, 3000)
+    assert (len(cache), cache.letting_go) == (12, 1)
 
 
 def test_the_byte_bound_counts_only_the_kept_generations() -> None:
