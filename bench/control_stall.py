@@ -53,6 +53,7 @@ def main() -> int:
     parser.add_argument("--reloads", type=int, default=20)
     parser.add_argument("--bad-mb", type=float, default=50)
     parser.add_argument("--topology-records", type=int, default=100_000)
+    parser.add_argument("--save-only", action="store_true", help="stop after the save")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -88,6 +89,8 @@ def main() -> int:
                 f"{latency * 1e3:.0f} at {sent - end + took:.2f}" for sent, latency in slowest[:6]
             ))  # fmt: skip
             print(f"load average: {_load()}")
+            if args.save_only:
+                return 0
             for command in ("status", "reload"):  # status: what running gslbctl costs
                 stream = QueryStream(server.host, server.port, rate=args.rate).start()
                 for _ in range(args.reloads):

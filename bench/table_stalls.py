@@ -14,6 +14,13 @@ then times, each the longest single call on the event loop:
   once (before: the whole base copied in one call);
 - fork: `os.fork()` of the process holding the table (what a save costs the
   parent before the child takes over);
+- a worker's first view: `changes_since(EMPTY)`, the whole table for a
+  worker that starts (`workers` > 1);
+- rescale: a reload that changes `[probes] interval` (the scheduler's
+  `configure`; before: every entry's next probe time rescaled at once);
+- expire: every entry gone past `ldns_ttl` (a lowered ldns_ttl, an old
+  file loaded), each `expire` call as the scheduler's tick makes it, once a
+  second (before: one call for all);
 - machine: the same number of runs of half a millisecond of pure Python,
   what a loaded machine does to any work that short.
 """
@@ -21,6 +28,7 @@ then times, each the longest single call on the event loop:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import sys
@@ -30,7 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gslb.proximity import LdnsTable
+from gslb.config import load
+from gslb.probes.scheduler import Scheduler
+from gslb.proximity import EMPTY, LdnsTable
 
 
 def main() -> int:
@@ -102,6 +112,29 @@ def main() -> int:
         forks.append(time.perf_counter() - started)
         os.waitpid(pid, 0)
     print(f"fork: {', '.join(f'{f * 1e3:.1f}' for f in forks)} ms")
+
+    started = time.perf_counter()
+    view.changes_since(EMPTY)
+    print(f"a worker's first view: {(time.perf_counter() - started) * 1e3:.1f} ms")
+
+    config = load(Path(__file__).resolve().parents[1] / "etc")
+    probes = dataclasses.replace(config.probes, max_entries=args.entries, ldns_ttl=10**7)
+    scheduler = Scheduler(table, dataclasses.replace(config, probes=probes), probers={})
+    longer = dataclasses.replace(probes, interval=probes.interval * 2)
+    started = time.perf_counter()
+    scheduler.configure(dataclasses.replace(config, probes=longer))
+    took = time.perf_counter() - started
+    print(f"rescale: a reload that doubles the interval, {took * 1e3:.3f} ms")
+
+    table.ldns_ttl = 1.0
+    calls = []
+    while True:
+        started = time.perf_counter()
+        gone = table.expire(now + 10)
+        calls.append(time.perf_counter() - started)
+        if not gone:
+            break
+    print(f"expire: {args.entries} entries in {len(calls) - 1} calls: {_spread(calls[:-1])}")
     return 0
 
 

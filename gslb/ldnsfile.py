@@ -14,9 +14,17 @@ Measured (bench/README.md, "Answers while the control plane works"):
   loaded machine's scheduler makes wait: loop lag p99 15-27 ms, max 50-90
   ms, at 100k entries on the shared 2-core machine;
 - a forked child (`save_forked`): the fork copies the page tables (2.5 ms
-  at 100k entries), the child, at a lower priority (nice 10), writes the
+  at 100k entries), the child, at the lowest priority (SCHED_IDLE), writes the
   table as it was at the fork while the parent answers: loop lag p99 6-9
   ms on the same machine, and every row from one instant.
+
+The child is in the SCHED_IDLE class (`yield_cpu`): at nice 19 it still
+had a share of the CPU of its own, and on 2 busy cores a reply could wait
+for it; an idle-class process runs almost only on CPU time nothing else
+wants and gives way at once to gslbd woken by a query. Its disk writes go to the page
+cache and the one fsync at the end, which no reply waits for, so its I/O
+priority is left alone. The save when gslbd stops answers nothing any more
+and is not idle.
 
 So gslbd forks, and slices when it cannot fork. The child touches every
 entry (reference counts), so the pages holding the table are copied while
@@ -60,7 +68,8 @@ log = logging.getLogger(__name__)
 
 VERSION = 2
 SLICE = 0.002  # seconds of serialising before the event loop gets a turn
-CHILD_NICE = 19  # the saving child yields the CPU to the answering parent
+CHILD_NICE = 19  # the saving child's priority where SCHED_IDLE is refused
+BATCH = 4096  # lines the saving child joins into one write
 POLL = 0.02  # seconds between looks at whether the child has finished
 _CHECK_EVERY = 64  # rows between looks at the clock
 _PROTOCOLS = [json.dumps(p) for p in ("", *PROBE_PROTOCOLS)]  # PATH's protocol byte
@@ -140,11 +149,18 @@ def save(path: str | os.PathLike[str], rows: list[list[object]], now: float) -> 
 
 
 async def save_forked(
-    path: str | os.PathLike[str], table: LdnsTable, datacenters: Sequence[str], now: float
+    path: str | os.PathLike[str],
+    table: LdnsTable,
+    datacenters: Sequence[str],
+    now: float,
+    *,
+    idle: bool = True,
 ) -> int:
     """Write `table` from a forked child while this process goes on; how many
     entries were written (-1: not saved, logged). Slices on the event loop
-    when the process cannot fork."""
+    when the process cannot fork. `idle`: the child runs almost only on CPU
+    time nothing else wants (`yield_cpu`); false for the save at stop, when
+    nothing is answered any more and the save should not wait."""
     target = Path(path)
     started = time.perf_counter()
     try:
@@ -161,7 +177,7 @@ async def save_forked(
         log.warning("ldns_table: cannot fork, saving in slices error=%s", exc)
         return await save_in_slices(path, table, datacenters, now)
     if pid == 0:  # the child: no logging, no event loop, out by os._exit
-        _child(report, into, target, table, datacenters, now)
+        _child(report, into, target, table, datacenters, now, idle)
     os.close(into)
     try:
         while not os.waitpid(pid, os.WNOHANG)[0]:
@@ -194,18 +210,26 @@ def _child(
     table: LdnsTable,
     datacenters: Sequence[str],
     now: float,
+    idle: bool,
 ) -> None:
     status = 1
     try:
         os.close(report)
         gc.disable()  # a collection would walk (and copy) every page of the parent's heap
-        os.nice(CHILD_NICE)
+        if idle:
+            yield_cpu()
         written = 0
         with replacing(target) as out:
             out.write(_header(now))
+            batch: list[str] = []
             for line in lines(table, datacenters):
-                out.write(line)
-                written += 1
+                batch.append(line)
+                if len(batch) == BATCH:
+                    out.write("".join(batch))
+                    written += BATCH
+                    batch = []
+            out.write("".join(batch))
+            written += len(batch)
         os.write(into, f"saved {written}".encode())
         status = 0
     except BaseException as exc:  # whatever it is, the parent hears of it
@@ -213,6 +237,20 @@ def _child(
             os.write(into, f"{type(exc).__name__}: {exc}".encode()[:4000])
     finally:
         os._exit(status)
+
+
+def yield_cpu() -> None:
+    """Put this process in the SCHED_IDLE class: it runs almost only when no
+    other process wants the CPU (a weight of 3 where nice 0 has 1024 and
+    nice 19 15), and one that wakes (gslbd with a query) takes the CPU from
+    it at once. At nice 19 it kept a share of its own, and on 2 busy
+    cores the answering parent waited for it (bench/README.md,
+    "Answers while the control plane works"). Where the class is refused,
+    nice 19."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or refused by a sandbox
+        os.nice(CHILD_NICE)
 
 
 async def save_in_slices(

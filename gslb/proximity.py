@@ -124,6 +124,7 @@ _METRIC: Final = {
     "completion_rate": (struct.Struct("<H4xHI12x"), 1, 2),
     "hops": (struct.Struct("<H6xI6xB5x"), 2, 1),
 }
+EXPIRE_STEP: Final = 2_048  # entries `LdnsTable.expire` forgets at most per call
 _PROTOCOLS: Final = PROTOCOL_NAMES  # protocol byte (a stable code) -> name; 0 = none yet
 
 
@@ -364,10 +365,11 @@ class LdnsEntry:
         "paths",
         "protocol",
         "queries",
+        "rescaled",
         "target",
     )
 
-    def __init__(self, target: IPAddress | None, now: float) -> None:
+    def __init__(self, target: IPAddress | None, now: float, rescaled: int = 0) -> None:
         self.target = target  # whom to probe when it is not the key itself (ECS)
         self.first_seen = now
         self.last_seen = now
@@ -375,6 +377,9 @@ class LdnsEntry:
         self.protocol = ""  # the protocol that last worked, tried first next time
         self.failures = 0  # consecutive probe jobs with no answer from any data center
         self.next_probe = 0.0  # back-off: not before this
+        # The probe settings next_probe was set under: how many re-probe
+        # waits the scheduler had rescaled by then (gslb/probes/scheduler.py).
+        self.rescaled = rescaled
         self.paths = b""
 
 
@@ -400,6 +405,7 @@ class LdnsTable:
         self._names: list[str] = []
         self.datacenters: tuple[str, ...] = ()
         self.compactions = 0  # times the ids ran out (`_compact`)
+        self.rescaled = 0  # what new entries get as theirs (LdnsEntry.rescaled)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -426,9 +432,14 @@ class LdnsTable:
         """`add` by the table's int key; `target` None when it is the key itself."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = LdnsEntry(target, now)
-            while len(self._entries) > self.max_entries:
-                old, _ = self._entries.popitem(last=False)
+            entry = self._entries[key] = LdnsEntry(target, now, self.rescaled)
+            # Two out per one in: a lowered max_entries is reached a little at
+            # a time (and by `expire`), never by one walk of the table.
+            for _ in range(2):
+                if len(self._entries) <= self.max_entries:
+                    break
+                old = next(iter(self._entries))
+                del self._entries[old]
                 self._dirty.add(old)
                 self.evicted += 1
         return entry
@@ -602,20 +613,28 @@ class LdnsTable:
         self._ids = index
         self.compactions += 1
 
-    def expire(self, now: float) -> int:
-        """Forget LDNS not seen for `ldns_ttl` seconds; how many were."""
+    def expire(self, now: float, limit: int = EXPIRE_STEP) -> int:
+        """Forget LDNS not seen for `ldns_ttl` seconds, and the least recently
+        seen beyond `max_entries` (lowered by a reload); how many were. At
+        most `limit` a call: the caller (the scheduler's tick, every second)
+        comes back for the rest, so an old file loaded at start-up or a
+        shorter `ldns_ttl` does not hold the event loop for the whole table
+        at once (bench/README.md, "Answers while the control plane works")."""
         oldest = now - self.ldns_ttl
+        entries = self._entries
         gone = 0
-        while self._entries:
-            key, entry = next(iter(self._entries.items()))
-            if entry.last_seen >= oldest:
+        while entries and gone < limit:
+            key, entry = next(iter(entries.items()))
+            if len(entries) > self.max_entries:
+                self.evicted += 1
+            elif entry.last_seen >= oldest:
                 break
-            del self._entries[key]
-            self._dirty.add(key)
-            if self.recorded is not None and entry.queries:
+            elif self.recorded is not None and entry.queries:
                 # Queried here and no more: the sync group withdraws the
                 # paths this node wrote (gslb/sync/paths.py).
                 self.recorded.update((key, r[0]) for r in PATH.iter_unpack(entry.paths))
+            del entries[key]
+            self._dirty.add(key)
             gone += 1
         return gone
 

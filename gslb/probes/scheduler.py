@@ -136,16 +136,22 @@ def wait(settings: ProbeSettings, failures: int) -> float:
     return min(settings.interval * 2 ** max(0, failures - 1), max(settings.backoff_max, 0.0))
 
 
+def _ratio(old: ProbeSettings, new: ProbeSettings, failures: int) -> float:
+    """How much longer a wait is under `new` than under `old` settings."""
+    return wait(new, failures) / max(wait(old, failures), 1e-9)
+
+
 class TargetState:
     """One probe target's last measurement, back-off and new-key budget."""
 
-    __slots__ = ("failures", "keys", "measured_at", "next_probe", "results", "window")
+    __slots__ = ("failures", "keys", "measured_at", "next_probe", "rescaled", "results", "window")
 
     def __init__(self) -> None:
         self.results: dict[int, ProbeResult] | None = None  # None: never measured
         self.measured_at = 0.0
         self.failures = 0
         self.next_probe = 0.0
+        self.rescaled = 0  # as LdnsEntry.rescaled
         self.window = float("-inf")  # when its current budget of new keys began
         self.keys = 0  # new keys in that window
 
@@ -208,17 +214,24 @@ class Scheduler:
         # The sync group (gslb/sync/requests.py): told of every LDNS admitted
         # for probing here, so that the other nodes probe it from their DCs.
         self.announce: Callable[[IPAddress, IPAddress], None] | None = None
+        # Each reload that changed the re-probe wait: (when, old, new), and
+        # how many (`_rescaled`). An entry or target whose `rescaled` is
+        # behind is rescaled when next used, not all of them on the reload.
+        self._rescales: list[tuple[float, ProbeSettings, ProbeSettings]] = []
+        self._epoch = 0
         self.configure(config)
 
     def configure(self, config: Config) -> None:
         """(Re)read `[probes]` and the data centers; queued LDNS stay queued.
-        A new interval or back-off cap applies to the LDNS measured already."""
+        A new interval or back-off cap applies to the LDNS measured already,
+        each when it is next used (`_rescaled`): nothing here walks the table."""
         s: ProbeSettings = config.probes
         old_settings = getattr(self, "settings", s)
         self.settings = s
         self._targets_of.clear()
         if (old_settings.interval, old_settings.backoff_max) != (s.interval, s.backoff_max):
-            self._reschedule(old_settings, s)
+            self._rescales.append((self.clock(), old_settings, s))
+            self._epoch = self.table.rescaled = len(self._rescales)
         # Paths and results carry each data center's id in the table, which a
         # reload keeps (LdnsTable.configure): nothing to re-index here.
         compactions = self.table.compactions
@@ -248,7 +261,8 @@ class Scheduler:
             return
         entry = self.table.get_key(key)
         if entry is not None:
-            if entry.next_probe > self.clock() + self._slack(remote):
+            due = entry.next_probe if entry.rescaled == self._epoch else self._rescaled(entry, key)
+            if due > self.clock() + self._slack(remote):
                 self.counts["not_due"] += 1  # measured, or backing off: no queue slot until due
                 return
         elif self._spent(peer):  # what _start would refuse, refused without a queue slot
@@ -323,9 +337,10 @@ class Scheduler:
         entry = self.table.get_key(key)
         if target is None:
             return self._skip(key, "forbidden")
-        if entry is not None and now + slack < entry.next_probe:
+        if entry is not None and now + slack < self._rescaled(entry, key):
             return self._skip(key, "not_due")
         state = self._target(target, entry)
+        self._rescale_target(state)
         if entry is None and not state.admit(now, s.interval, s.keys_per_target):
             return self._skip(key, "target_keys_full")
         ldns = address_of(key)
@@ -410,22 +425,35 @@ class Scheduler:
         self._targets[target] = state
         return state
 
-    def _reschedule(self, old: ProbeSettings, new: ProbeSettings) -> None:
-        """Re-probe times as if the new settings had been in force: the wait
-        since each target's last measurement scaled by new wait / old wait."""
-        now = self.clock()
-        for state in self._targets.values():
-            if state.results is None:
-                continue
-            ratio = wait(new, state.failures) / max(wait(old, state.failures), 1e-9)
-            state.next_probe = state.measured_at + (state.next_probe - state.measured_at) * ratio
-        for address, entry in self.table.items():
-            known = self._targets.get(entry.target or address)
-            if known is not None and known.results is not None:
-                entry.next_probe = known.next_probe
-            elif entry.next_probe > now:  # its target was forgotten: scale what is left
-                ratio = wait(new, entry.failures) / max(wait(old, entry.failures), 1e-9)
-                entry.next_probe = now + (entry.next_probe - now) * ratio
+    def _rescaled(self, entry: LdnsEntry, key: int) -> float:
+        """`entry.next_probe` as if the settings now in force had been when it
+        was set: after each reload that changed the interval or backoff_max
+        since, the time left scaled by new wait / old wait; the time of its
+        target when that is known (measured). Done here, when the entry is
+        next used, so a reload does not walk the whole table on the event loop."""
+        if entry.rescaled == self._epoch:
+            return entry.next_probe
+        pending = self._rescales[entry.rescaled :]
+        entry.rescaled = self._epoch
+        known = self._targets.get(entry.target or address_of(key))
+        if known is not None and known.results is not None:
+            self._rescale_target(known)
+            entry.next_probe = known.next_probe
+            return entry.next_probe
+        for at, old, new in pending:  # its target forgotten: scale what was left
+            if entry.next_probe > at:
+                entry.next_probe = at + (entry.next_probe - at) * _ratio(old, new, entry.failures)
+        return entry.next_probe
+
+    def _rescale_target(self, state: TargetState) -> None:
+        """`_rescaled` for a target: the wait since its last measurement scaled."""
+        if state.rescaled == self._epoch:
+            return
+        if state.results is not None:
+            at = state.measured_at
+            for _, old, new in self._rescales[state.rescaled :]:
+                state.next_probe = at + (state.next_probe - at) * _ratio(old, new, state.failures)
+        state.rescaled = self._epoch
 
     def _apply(self, ldns: IPAddress, state: TargetState) -> None:
         """Record the target's last measurement and back-off under `ldns`."""
@@ -437,6 +465,7 @@ class Scheduler:
         entry = self.table.get(ldns)
         if entry is not None:
             entry.failures, entry.next_probe = state.failures, state.next_probe
+            entry.rescaled = self._epoch
 
     async def _job(
         self, target: IPAddress, state: TargetState, first: str, jobs: asyncio.Semaphore
@@ -447,6 +476,7 @@ class Scheduler:
             answered = any(r.ok for r in results.values())
             state.failures = 0 if answered else state.failures + 1
             state.next_probe = now + self._jittered(wait(self.settings, state.failures))
+            state.rescaled = self._epoch
             state.results, state.measured_at = results, now
             for ldns in self._waiting.get(target, ()):
                 self._apply(ldns, state)
@@ -546,7 +576,7 @@ class Scheduler:
             for _ in range(min(len(queried), SEEN_SLICE)):
                 key, count = take()  # the key's last reference, mostly: dropped here
                 entry = seen_key(key, now, count)
-                if entry is not None and now >= entry.next_probe:
+                if entry is not None and now >= self._rescaled(entry, key):
                     self.offer_key(key, entry.target or address_of(key))
             await asyncio.sleep(0)
 
@@ -574,13 +604,14 @@ class Scheduler:
             except Exception:  # the ticker must outlive a bug in one tick
                 log.exception("probe_tick: failed")
 
-    async def save(self) -> None:
+    async def save(self, idle: bool = True) -> None:
         """Write the table to `state_file` (gslb/ldnsfile.py: from a forked
-        child, while this process answers)."""
+        child, while this process answers; `idle`: on CPU time nothing else
+        wants)."""
         path = self.settings.state_file
         self._last_save = now = self.clock()
         if path:
-            await save_forked(path, self.table, self.datacenters, now)
+            await save_forked(path, self.table, self.datacenters, now, idle=idle)
 
     def _jittered(self, seconds: float) -> float:
         return seconds * (1 - JITTER * self.rng.random())
@@ -611,8 +642,8 @@ class Scheduler:
         if self._saving is not None:  # the final save below is the newer one
             self._saving.cancel()
             await asyncio.gather(self._saving, return_exceptions=True)
-        if save:
-            await self.save()
+        if save:  # nothing is answered any more: the save need not give way
+            await self.save(idle=False)
 
     # -- the operator's side (control socket) ------------------------------
 
@@ -620,11 +651,18 @@ class Scheduler:
         """Entries shaped like 3-DNS's `ldns { ... }`, JSON-able."""
         s = self.settings
         args = (self.datacenters, self.clock(), s.ldns_ttl, s.path_ttl)
+        rescaled = self._rescaled
         if address is not None:
             wanted = ip_address(address)
             entry = self.table.get(wanted)
-            return [] if entry is None else [entry_dict(wanted, entry, *args)]
-        return [entry_dict(a, e, *args) for a, e in islice(self.table.items(), limit)]
+            if entry is None:
+                return []
+            rescaled(entry, key_of(wanted))
+            return [entry_dict(wanted, entry, *args)]
+        chosen = list(islice(self.table.items(), limit))
+        for a, e in chosen:
+            rescaled(e, key_of(a))
+        return [entry_dict(a, e, *args) for a, e in chosen]
 
     async def probe_now(self, address: str) -> list[dict]:
         """Probe `address` from every vantage point now; its entry afterwards."""

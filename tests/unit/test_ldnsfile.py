@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -209,3 +210,34 @@ def test_a_cancelled_forked_save_leaves_no_child_and_no_temporary(tmp_path):
         raise AssertionError("a child process is left")
     except ChildProcessError:
         pass  # no child at all
+
+
+def children() -> list[int]:
+    """The processes this one forked (every thread's), still running."""
+    found = []
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as listing:
+            found += [int(pid) for pid in listing.read().split()]
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_IDLE is Linux's")
+@pytest.mark.parametrize(("idle", "policy"), [(True, os.SCHED_IDLE), (False, os.SCHED_OTHER)])
+def test_the_saving_child_takes_only_cpu_time_nothing_else_wants(tmp_path, idle, policy):
+    policies: list[int] = []
+
+    async def watched() -> int:
+        saving = asyncio.create_task(
+            save_forked(tmp_path / "ldns.json", table(100_000), DCS, T0, idle=idle)
+        )
+        while not saving.done():  # the child sets its class first thing: look until then
+            for pid in children():
+                with contextlib.suppress(OSError):  # gone meanwhile
+                    policies.append(os.sched_getscheduler(pid))
+            await asyncio.sleep(0.001)
+        return await saving
+
+    assert asyncio.run(watched()) == 100_000
+    assert policies, "the child was never seen"
+    assert policies[-1] == policy  # SCHED_OTHER: as the parent (the save when gslbd stops)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the parent keeps its own

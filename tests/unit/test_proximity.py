@@ -12,6 +12,7 @@ from gslb import layers
 from gslb.ldnsfile import load, save
 from gslb.proximity import (
     EMPTY,
+    EXPIRE_STEP,
     FULL,
     FrozenView,
     LdnsTable,
@@ -235,6 +236,59 @@ def test_inactive_ldns_expire():
     assert t.expire(T0 + 101) == 1
     assert (A in t, B in t) == (False, True)
     assert t.view().paths(key_of(A)) == {}
+
+
+def queried_table(n: int, ldns_ttl: float) -> tuple[LdnsTable, list]:
+    """`n` LDNS with a path each, least recently seen first: a third never
+    queried, a third queried at T0, a third queried at T0 + 50."""
+    t = LdnsTable(max_entries=n, ldns_ttl=ldns_ttl)
+    t.configure(DCS)
+    addresses = [address_of(0x0A00_0000 + i) for i in range(n)]
+    for i, a in enumerate(addresses):
+        t.add(a, a, T0)
+        t.record(a, i % 2, rtt_us=1000 + i, protocol="udp", now=T0)
+    for third, at in ((1, T0), (2, T0 + 50)):
+        for a in addresses[third::3]:
+            t.seen(a, at)
+    t.view()
+    while t.fold_step() is None:
+        pass
+    t.recorded = set()  # in a sync group, taken: expiry withdraws the paths queried here
+    return t, addresses
+
+
+def test_a_big_expiry_takes_bounded_steps_and_ends_as_done_at_once():
+    n = 200_000
+    steps, addresses = queried_table(n, ldns_ttl=100)
+    once, _ = queried_table(n, ldns_ttl=100)
+    expected = len(addresses[0::3]) + len(addresses[1::3])  # all but those seen at T0 + 50
+    assert once.expire(T0 + 101, limit=n) == expected
+    done = []
+    while gone := steps.expire(T0 + 101):
+        done.append(gone)
+    assert done == [EXPIRE_STEP] * (expected // EXPIRE_STEP) + [expected % EXPIRE_STEP]
+    assert steps.keys() == once.keys() == [key_of(a) for a in addresses[2::3]]
+    assert (
+        steps.recorded
+        == once.recorded
+        == {(key_of(a), i % 2) for i, a in enumerate(addresses) if i % 3 == 1}
+    )
+    assert everything(steps.view(), addresses) == everything(once.view(), addresses)
+    assert steps.evicted == once.evicted == 0
+
+
+def test_a_lowered_max_entries_is_reached_a_bounded_step_at_a_time():
+    t, addresses = queried_table(10_000, ldns_ttl=3600)
+    t.max_entries = 1_000  # a reload lowered it
+    t.add(A, A, T0 + 60)
+    assert (len(t), t.evicted) == (10_000 - 1, 2)  # two out for the one in, not 9 001
+    done = []
+    while gone := t.expire(T0 + 60):
+        done.append(gone)
+    assert done == [EXPIRE_STEP] * 4 + [10_000 - 1 - 1_000 - 4 * EXPIRE_STEP]
+    assert t.keys() == [key_of(a) for a in addresses[2::3][-999:]] + [key_of(A)]
+    assert t.evicted == 10_000 + 1 - 1_000
+    assert t.recorded == set()  # evicted, not expired: nothing withdrawn
 
 
 def test_the_target_is_kept_only_when_it_is_not_the_key():

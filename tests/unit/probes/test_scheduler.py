@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import time
 from collections import deque
 from ipaddress import ip_address, ip_network
@@ -21,8 +22,10 @@ from gslb.probes.scheduler import (
     SEEN_SLICE,
     ProbeRefused,
     Scheduler,
+    TargetState,
+    wait,
 )
-from gslb.proximity import LdnsTable, key_of, unpack
+from gslb.proximity import LdnsTable, address_of, key_of, unpack
 from tests.fakeldns import probing
 
 CNC, TEL = ip_address("127.0.0.2"), ip_address("127.0.0.3")
@@ -709,14 +712,86 @@ async def test_a_reload_applies_the_new_interval_to_ldns_measured_already(
     assert (s.table.get(LDNS).next_probe, s.table.get(forgotten).next_probe) == (T0 + 600,) * 2
     clock.now = T0 + 10
     s.configure(config(interval=interval, backoff_max=backoff_max))
+    assert s.table.get(LDNS).next_probe == T0 + 600  # rescaled when next used, not on the reload
+    clock.now = T0 + 20
     # scaled from the measurement (T0) for the first, from the reload for the other
-    assert s.table.get(LDNS).next_probe == T0 + due_after
-    assert s.table.get(forgotten).next_probe == T0 + 10 + 590 * due_after / 600
+    assert s.entries(str(LDNS))[0]["next_probe"] == T0 + due_after
+    assert s.entries(str(forgotten))[0]["next_probe"] == T0 + 10 + 590 * due_after / 600
     for when, due in ((T0 + due_after - 1, False), (T0 + due_after, True)):
         clock.now = when
         seen.append(key_of(LDNS))
         await s.tick()
         assert (list(s._queue) == [(key_of(LDNS), LDNS, False)]) is due
+
+
+def big_scheduler(n: int) -> Scheduler:
+    """`n` LDNS: a quarter with a measured target, a quarter whose target was
+    never measured, half whose target was forgotten; due at various times."""
+    s = Scheduler(
+        LdnsTable(max_entries=n, ldns_ttl=10**7),
+        config(max_entries=n),
+        probers={},
+        clock=Clock(),
+        rng=Draws(),
+    )
+    for i in range(n):
+        address = address_of(0x0A00_0000 + i)
+        entry = s.table.add(address, address, T0)
+        entry.failures, entry.next_probe = i % 5, T0 + i % 1000 - 300
+        if i % 4 < 2:
+            state = s._targets[address] = TargetState()
+            state.failures, state.measured_at = i % 3, T0 - i % 100
+            state.next_probe = state.measured_at + 600 * (1 - i % 7 / 70)
+            state.results = {0: ProbeResult("dns_dot", 1000)} if i % 4 == 0 else None
+    return s
+
+
+def rescaled_at_once(s: Scheduler, old: ProbeSettings, new: ProbeSettings, now: float) -> None:
+    """What a reload did before: every target and entry rescaled at once."""
+
+    def ratio(failures: int) -> float:
+        return wait(new, failures) / max(wait(old, failures), 1e-9)
+
+    for state in s._targets.values():
+        if state.results is not None:
+            at = state.measured_at
+            state.next_probe = at + (state.next_probe - at) * ratio(state.failures)
+    for address, entry in s.table.items():
+        known = s._targets.get(entry.target or address)
+        if known is not None and known.results is not None:
+            entry.next_probe = known.next_probe
+        elif entry.next_probe > now:
+            entry.next_probe = now + (entry.next_probe - now) * ratio(entry.failures)
+
+
+def test_reloads_that_change_the_wait_touch_no_entry_and_end_as_rescaled_at_once():
+    n = 200_000
+    lazy, once = big_scheduler(n), big_scheduler(n)
+    settings = [
+        config(max_entries=n),
+        config(max_entries=n, interval=15.0),
+        config(max_entries=n, interval=1200.0, backoff_max=300.0),
+    ]
+    for at, (old, new) in enumerate(itertools.pairwise(settings), start=1):
+        lazy.clock.now = once.clock.now = T0 + 10 * at
+        lazy.configure(new)
+        once.configure(new)
+        rescaled_at_once(once, old.probes, new.probes, T0 + 10 * at)
+        assert sum(e.rescaled == lazy._epoch for _, e in lazy.table.items()) == 0  # none walked
+    lazy.clock.now = T0 + 100
+    assert len(lazy.table) == n
+    got = [e["next_probe"] for e in lazy.entries()]  # each rescaled as it is read
+    assert got == [e.next_probe for _, e in once.table.items()]
+    assert got != [T0 + i % 1000 - 300 for i in range(n)]  # not the same as no rescale
+    assert [s.next_probe for s in lazy._targets.values()] == [
+        s.next_probe for s in once._targets.values()
+    ]
+    lazy.configure(settings[0])  # back: each entry is rescaled from where it was read
+    once.configure(settings[0])
+    rescaled_at_once(once, settings[2].probes, settings[0].probes, T0 + 100)
+    assert [e["next_probe"] for e in lazy.entries()] == [
+        e.next_probe for _, e in once.table.items()
+    ]
 
 
 async def test_offers_dropped_on_a_full_queue_are_counted_and_caught_up_when_asked_again():
