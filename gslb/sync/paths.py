@@ -154,7 +154,7 @@ class PathReplica:
         self.datacenters = datacenters  # names by data-center id ("": removed; LdnsTable)
         self.clock = clock
         self.own = own  # the indices of the data centers this node probes from
-        # published, withdrawn_sent, merged, older, withdrawn, unknown_dc, bad
+        # published, withdrawn_sent, read, merged, older, withdrawn, unknown_dc, bad
         self.counts: Counter[str] = Counter()
         self._index: tuple[tuple[str, ...], dict[str, int]] = ((), {})
         self.writer = os.urandom(4).hex()  # this process's bundles: "_<writer>-<n>"
@@ -249,6 +249,7 @@ class PathReplica:
         self._path(index, int_key, value, deleted)
 
     def _path(self, index: int, int_key: int, value: bytes, deleted: bool) -> None:
+        self.counts["read"] += 1
         try:
             if deleted:
                 if index not in self.own() and self.table.forget(int_key, index):

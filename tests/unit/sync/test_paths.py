@@ -131,7 +131,7 @@ def test_paths_from_the_bus_are_merged_by_name_newest_round_first():
     r.take(f"HK.{key_of(SUBNET):x}", encode(older, None), False)
     r.take("CNC.zz", encode(older, None), False)
     assert [p.rtt_us for p in unpack(table.get(SUBNET).paths)] == [150_000]
-    assert dict(r.counts) == {"merged": 1, "older": 1, "unknown_dc": 1, "bad": 1}
+    assert dict(r.counts) == {"read": 2, "merged": 1, "older": 1, "unknown_dc": 1, "bad": 1}
     assert table.recorded == set()  # merged paths are not sent back
     view = r.view()
     assert view is not None and view.paths(key_of(SUBNET))[1].rtt_us == 150_000
