@@ -3,7 +3,14 @@ one in SPARSE_STRIDE while they are not (distinct clients), and back."""
 
 from __future__ import annotations
 
-from gslb.dns.replycache import ADMIT_WINDOW, SPARSE_STRIDE, ReplyCache
+from gslb.dns.replycache import (
+    ADMIT_WINDOW,
+    DROP_PER_PUT,
+    DYNAMIC_LIFETIME,
+    MAX_BYTES,
+    SPARSE_STRIDE,
+    ReplyCache,
+)
 
 
 def query(n: int) -> bytes:
@@ -49,3 +56,76 @@ def test_static_replies_are_always_kept() -> None:
     assert [cache.replay(query(10**7 + n), "192.0.2.9") for n in range(10)] == [
         b"\x12\x34static"
     ] * 10
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_wide_ip_reply_is_replayed_for_its_lifetime_across_a_generation_turn() -> None:
+    clock = Clock()
+    cache = ReplyCache(clock, [])
+    cache.put(query(1), "192.0.2.1", b"\x12\x34one", None, 1)
+    clock.now += 0.6
+    cache.put(query(2), "192.0.2.1", b"\x12\x34two", None, 2)  # young still
+    clock.now += 0.6  # 1.2 s: the next put turns the generations
+    cache.put(query(3), "192.0.2.1", b"\x12\x34three", None, 3)
+    assert len(cache) == 3
+    assert cache.replay(query(1), "192.0.2.1") is None  # 1.2 s old: expired
+    assert cache.replay(query(2), "192.0.2.1") == b"\x12\x34two"  # 0.6 s old, in the old one
+    clock.now += 0.5  # query 2 is now 1.1 s old
+    assert cache.replay(query(2), "192.0.2.1") is None
+    assert cache.replay(query(3), "192.0.2.1") == b"\x12\x34three"
+
+
+def test_a_turn_drops_only_the_old_generation() -> None:
+    clock = Clock()
+    cache = ReplyCache(clock, [])
+    for second in range(5):
+        for n in range(100):
+            cache.put(query(second * 1000 + n), "192.0.2.1", b"\x12\x34r", None, n)
+        assert len(cache) == (100 if second == 0 else 200)  # this second's and the last's
+        clock.now += DYNAMIC_LIFETIME
+
+
+def test_an_expired_generation_is_let_go_a_few_replies_a_put() -> None:
+    clock = Clock()
+    cache = ReplyCache(clock, [])
+    for n in range(100):
+        cache.put(query(n), "192.0.2.1", b"\x12\x34r", None, n)
+    clock.now += DYNAMIC_LIFETIME
+    cache.put(query(1000), "192.0.2.1", b"\x12\x34r", None, 1000)  # turn: the 100 are old
+    clock.now += DYNAMIC_LIFETIME
+    cache.put(query(2000), "192.0.2.1", b"\x12\x34r", None, 2000)  # turn: the 100 expired
+    assert (len(cache), cache.letting_go) == (2, 100)
+    for n in range(1, 11):
+        cache.put(query(2000 + n), "192.0.2.1", b"\x12\x34r", None, 2000 + n)
+        assert cache.letting_go == 100 - n * DROP_PER_PUT
+    clock.now += DYNAMIC_LIFETIME
+    # The turn: the 80 left go at once, the one reply of 1000 is let go next.
+    cache.put(query(3000), "192.0.2.1", b"\x12\x34r", None, 3000)
+    assert (len(cache), cache.letting_go) == (12, 1)
+
+
+def test_the_byte_bound_counts_only_the_kept_generations() -> None:
+    # 40 seconds of wide IP replies, 2 MiB a second, 80 MiB in all: past
+    # MAX_BYTES only if the dropped generations still counted, and then the
+    # cache would start afresh and lose its static reply.
+    clock = Clock()
+    cache = ReplyCache(clock, [])
+    cache.put(query(10**9), "192.0.2.1", b"\x12\x34static", None, None)
+    reply = b"\x12\x34" + bytes(2038)  # with the 10-byte query, 2 KiB an entry
+    per_second = (2 << 20) // 2048
+    assert 40 * per_second * 2048 > 2 * MAX_BYTES
+    for second in range(40):
+        for n in range(per_second):
+            wire, peer = query(second * per_second + n), f"192.0.2.{n % 200}"
+            cache.put(wire, peer, reply, None, n)
+            assert cache.replay(wire, peer) is not None  # reused: every reply is kept
+        clock.now += DYNAMIC_LIFETIME
+    assert cache.replay(query(10**9), "192.0.2.9") == b"\x12\x34static"
+    assert len(cache) == 1 + 2 * per_second

@@ -14,7 +14,14 @@ import pytest
 
 from gslb.model import Config, DataCenter, ProbeSettings
 from gslb.probes.base import ProbeResult
-from gslb.probes.scheduler import BURST, JITTER, SEEN_SLICE, ProbeRefused, Scheduler
+from gslb.probes.scheduler import (
+    BURST,
+    COUNT_SLICE,
+    JITTER,
+    SEEN_SLICE,
+    ProbeRefused,
+    Scheduler,
+)
 from gslb.proximity import LdnsTable, key_of, unpack
 from tests.fakeldns import probing
 
@@ -253,28 +260,45 @@ async def test_a_resolvers_verdict_is_remembered_until_probes_are_reconfigured()
     assert (len(s.table), s.counts["forbidden"]) == (3, 1)
 
 
-async def test_who_queried_is_folded_in_slices_with_the_loop_free_in_between():
-    """A key per query (distinct clients): the tick lets other work run every
-    SEEN_SLICE keys, and in the end every key is counted."""
+async def test_who_queried_is_taken_and_folded_in_slices_with_the_loop_free_in_between():
+    """A key per query (distinct clients): the tick takes and counts
+    COUNT_SLICE keys and folds SEEN_SLICE keys per turn of the event loop,
+    other work running in between; in the end every key is counted, the
+    first queried the most recently seen, and keys that came in meanwhile
+    wait for the next tick."""
     s, _ = scheduler([FakeProber("dns_dot")])
-    s.table.max_entries = 3 * SEEN_SLICE + 5
-    addresses = [ip_address(0xC6120000 + i) for i in range(3 * SEEN_SLICE + 5)]  # 198.18/15
+    n = 2 * COUNT_SLICE + 5  # three turns of taking, then five of folding
+    s.table.max_entries = n + 1
+    addresses = [ip_address(0xC6120000 + i) for i in range(n + 1)]  # 198.18/15
     for a in addresses:
         s.table.add(a, None, T0).next_probe = T0 + 600  # not due: no re-probe
-    s.seen.extend(key_of(a) for a in addresses)
+    s.seen.extend(key_of(a) for a in addresses[:n])
     s.seen.append(key_of(addresses[0]))
-    counted: list[int] = []
+    turns: list[tuple[int, int]] = []  # (keys left in `seen`, queries counted) after each turn
 
     async def watch() -> None:
-        for _ in range(10):
-            counted.append(sum(e.queries for _, e in s.table.items()))
+        late = key_of(addresses[n])
+        while True:
+            turns.append((len(s.seen), sum(e.queries for _, e in s.table.items())))
+            if len(turns) == 2:
+                s.seen.append(late)  # a query while the tick runs: the next tick's
             await asyncio.sleep(0)
 
-    await asyncio.gather(s.tick(), watch())  # the tick's first slice runs first
-    total = len(addresses) + 1  # addresses[0] twice, in the first slice
-    assert counted[:4] == [SEEN_SLICE + 1, 2 * SEEN_SLICE + 1, 3 * SEEN_SLICE + 1, total]
+    watcher = asyncio.create_task(watch())
+    await s.tick()  # its first slice runs first
+    watcher.cancel()
+    taken = [n + 1 - min(n + 1, i * COUNT_SLICE) for i in range(1, 4)]
+    assert [left for left, _ in turns[:3]] == [taken[0], taken[1], 1]  # the late key stays
+    # Folded last first: addresses[0] (twice) in the last slice.
+    folded = [min(n, i * SEEN_SLICE) for i in range(1, -(-n // SEEN_SLICE) + 1)]
+    folded[-1] += 1
+    assert [queries for _, queries in turns[3:]] == folded
     assert s.table.get(addresses[0]).queries == 2
+    assert list(s.table.keys())[-3:] == [key_of(a) for a in reversed(addresses[:3])]
+    assert (list(s.seen), s.table.get(addresses[n]).queries) == ([key_of(addresses[n])], 0)
     assert not s._queue
+    await s.tick()
+    assert (list(s.seen), s.table.get(addresses[n]).queries) == ([], 1)
 
 
 def test_the_queue_is_bounded_and_drops_are_counted():
