@@ -30,10 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RETRY = 1.0  # seconds between attempts while no server answers
 # Seconds a JetStream request waits. Just after a server of a cluster
-# crashed, a request can go unanswered (nats-server 2.9 may place a new
-# consumer on the dead server, for a while): the set-up is tried again soon,
-# waiting 3, 6, 12, 24 s, then 3 s again..., so that making a consumer on a
-# bucket of millions of keys (seconds on a loaded server) has its time too.
+# crashed, a request can go unanswered (the cluster electing new leaders):
+# the set-up is tried again soon, waiting 3, 6, 12, 24 s, then 3 s again...,
+# so that making a consumer on a bucket of millions of keys (seconds on a
+# loaded server) has its time too. Making a replicated consumer waits at
+# least feed.ELECTION.
 QUICK = 3.0
 SLOW = 30.0
 

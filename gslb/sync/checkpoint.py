@@ -163,6 +163,7 @@ class Checkpoints:
         # checkpoint_: written, loaded, ldns, merged, unknown_dc
         self.counts: Counter[str] = Counter() if counts is None else counts
         self.revision = 0  # of the last checkpoint written (or loaded)
+        self.paths_at = 0  # paths written to the bucket when the last one was written
         self.written = time.monotonic()  # of the last one written (or of the start)
         self.loading: asyncio.Task[None] | None = None
 
@@ -246,17 +247,23 @@ class Checkpoints:
 
     def due(self, last: int) -> bool:
         """Whether a checkpoint is due, the paths feed having read up to `last`."""
-        changes = last - self.revision
-        if changes <= 0 or (self.loading is not None and not self.loading.done()):
+        if last <= self.revision or (self.loading is not None and not self.loading.done()):
             return False
-        if changes >= max(self.settings.checkpoint_changes, len(self.table) // 4):
+        # Paths, not messages: a node's batch of paths is one message (a bundle).
+        if self.paths() - self.paths_at >= max(
+            self.settings.checkpoint_changes, len(self.table) // 4
+        ):
             return True
         return time.monotonic() - self.written >= self.settings.checkpoint_age
+
+    def paths(self) -> int:
+        """Paths written to the bucket (here, or read from it) since the start."""
+        return self.counts["published"] + self.counts["read"]
 
     async def write(self, js: JetStreamContext, revision: int, stream: str) -> None:
         """This node's table as its checkpoint, the paths feed having read up
         to `revision` of the bucket's stream `stream` when it began."""
-        started = time.monotonic()
+        started, paths = time.monotonic(), self.paths()
         out = bytearray(header(revision, self.datacenters()))
         keys, ldns = self.table.keys(), 0
         for at in range(0, len(keys), 4 * SLICE):
@@ -271,7 +278,7 @@ class Checkpoints:
         store = await self.store(js)
         node = self.settings.node
         await store.put(node, data, meta=meta(node, revision, stream, ldns))
-        self.revision, self.written = revision, time.monotonic()
+        self.revision, self.written, self.paths_at = revision, time.monotonic(), paths
         self.counts["checkpoint_written"] += 1
         log.info(
             "sync: checkpoint written ldns=%d bytes=%d revision=%d seconds=%.3f",

@@ -15,11 +15,19 @@ came back it resumes after the last stream sequence taken, so a node catches
 up with what changed meanwhile, not with the whole bucket; if the bucket was
 made anew (its sequence went back), it starts over. `caught_up` is set once
 the messages that were in the bucket when reading (re)started are taken.
+The consumer has as many replicas as the bucket (`[sync] replicas`): in a
+NATS cluster a consumer of one replica lives on one server of the bucket's,
+and when that server crashes the consumer goes with it; worse, nats-server
+2.9 keeps placing new one-replica consumers on the crashed server while it
+is down (one in three of a three-server cluster's, never answered), so a
+node could spend minutes making consumers that never deliver. A replicated
+consumer elects a new leader among the servers left (seconds) and goes on
+delivering; making one waits for that election (up to about 7 s with a
+server down on a loaded machine), so it is given ELECTION seconds.
 While no message comes, the feed checks every CHECK seconds that its
-consumer still answers: in a NATS cluster it lives on one server, and when
-that server crashes the node's own connection (to another server) stays up
-and nothing else would tell; the feed then reads again after the last
-message taken, on a new consumer.
+consumer still answers: when it does not (removed, or unanswered twice in
+a row while the node's own connection, to another server, stays up) the
+feed reads again after the last message taken, on a new consumer.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ BATCH = 512  # messages asked for at a time
 WAIT = 0.5  # seconds a request waits for new messages (the feed's latency when idle)
 RETRY = 1.0  # seconds between requests while the bus is away
 CHECK = 5.0  # seconds without a message between two checks that the consumer exists
+ELECTION = 15.0  # seconds at least that making a replicated consumer may take
 
 # key (after the bucket's prefix), value, deleted?
 Take = Callable[[str, bytes, bool], None]
@@ -71,6 +80,7 @@ class Feed:
         self.caught_up = False
         self.started = 0.0
         self.taken = 0  # messages since reading (re)started
+        self.consumer = ""  # the name of the consumer read
         self._sub: Any = None  # the inbox the consumer delivers to
         self._task: asyncio.Task[None] | None = None
         self._owed = 0  # messages the pending request may still deliver
@@ -85,8 +95,11 @@ class Feed:
         """(Re)start reading, after the last message taken when there is one."""
         await self.close()
         self._js, self._client, self._unanswered = js, client, 0
-        state = (await js.stream_info(f"KV_{self.bucket}")).state
-        config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
+        info = await js.stream_info(f"KV_{self.bucket}")
+        state, replicas = info.state, info.config.num_replicas or 1
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, num_replicas=replicas
+        )
         if self.last and state.last_seq >= self.last:
             config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
             config.opt_start_seq = self.last + 1
@@ -101,8 +114,11 @@ class Feed:
         if self.last >= self.target:
             self._caught_up()
         stream = f"KV_{self.bucket}"
-        consumer = (await js.add_consumer(stream, config)).name
+        # A replicated consumer answers once its servers elected its leader.
+        wait = max(getattr(js, "_timeout", 0.0), ELECTION) if replicas > 1 else None
+        consumer = (await js.add_consumer(stream, config, timeout=wait)).name
         assert consumer is not None
+        self.consumer = consumer
         inbox = client.new_inbox()
         self._sub = await client.subscribe(inbox, cb=self._delivered)
         self._task = asyncio.create_task(self._pull(js, client, stream, consumer, inbox))

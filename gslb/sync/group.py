@@ -239,16 +239,14 @@ class SyncGroup:
                 log.warning("sync: publish failed admin=%s error=%r", member, exc)
                 return
             self.admin.sent(member, value)
-        batch = self.paths.batch()
-        for done, (subject, path) in enumerate(batch):
+        bundles = self.paths.bundles(self.paths.batch())
+        for done, (subject, bundle, _) in enumerate(bundles):
             try:
-                if path is None:  # a withdrawn path
-                    await self.bus.publish(subject, b"", paths.DELETE_HEADERS)
-                else:
-                    await self.bus.publish(subject, path)
+                await self.bus.publish(subject, bundle)
             except Exception as exc:
-                log.warning("sync: publish failed paths=%d error=%r", len(batch) - done, exc)
-                self.paths.unsent(batch[done:])
+                left = [path for _, _, part in bundles[done:] for path in part]
+                log.warning("sync: publish failed paths=%d error=%r", len(left), exc)
+                self.paths.unsent(left)
                 return
 
     async def checkpoint(self) -> None:

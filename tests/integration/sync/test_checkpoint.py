@@ -3,7 +3,7 @@
 A node restarted without its state file loads the newest checkpoint of the
 group's paths and reads the paths bucket only from the checkpoint's
 revision on; an LDNS that expires where it was queried has its path
-withdrawn from the group (a delete in the bucket, dropped by the others).
+withdrawn from the group (in its writer's next bundle, dropped by the others).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import asyncio
 import re
 
 import nats
-from nats.js.errors import KeyNotFoundError
 
 from gslb.model import key_of_text
-from gslb.sync.paths import BUCKET, VERSION
+from gslb.sync.paths import BUCKET, VERSION, unbundle
 from tests.integration.ops.helpers import metric
 from tests.integration.sync.conftest import PUBLISHED, SEED, STEADY, until, www
 
@@ -56,17 +55,19 @@ def test_a_restarted_node_loads_the_newest_checkpoint(make_node, nats_server, ld
     assert metric(again.server, "gslb_sync_events_total", event="paths_checkpoint_loaded") == 1
 
 
-async def bucket_values(url: str, keys: list[str]) -> dict[str, bytes | str]:
-    """Each key's value in the paths bucket, or why there is none ("DEL")."""
+async def bucket_paths(url: str) -> dict[str, bytes | None]:
+    """What the paths bucket says of each `<DC>.<LDNS key, hex>`: the last
+    value in the writers' bundles, replayed in order (None: withdrawn)."""
     client = await nats.connect(url)
     try:
         kv = await client.jetstream().key_value(BUCKET)
-        out: dict[str, bytes | str] = {}
-        for key in keys:
-            try:
-                out[key] = (await kv.get(key)).value or b""
-            except KeyNotFoundError as err:
-                out[key] = str(err.op)
+        entries = [await kv.get(key) for key in await kv.keys()]
+        out: dict[str, bytes | None] = {}
+        for entry in sorted(entries, key=lambda e: e.revision or 0):
+            dc, _, name = entry.key.partition(".")
+            assert name.startswith("_") and entry.value is not None, entry.key
+            for key, value in unbundle(entry.value):
+                out[f"{dc}.{key:x}"] = value
         return out
     finally:
         await client.close()
@@ -83,14 +84,15 @@ def test_an_ldns_expired_where_it_was_queried_is_withdrawn(make_node, nats_serve
     www(cnc.server)  # the one query: CNC probes, asks TEL to
     until(lambda: set(tel.ldns()) == {"CNC", "TEL"}, 10, "both paths at TEL")
     key = f"{key_of_text(SEED.ldns):x}"
-    held = asyncio.run(bucket_values(nats_server.url, [f"CNC.{key}", f"TEL.{key}"]))
-    assert all(isinstance(value, bytes) and value[0] == VERSION for value in held.values())
+    held = asyncio.run(bucket_paths(nats_server.url))
+    assert set(held) == {f"CNC.{key}", f"TEL.{key}"}
+    assert all(value is not None and value[0] == VERSION for value in held.values())
 
     # Not queried for 3 s: CNC forgets the LDNS and withdraws its path.
     until(lambda: not cnc.ctl("show", "ldns", SEED.ldns), 10, "the LDNS expired at CNC")
     until(lambda: set(tel.ldns()) == {"TEL"}, 5, "CNC's path withdrawn at TEL")
-    after = asyncio.run(bucket_values(nats_server.url, [f"CNC.{key}", f"TEL.{key}"]))
-    assert after[f"CNC.{key}"] == "DEL" and after[f"TEL.{key}"] == held[f"TEL.{key}"]
+    after = asyncio.run(bucket_paths(nats_server.url))
+    assert after == {f"CNC.{key}": None, f"TEL.{key}": held[f"TEL.{key}"]}
     assert metric(tel.server, "gslb_sync_events_total", event="paths_withdrawn") == 1
     assert metric(cnc.server, "gslb_sync_events_total", event="paths_withdrawn_sent") == 1
     # TEL was never queried by the LDNS: its own path stays, never withdrawn.

@@ -1,19 +1,23 @@
 """A feed whose consumer is gone reads again after the last message it took.
 
-In a NATS cluster a feed's consumer lives on one server; when that server
-crashes the node's own connection may stay up. Here the consumer is
-deleted on a real nats-server (what the feed sees of it: not found); the
-feed makes a new one and the next value still arrives, the first not twice.
+Here the consumer is deleted on a real nats-server (what the feed sees of
+it: not found); the feed makes a new one and the next value still arrives,
+the first not twice. In a NATS cluster of three a feed's consumer has the
+bucket's three replicas: when the server leading it crashes (the node's own
+connection, to another server, stays up) the same consumer goes on
+delivering from another server.
 """
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import nats
 
 from gslb.sync import feed as feed_module
 from gslb.sync.feed import Feed
+from tests.integration.natsserver import cluster, needed, running
 
 
 async def _eventually(predicate, within: float) -> None:
@@ -53,3 +57,55 @@ def test_a_feed_makes_a_new_consumer_when_its_own_is_gone(nats_server, monkeypat
             await client.close()
 
     asyncio.run(body())
+
+
+def test_a_feed_of_a_replicated_bucket_outlives_the_server_leading_its_consumer(tmp_path: Path):
+    needed()
+    servers = cluster(tmp_path / "nats", "t", 3)
+
+    async def body() -> None:
+        client = await nats.connect(servers[0].url, connect_timeout=2)
+        js = client.jetstream(timeout=5)
+        for _ in range(200):  # the cluster elects its metadata leader first
+            try:
+                await js.create_key_value(bucket="t", history=1, replicas=3)
+                break
+            except Exception:
+                await asyncio.sleep(0.2)
+        got: list[tuple[str, bytes]] = []
+        feed = Feed("t", lambda key, value, deleted: got.append((key, value)))
+        try:
+            # A leader other than the server this client is on (so that the
+            # client stays connected): make consumers until one is led there.
+            for _ in range(20):
+                await feed.open(js, client)
+                info = await js.consumer_info("KV_t", feed.consumer)
+                if info.cluster is not None and info.cluster.leader not in (None, "t-1"):
+                    break
+            else:
+                raise AssertionError("no consumer led by t-2 or t-3 in 20")
+            assert info.config.num_replicas == 3
+            await client.publish("$KV.t.a", b"1")
+            await _eventually(lambda: got == [("a", b"1")], 5)
+            [leader] = [s for i, s in enumerate(servers, 1) if info.cluster.leader == f"t-{i}"]
+            consumer = feed.consumer
+            leader.kill()
+            # Stored for sure (acknowledged): a plain publish while the
+            # stream elects its own new leader would be lost, not the feed's doing.
+            for _ in range(30):
+                try:
+                    await js.publish("$KV.t.b", b"2", timeout=2)
+                    break
+                except Exception:
+                    await asyncio.sleep(0.5)
+            # A new leader is elected in seconds; a consumer of one replica
+            # would be gone with its server.
+            await _eventually(lambda: ("b", b"2") in got, 30)
+            assert set(got) == {("a", b"1"), ("b", b"2")}  # "b" twice if stored twice
+            assert feed.consumer == consumer
+        finally:
+            await feed.close()
+            await client.close()
+
+    with running(servers):
+        asyncio.run(body())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from ipaddress import ip_address
 
 import pytest
@@ -98,3 +99,16 @@ def test_a_loaded_checkpoint_keeps_newer_paths_held():
     assert [(p.datacenter, p.rtt_us) for p in unpack(reader.get(LDNS).paths)] == [(1, 150_000)]
     assert [p.rtt_us for p in unpack(reader.get(SUBNET).paths)] == [99_000]
     assert checkpoints.counts["checkpoint_merged"] == 1
+
+
+def test_a_checkpoint_is_due_after_so_many_paths_not_messages():
+    """A bundle of many paths is one message of the bucket: the paths count."""
+    settings = SyncSettings(servers=("nats://127.0.0.1:4222",), node="a", checkpoint_changes=3)
+    table = LdnsTable(max_entries=10, ldns_ttl=3600)
+    counts: Counter[str] = Counter()
+    checkpoints = Checkpoints(settings, table, lambda: ("CNC",), lambda: float(T0), counts)
+    assert not checkpoints.due(1)  # a bundle of two paths: not yet
+    counts["read"], counts["published"] = 2, 0
+    assert not checkpoints.due(1)
+    counts["published"] = 1  # one of this node's own
+    assert checkpoints.due(1) and not checkpoints.due(0)  # nothing past the last revision

@@ -9,15 +9,24 @@ import pytest
 
 from gslb.probes import PROBE_PROTOCOLS, PROTOCOL_CODES
 from gslb.proximity import LdnsTable, PathRecord, key_of, unpack
-from gslb.sync.paths import BUCKET, RECORD, PathReplica, decode, encode
+from gslb.sync.paths import (
+    BUCKET,
+    PER_BUNDLE,
+    RECORD,
+    PathReplica,
+    bundle,
+    decode,
+    encode,
+    unbundle,
+)
 
 LDNS = ip_address("127.0.0.53")
 SUBNET, RESOLVER = ip_address("10.1.2.0"), ip_address("192.0.2.53")
 T0 = 1_000_000
 
 
-def replica(names=("CNC", "TEL"), own=()) -> tuple[PathReplica, LdnsTable]:
-    table = LdnsTable(max_entries=100, ldns_ttl=3600)
+def replica(names=("CNC", "TEL"), own=(), size=100) -> tuple[PathReplica, LdnsTable]:
+    table = LdnsTable(max_entries=size, ldns_ttl=3600)
     holder = {"names": tuple(names)}
     return PathReplica(table, lambda: holder["names"], lambda: float(T0), lambda: own), table
 
@@ -122,7 +131,7 @@ def test_paths_from_the_bus_are_merged_by_name_newest_round_first():
     r.take(f"HK.{key_of(SUBNET):x}", encode(older, None), False)
     r.take("CNC.zz", encode(older, None), False)
     assert [p.rtt_us for p in unpack(table.get(SUBNET).paths)] == [150_000]
-    assert dict(r.counts) == {"merged": 1, "older": 1, "unknown_dc": 1, "bad": 1}
+    assert dict(r.counts) == {"read": 2, "merged": 1, "older": 1, "unknown_dc": 1, "bad": 1}
     assert table.recorded == set()  # merged paths are not sent back
     view = r.view()
     assert view is not None and view.paths(key_of(SUBNET))[1].rtt_us == 150_000
@@ -175,3 +184,67 @@ def test_a_withdrawn_path_is_dropped_unless_measured_here():
     queried = table.get(SUBNET)  # queried here: the entry stays, without paths
     assert queried is not None and queried.paths == b""
     assert r.counts["withdrawn"] == 3
+
+
+def test_a_bundle_is_these_bytes():
+    """Many paths of one data center in one message: what other nodes read."""
+    v4, v6 = key_of(LDNS), key_of(ip_address("2001:db8::53"))
+    value = encode(packed(PATH_TCP), None)
+    payload = bundle([(v4, value), (v6, None)])
+    assert payload == (
+        bytes.fromhex("03")  # version 3: a bundle
+        + bytes.fromhex("047f000035")  # a 4-byte key: 127.0.0.53
+        + bytes((len(value),))
+        + value  # the path's value, version 2 (above)
+        + bytes((len(v6.to_bytes(17, "big").lstrip(b"\0")),))
+        + v6.to_bytes(17, "big").lstrip(b"\0")  # an IPv6 key, flag bit and all
+        + bytes.fromhex("00")  # no value: withdrawn
+    )
+    assert list(unbundle(payload)) == [(v4, value), (v6, None)]
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x02", b"\x03\x04\x7f\x00", b"\x03\x01\x05\x09ab"])
+def test_a_cut_or_foreign_bundle_is_refused(payload):
+    with pytest.raises(ValueError):
+        list(unbundle(payload))
+
+
+def test_a_batch_goes_out_as_one_bundle_a_data_center():
+    r, table = replica(size=PER_BUNDLE + 2)
+    for i in range(PER_BUNDLE + 1):
+        address = ip_address(f"10.0.{i // 256}.{i % 256}")
+        table.add(address, None, T0)
+        table.record(address, 0, rtt_us=150_000 + i, protocol="dns_dot", now=T0)
+    table.add(SUBNET, RESOLVER, T0)
+    table.record(SUBNET, 1, rtt_us=30_000, protocol="dns_dot", now=T0)
+    batch = r.batch()
+    bundles = r.bundles(batch)
+    assert sorted((s.split(".")[2], len(part)) for s, _, part in bundles) == [
+        ("CNC", 1), ("CNC", PER_BUNDLE), ("TEL", 1)
+    ]  # fmt: skip
+    assert len({s for s, _, _ in bundles}) == 3  # a key of its own each
+    assert all(s.startswith(f"$KV.{BUCKET}.") and f"._{r.writer}-" in s for s, _, _ in bundles)
+    assert sorted(p for _, _, part in bundles for p in part) == sorted(batch)
+    # Another node reads them: every path merged, the ECS target too.
+    other, theirs = replica(size=PER_BUNDLE + 2)
+    for subject, payload, _ in bundles:
+        other.take(subject.removeprefix(f"$KV.{BUCKET}."), payload, False)
+    assert other.counts["merged"] == PER_BUNDLE + 2
+    assert theirs.path(key_of(SUBNET), 1)[1] == table.path(key_of(SUBNET), 1)[1]
+    assert theirs.get(SUBNET).target == RESOLVER
+    # This node's own bundles coming back: skipped whole.
+    for subject, payload, _ in bundles:
+        r.take(subject.removeprefix(f"$KV.{BUCKET}."), payload, False)
+    assert "older" not in r.counts and "merged" not in r.counts
+
+
+def test_a_withdrawn_path_in_a_bundle_is_dropped_and_a_bad_bundle_counted():
+    writer, _ = replica(own={0})
+    reader, table = replica(own={1})
+    reader.take(f"CNC.{key_of(LDNS):x}", encode(packed(PATH_TCP), None), False)
+    [(subject, payload, _)] = writer.bundles([(f"$KV.{BUCKET}.CNC.{key_of(LDNS):x}", None)])
+    reader.take(subject.removeprefix(f"$KV.{BUCKET}."), payload, False)
+    assert table.get(LDNS) is None and reader.counts["withdrawn"] == 1
+    reader.take("CNC._0badcafe-1", b"\x03\x04\x7f", False)
+    reader.take("CNC._0badcafe-2", payload, True)  # a bundle purged: nothing withdrawn again
+    assert reader.counts["bad"] == 1 and reader.counts["withdrawn"] == 1
