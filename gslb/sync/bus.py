@@ -146,10 +146,24 @@ class Bus:
         await self.client.subscribe(subject, cb=cb)
 
     async def bucket(self, js: JetStreamContext, name: str, ttl: float = 0.0) -> None:
-        """Make the key-value bucket `name` unless it is there (one value per key)."""
+        """Make the key-value bucket `name` unless it is there (one value per
+        key), its messages kept `ttl` seconds (0: for ever). One that is there
+        keeps what it was made with (the first node's settings); if it keeps
+        messages for over twice `ttl`, a warning says how to change it."""
         assert self.client is not None
         try:
-            await self.client.jetstream(timeout=QUICK).stream_info(f"KV_{name}")
+            info = await self.client.jetstream(timeout=QUICK).stream_info(f"KV_{name}")
+            kept = info.config.max_age or 0.0  # seconds (nats-py converts)
+            if ttl and (not kept or kept > 2 * ttl):
+                log.warning(
+                    "sync: bucket keeps messages longer than needed name=%s max_age=%s "
+                    "wanted=%.0f (nats stream edit KV_%s --max-age %.0fs)",
+                    name,
+                    f"{kept:.0f}" if kept else "forever",
+                    ttl,
+                    name,
+                    ttl,
+                )
         except NotFoundError:
             await js.create_key_value(
                 bucket=name, history=1, ttl=ttl or None, replicas=self.settings.replicas

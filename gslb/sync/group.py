@@ -134,7 +134,9 @@ class SyncGroup:
         # The paths feed last: at a bootstrap it floods the connection for a
         # while, and a JetStream request behind that flood would time out and
         # make the whole set-up start over.
-        await self.bus.bucket(js, paths.BUCKET, ttl=self.scheduler.settings.ldns_ttl)
+        probes = self.scheduler.settings
+        keep = paths.retention(probes.ldns_ttl, probes.interval, self.settings.checkpoint_age)
+        await self.bus.bucket(js, paths.BUCKET, ttl=keep)
         await self.bus.bucket(js, roster.BUCKET)
         await self.bus.bucket(js, admin.BUCKET)
         if not self._subscribed:  # nats-py renews plain subscriptions itself

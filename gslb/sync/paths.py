@@ -66,6 +66,7 @@ RECORD = PATH.size - DATACENTER.size  # a value's record: the table's, less the 
 # failures, hops, protocol code; no held sample.
 V1 = struct.Struct("<BIHIIHBB")
 BUNDLE = 3  # the version byte of a bundle of paths
+MIN_KEEP = 3600.0  # seconds the bucket keeps a message at the least (`retention`)
 PER_BUNDLE = 2048  # paths in one message at most (about 100 KB with ECS targets)
 
 Outgoing = list[tuple[str, bytes | None]]  # (subject of one path, its value; None: withdrawn)
@@ -99,6 +100,17 @@ def decode(value: bytes, datacenter: int) -> tuple[bytes, IPAddress | None]:
     if len(rest) == 16:
         return record, IPv6Address(rest)
     raise ValueError(f"path value of {len(value)} bytes")
+
+
+def retention(ldns_ttl: float, interval: float, checkpoint_age: float) -> float:
+    """Seconds the bucket keeps a message (its `max_age`). Bundles have keys
+    of their own, so the bucket holds every one it keeps: kept as long as an
+    LDNS (28 days by default) they would pile up without bound. A new node
+    needs only what came after the newest checkpoint (written within
+    `checkpoint_age` of any path read or written), and every LDNS still
+    queried is probed again, so written again, within `interval`: twice the
+    longer of the two is enough, and an LDNS's own `ldns_ttl` if shorter."""
+    return min(ldns_ttl, max(2 * checkpoint_age, 2 * interval, MIN_KEEP))
 
 
 def bundle(paths: list[tuple[int, bytes | None]]) -> bytes:

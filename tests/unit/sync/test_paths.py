@@ -17,6 +17,7 @@ from gslb.sync.paths import (
     bundle,
     decode,
     encode,
+    retention,
     unbundle,
 )
 
@@ -248,3 +249,10 @@ def test_a_withdrawn_path_in_a_bundle_is_dropped_and_a_bad_bundle_counted():
     reader.take("CNC._0badcafe-1", b"\x03\x04\x7f", False)
     reader.take("CNC._0badcafe-2", payload, True)  # a bundle purged: nothing withdrawn again
     assert reader.counts["bad"] == 1 and reader.counts["withdrawn"] == 1
+
+
+def test_retention_is_the_longer_of_two_checkpoint_ages_and_two_intervals() -> None:
+    assert retention(ldns_ttl=2_419_200, interval=600, checkpoint_age=3600) == 7200
+    assert retention(ldns_ttl=2_419_200, interval=6000, checkpoint_age=3600) == 12000
+    assert retention(ldns_ttl=2_419_200, interval=60, checkpoint_age=60) == 3600  # MIN_KEEP
+    assert retention(ldns_ttl=3, interval=0.5, checkpoint_age=3600) == 3  # an LDNS's own, shorter

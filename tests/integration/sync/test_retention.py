@@ -1,0 +1,56 @@
+"""How long the paths bucket keeps its bundles, with a real nats-server.
+
+Bundles have keys of their own, so the bucket keeps every one until its
+max age: it is made with `paths.retention` (two hours by default, not the
+LDNS's 28 days), and a bucket made earlier with a longer one is named in a
+warning that says how to change it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+
+from gslb.sync.paths import BUCKET
+from tests.integration.sync.conftest import until
+
+
+async def max_age(url: str) -> float | None:
+    client = await nats.connect(url)
+    try:
+        return (await client.jetstream().stream_info(f"KV_{BUCKET}")).config.max_age
+    finally:
+        await client.close()
+
+
+async def make_bucket(url: str) -> None:
+    client = await nats.connect(url)
+    try:
+        await client.jetstream().create_key_value(bucket=BUCKET, history=1)  # kept for ever
+    finally:
+        await client.close()
+
+
+def connected(node) -> bool:
+    return any(f"sync: connected node={node.name}" in line for line in node.server.log)
+
+
+def test_the_paths_bucket_keeps_bundles_two_checkpoint_ages(make_node, nats_server, ldns):
+    _, port = ldns
+    node = make_node("cnc-1", ["CNC"], port, [nats_server.url], ldns_ttl=86400)
+    until(lambda: connected(node), 10, "connected")
+    assert asyncio.run(max_age(nats_server.url)) == 7200.0  # 2 x checkpoint_age (3600 s)
+    assert not [line for line in node.server.log if "longer than needed" in line]
+
+
+def test_a_bucket_kept_for_ever_is_named_in_a_warning(make_node, nats_server, ldns):
+    _, port = ldns
+    asyncio.run(make_bucket(nats_server.url))
+    node = make_node("cnc-1", ["CNC"], port, [nats_server.url])
+    until(lambda: connected(node), 10, "connected")
+    warned = [line for line in node.server.log if "longer than needed" in line]
+    assert len(warned) == 1
+    assert "name=gslb_paths max_age=forever wanted=7200" in warned[0]
+    assert "nats stream edit KV_gslb_paths --max-age 7200s" in warned[0]
+    assert asyncio.run(max_age(nats_server.url)) in (None, 0.0)  # left as the operator made it
