@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gslb.probes import PROTOCOL_CODES
 from gslb.proximity import PATH
-from gslb.sync.paths import BUCKET, PER_BUNDLE, bundle, encode
+from gslb.sync.paths import BUCKET, PER_BUNDLE, bundle, encode, retention
 
 TEL = 1  # the index written into the record; the key names the data center
 
@@ -36,7 +36,7 @@ async def publish(url: str, rate: int, ldns: int, seconds: float, single: bool =
     client = await nats.connect(url)
     js = client.jetstream()
     with contextlib.suppress(Exception):  # made already, by the node under test
-        await js.create_key_value(bucket=BUCKET, history=1)
+        await js.create_key_value(bucket=BUCKET, history=1, ttl=retention(2_419_200, 600, 3600))
     started, sent = time.monotonic(), 0
     code = PROTOCOL_CODES["dns_dot"]
     bundles = 0
