@@ -56,7 +56,6 @@ class Seen(Protocol):
 
 class ReplyCache:
     __slots__ = (
-        "_bytes",
         "_config",
         "_dropping",
         "_dynamic",
@@ -69,10 +68,10 @@ class ReplyCache:
         "_older_bytes",
         "_static",
         "_static_bytes",
+        "_turn_at",
         "clock",
         "seen",
         "stride",
-        "turn_at",
     )
 
     def __init__(self, clock: Callable[[], float], seen: Seen) -> None:
@@ -82,11 +81,9 @@ class ReplyCache:
         self._dynamic: dict[tuple[bytes, object], Entry] = {}  # the young generation
         self._older: dict[tuple[bytes, object], Entry] = {}
         self._dropping: dict[tuple[bytes, object], Entry] = {}  # expired, let go a few a put
-        self.turn_at = 0.0  # when the young generation becomes the old one
-        self._bytes = 0
-        self._static_bytes = 0  # of `_bytes`
-        self._dynamic_bytes = 0  # of `_bytes`
-        self._older_bytes = 0  # of `_bytes`
+        self._turn_at = 0.0  # when the young generation becomes the old one
+        # Keys and replies held (MAX_BYTES bounds the three together).
+        self._static_bytes = self._dynamic_bytes = self._older_bytes = 0
         self._for: object = None
         self._config: object = None
         # Admission of wide IP replies, over the current window of offers.
@@ -115,18 +112,16 @@ class ReplyCache:
         self._older = {}
         self._dropping = {}
         self._dynamic_bytes = self._older_bytes = 0
-        self._bytes = self._static_bytes
 
     def _turn(self, now: float) -> None:
         """The young generation becomes the old one; the old one, expired, is
         let go (what is left of the one before goes at once)."""
-        self._bytes -= self._older_bytes
         self._dropping = self._older
         self._older = self._dynamic
         self._older_bytes = self._dynamic_bytes
         self._dynamic = {}
         self._dynamic_bytes = 0
-        self.turn_at = now + DYNAMIC_LIFETIME
+        self._turn_at = now + DYNAMIC_LIFETIME
 
     def replay(self, wire: bytes, peer: object) -> bytes | None:
         """The cached reply to this query from `peer` (its ID copied in), counted
@@ -169,22 +164,22 @@ class ReplyCache:
                 self.stride = SPARSE_STRIDE if few else 1
                 self._offered = self._kept = self._hits = 0
         size = len(wire) + len(reply)
-        if self._bytes + size > MAX_BYTES:
-            self.clear()
-        if ldns is None:
-            self._bytes += size
-            self._static_bytes += size
-            self._static[wire[2:]] = (reply[2:], cell, None, _FOREVER)
-        else:
+        now = 0.0
+        if ldns is not None:  # the generations first: a turn may make the room
             now = self.clock()
-            if now >= self.turn_at:
+            if now >= self._turn_at:
                 self._turn(now)
             elif self._dropping:
                 dropping = self._dropping
                 for _ in range(DROP_PER_PUT):
                     if dropping:
                         dropping.popitem()
-            self._bytes += size
+        if self._static_bytes + self._dynamic_bytes + self._older_bytes + size > MAX_BYTES:
+            self.clear()
+        if ldns is None:
+            self._static_bytes += size
+            self._static[wire[2:]] = (reply[2:], cell, None, _FOREVER)
+        else:
             self._dynamic_bytes += size
             self._dynamic[wire[2:], peer] = (reply[2:], cell, ldns, now + DYNAMIC_LIFETIME)
 

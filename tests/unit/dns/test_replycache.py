@@ -118,7 +118,7 @@ def test_the_byte_bound_counts_only_the_kept_generations() -> None:
     clock = Clock()
     cache = ReplyCache(clock, [])
     cache.put(query(10**9), "192.0.2.1", b"\x12\x34static", None, None)
-    reply = b"\x12\x34" + bytes(2038)  # with the 10-byte query, 2 KiB an entry
+    reply = b"\x12\x34" + bytes(2036)  # with the 10-byte query, 2 KiB an entry
     per_second = (2 << 20) // 2048
     assert 40 * per_second * 2048 > 2 * MAX_BYTES
     for second in range(40):
@@ -129,3 +129,25 @@ def test_the_byte_bound_counts_only_the_kept_generations() -> None:
         clock.now += DYNAMIC_LIFETIME
     assert cache.replay(query(10**9), "192.0.2.9") == b"\x12\x34static"
     assert len(cache) == 1 + 2 * per_second
+
+
+def test_a_turn_makes_room_before_the_byte_bound_clears_the_cache() -> None:
+    # Two seconds of replies near MAX_BYTES: the put that turns the
+    # generations frees the first one, so nothing is cleared (the static
+    # reply stays).
+    clock = Clock()
+    cache = ReplyCache(clock, [])
+    cache.put(query(10**9), "192.0.2.1", b"\x12\x34static", None, None)
+    reply = b"\x12\x34" + bytes(2036)
+    per_second = (MAX_BYTES // 2 - 64) // 2048  # the two seconds fit, with the static reply
+    for second in range(2):
+        for n in range(per_second):
+            wire, peer = query(second * per_second + n), f"192.0.2.{n % 200}"
+            cache.put(wire, peer, reply, None, n)
+            assert cache.replay(wire, peer) is not None
+        clock.now += DYNAMIC_LIFETIME
+    big = b"\x12\x34" + bytes(8180)  # but not with this one too, unless the first second goes
+    assert 2 * per_second * 2048 + 18 + 8192 > MAX_BYTES
+    cache.put(query(10**8), "192.0.2.1", big, None, 1)
+    assert cache.replay(query(10**9), "192.0.2.9") == b"\x12\x34static"
+    assert len(cache) == 1 + per_second + 1
