@@ -219,6 +219,7 @@ class Scheduler:
         # behind is rescaled when next used, not all of them on the reload.
         self._rescales: list[tuple[float, ProbeSettings, ProbeSettings]] = []
         self._epoch = 0
+        self._compactions = 0  # the table's id re-indexings the targets' results follow
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -234,9 +235,10 @@ class Scheduler:
             self._epoch = self.table.rescaled = len(self._rescales)
         # Paths and results carry each data center's id in the table, which a
         # reload keeps (LdnsTable.configure): nothing to re-index here.
-        compactions = self.table.compactions
         self.ids = self.table.configure([d.name for d in config.datacenters])
-        if self.table.compactions != compactions:  # ids re-given: results under old ones
+        if self.table.compactions != self._compactions:  # ids re-given: results under old ones
+            # (also when the server configured the table first, for the snapshot)
+            self._compactions = self.table.compactions
             for state in self._targets.values():
                 state.results = None
         self.datacenters = self.table.datacenters  # by id; "": removed

@@ -617,6 +617,24 @@ async def test_a_shared_result_follows_its_data_center_across_a_reload():
     assert paths(s, later) == paths(s, first)
 
 
+async def test_ids_re_given_before_a_reload_reaches_the_scheduler_drop_shared_results():
+    # The server gives the table the new data centers first (the snapshot
+    # reads paths by their ids), then configures the scheduler: a re-indexing
+    # of the ids in that first call must still reach the targets' results.
+    s, _ = scheduler([FakeProber("dns_dot")])
+    s.offer(subnets(1)[0], LDNS)
+    await settle(s, lambda: not s._pending)
+    assert s._targets[LDNS].results is not None
+    old = config()
+    renamed = dataclasses.replace(old.datacenters[0], name="SIN")
+    new = dataclasses.replace(old, datacenters=(renamed, *old.datacenters[1:]))
+    s.table.MAX_IDS = len(old.datacenters)  # one new name: the ids run out
+    s.table.configure([d.name for d in new.datacenters])  # as the server's reload does
+    assert s.table.compactions == 1
+    s.configure(new)
+    assert s._targets[LDNS].results is None
+
+
 async def test_a_loaded_entry_keeps_its_back_off():
     silent = FakeProber("dns_dot", {})
     s, _ = scheduler([silent], protocols=("dns_dot",), interval=10, backoff_max=100)
