@@ -61,7 +61,7 @@ from typing import TextIO
 from gslb import leftovers
 from gslb.config.files import FileRejected, open_regular
 from gslb.leftovers import replacing, temporary
-from gslb.probes import PROBE_PROTOCOLS
+from gslb.probes import PROTOCOL_NAMES
 from gslb.proximity import PATH, LdnsTable
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ CHILD_NICE = 19  # the saving child's priority where SCHED_IDLE is refused
 BATCH = 4096  # lines the saving child joins into one write
 POLL = 0.02  # seconds between looks at whether the child has finished
 _CHECK_EVERY = 64  # rows between looks at the clock
-_PROTOCOLS = [json.dumps(p) for p in ("", *PROBE_PROTOCOLS)]  # PATH's protocol byte
+_PROTOCOLS = [json.dumps(p) for p in PROTOCOL_NAMES]  # by PATH's protocol byte (a stable code)
 
 
 def _header(now: float) -> str:

@@ -55,11 +55,9 @@ from ipaddress import ip_address
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol
 
-from mypy_extensions import mypyc_attr
-
 from gslb.layers import Layers
 from gslb.model import IPAddress, address_of, key_of
-from gslb.probes import PROTOCOL_NAMES
+from gslb.probes import PROTOCOL_CODES, PROTOCOL_NAMES
 
 __all__ = [
     "EMPTY",
@@ -125,7 +123,6 @@ _METRIC: Final = {
     "hops": (struct.Struct("<H6xI6xB5x"), 2, 1),
 }
 EXPIRE_STEP: Final = 2_048  # entries `LdnsTable.expire` forgets at most per call
-_PROTOCOLS: Final = PROTOCOL_NAMES  # protocol byte (a stable code) -> name; 0 = none yet
 
 
 def agree(a: int, b: int) -> bool:
@@ -168,7 +165,7 @@ class PathRecord:
 def unpack(packed: bytes) -> Iterator[PathRecord]:
     for dc, rtt, rate, measured, probed, failures, hops, proto, pending in PATH.iter_unpack(packed):
         yield PathRecord(
-            dc, rtt, rate, measured, probed, failures, hops, _PROTOCOLS[proto], pending
+            dc, rtt, rate, measured, probed, failures, hops, PROTOCOL_NAMES[proto], pending
         )
 
 
@@ -182,7 +179,7 @@ def _pack(records: Sequence[PathRecord]) -> bytes:
             r.probed_at,
             min(r.failures, 0xFFFF),
             min(r.hops, 0xFF),
-            _PROTOCOLS.index(r.protocol) if r.protocol in _PROTOCOLS else 0,
+            PROTOCOL_CODES.get(r.protocol, 0),
             min(r.pending_us, 0xFFFFFFFF),
         )
         for r in sorted(records, key=lambda r: r.datacenter)
@@ -323,9 +320,6 @@ class FrozenView:
 EMPTY = FrozenView()
 
 
-# Subclassed in Python (gslb/server/worker.py ViewMirror), which mypyc allows
-# a compiled class only when told.
-@mypyc_attr(allow_interpreted_subclasses=True)
 class Published:
     """The latest `FrozenView` of a map written elsewhere: the table's, or
     a worker's copy of it. Changes go into `Layers` (gslb/layers.py), whose

@@ -22,10 +22,8 @@ PROBE_PROTOCOLS = tuple(REGISTRY)
 # versions. Never renumber one; a new prober takes the next free number.
 PROTOCOL_CODES = {"dns_dot": 1, "dns_rev": 2, "udp": 3, "tcp": 4, "icmp": 5}
 # Code -> name; 0: none yet.
-PROTOCOL_NAMES = tuple(
-    next((n for n, c in PROTOCOL_CODES.items() if c == code), "")
-    for code in range(max(PROTOCOL_CODES.values()) + 1)
-)
+_BY_CODE = {code: name for name, code in PROTOCOL_CODES.items()}
+PROTOCOL_NAMES = tuple(_BY_CODE.get(code, "") for code in range(max(_BY_CODE) + 1))
 
 __all__ = [
     "PROBE_PROTOCOLS",
