@@ -36,7 +36,7 @@ from gslb.dns.answer import Responder
 from gslb.errors import GslbError
 from gslb.layers import PAUSE
 from gslb.model import IPAddress, LogSettings
-from gslb.proximity import FrozenView, Published
+from gslb.proximity import Published
 from gslb.server import runtime
 from gslb.server.channel import Ack, ChannelError, Ready, Report, Update, receive, send
 from gslb.server.listeners import Events, bind
@@ -46,21 +46,14 @@ log = logging.getLogger("gslb.server")
 GC_GEN0_THRESHOLD = 50_000  # as the single process (gslb/server/app.py)
 
 
-class ViewMirror(Published):
-    """The worker's copy of the parent's LDNS view, kept from its changes."""
-
-    def apply(self, changes: dict[int, bytes]) -> FrozenView:
-        return self.publish(changes)
-
-
 class Worker:
     """A holder and a responder fed by Updates; what to report."""
 
     def __init__(self, first: Update) -> None:
         if first.config is None:
             raise ChannelError("the first Update carries no config")
-        self.mirror = ViewMirror()
-        view = self.mirror.apply(first.proximity or {})
+        self.mirror = Published()  # the parent's LDNS view, kept from its changes
+        view = self.mirror.publish(first.proximity or {})
         snap = Snapshot.build(first.config, first.generation, first.health, view)
         self.holder = SnapshotHolder(snap)
         self.responder = Responder(self.holder, on_probe=self._offer)
@@ -80,7 +73,7 @@ class Worker:
         """Take an Update in; `built`: its config's snapshot, made beforehand
         (off the event loop, as `serve` does)."""
         snap = self.holder.current
-        view = self.mirror.apply(update.proximity) if update.proximity else self.mirror.view
+        view = self.mirror.publish(update.proximity) if update.proximity else self.mirror.view
         if update.config is not None:
             health = update.health or snap.health
             if built is None:

@@ -12,9 +12,9 @@ import pytest
 from gslb import layers
 from gslb.config import load
 from gslb.health import Health
-from gslb.proximity import EMPTY, LdnsTable, key_of
+from gslb.proximity import EMPTY, LdnsTable, Published, key_of
 from gslb.server.channel import ChannelError, Update
-from gslb.server.worker import ViewMirror, Worker
+from gslb.server.worker import Worker
 
 ETC = Path(__file__).resolve().parents[3] / "etc"
 T0 = 1_000_000.0
@@ -23,7 +23,7 @@ T0 = 1_000_000.0
 def test_the_mirror_follows_the_table_through_changes_removals_and_folds():
     rng = Random(7)
     t = LdnsTable(max_entries=3000, ldns_ttl=3600)
-    mirror = ViewMirror()
+    mirror = Published()
     sent = EMPTY
     addresses = [ip_address(0x0A000000 + i) for i in range(4000)]
     for step in range(12):
@@ -32,7 +32,7 @@ def test_the_mirror_follows_the_table_through_changes_removals_and_folds():
             t.record(a, rng.randrange(2), rtt_us=rng.randrange(1, 10_000), now=T0 + step)
         t.expire(T0 + step + 3600 - 4)  # forget those last seen four steps ago
         view = t.view()
-        copy = mirror.apply(view.changes_since(sent))
+        copy = mirror.publish(view.changes_since(sent))
         sent = view
         assert len(copy) == len(view)
         assert all(copy.paths(key_of(a)) == view.paths(key_of(a)) for a in addresses)
@@ -43,7 +43,7 @@ def test_the_mirror_folds_a_step_at_a_time_as_the_table_does(monkeypatch):
     monkeypatch.setattr(layers, "CHUNK", 200)
     rng = Random(11)
     t = LdnsTable(max_entries=3000, ldns_ttl=3600)
-    mirror = ViewMirror()
+    mirror = Published()
     sent = EMPTY
     addresses = [ip_address(0x0A000000 + i) for i in range(4000)]
     folds = 0
@@ -53,12 +53,12 @@ def test_the_mirror_folds_a_step_at_a_time_as_the_table_does(monkeypatch):
             t.record(a, rng.randrange(2), rtt_us=rng.randrange(1, 10_000), now=T0 + step)
         t.expire(T0 + step + 3600 - 4)
         view = t.view()
-        mirror.apply(view.changes_since(sent))
+        mirror.publish(view.changes_since(sent))
         sent = view
         while t.folding or mirror.folding:  # each side steps as its own loop lets it
             folds += t.folding
             if t.folding and (done := t.fold_step()) is not None:
-                mirror.apply(done.changes_since(sent))
+                mirror.publish(done.changes_since(sent))
                 sent = done
             if mirror.folding:
                 mirror.fold_step()
