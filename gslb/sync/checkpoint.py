@@ -1,18 +1,22 @@
 """A checkpoint of the group's paths: how a new node loads them in seconds.
 
-The paths bucket (gslb/sync/paths.py) holds one message per path: read
-whole, a million LDNS x 2 data centers takes 29 s, most of it the client's
-cost per message. So every node also writes, now and then, its
+The paths bucket (gslb/sync/paths.py) holds every bundle of paths written
+within its max age (two hours by default): replaying it all would re-merge
+every path many times over (and nodes of older versions wrote one message
+per path: a million LDNS x 2 data centers took 29 s, most of it the
+client's cost per message). So every node also writes, now and then, its
 whole table's paths (every data center's, its own and those merged from
 the bus) as one object of the `gslb_checkpoints` object store, named after
 the node, with the paths bucket's stream sequence it had read up to when it
 began (its revision). A node starting with an empty table (a new node, or
 one restarted without its state file) loads the checkpoint with the highest
 revision, then reads the paths bucket from that revision on: every path
-written since is there (the bucket keeps each key's latest message), and
-`LdnsTable.merge_packed` keeps the newest probe round whichever arrives
-first, so the two may be merged in any order. The checkpoint is merged a
-slice at a time, the queries' turn between two.
+written since is there (a checkpoint is written within `checkpoint_age`
+of any change, the bucket keeps twice that), and `LdnsTable.merge_packed`
+keeps the newest probe round whichever arrives first, so the two may be
+merged in any order; a withdrawal read meanwhile is remembered so that the
+merge does not bring its path back (`Checkpoints.withdrawn`). The
+checkpoint is merged a slice at a time, the queries' turn between two.
 
 A node that has read the bucket up to date writes its checkpoint when the
 bucket took `[sync] checkpoint_changes` writes (or a quarter of its table, if
@@ -160,8 +164,11 @@ class Checkpoints:
             datacenters,
             clock,
         )
-        # checkpoint_: written, loaded, ldns, merged, unknown_dc
+        # checkpoint_: written, loaded, ldns, merged, unknown_dc, withdrawn
         self.counts: Counter[str] = Counter() if counts is None else counts
+        # (key, data center) withdrawn from the bucket while a checkpoint
+        # merges: its record of them is older, and is not taken (`withdrawn`).
+        self._withdrawn: set[tuple[int, int]] = set()
         self.revision = 0  # of the last checkpoint written (or loaded)
         self.paths_at = 0  # paths written to the bucket when the last one was written
         self.written = time.monotonic()  # of the last one written (or of the start)
@@ -211,6 +218,22 @@ class Checkpoints:
         self.loading = asyncio.create_task(self.merge(data, names, at, started))
         return revision
 
+    def withdrawn(self, key: int, datacenter: int) -> None:
+        """A path withdrawn from the bucket (PathReplica): a newest probe
+        round wins whichever comes first, but a withdrawal read before the
+        merge reaches its LDNS would find nothing to drop, and the merge
+        would bring the path back; so the merge leaves it out."""
+        if self.loading is not None and not self.loading.done():
+            self._withdrawn.add((key, datacenter))
+
+    def _without_withdrawn(self, key: int, packed: bytes) -> bytes:
+        gone = self._withdrawn
+        return b"".join(
+            packed[at : at + PATH.size]
+            for at in range(0, len(packed), PATH.size)
+            if (key, PATH.unpack_from(packed, at)[0]) not in gone
+        )
+
     async def merge(self, data: bytes, names: tuple[str, ...], at: int, started: float) -> None:
         index = {name: i for i, name in enumerate(self.datacenters()) if name}
         moved = {i: index[name] for i, name in enumerate(names) if name in index}
@@ -225,6 +248,8 @@ class Checkpoints:
         try:
             for ldns, entry in enumerate(records(data, at), 1):
                 packed = entry.packed if same else remap(entry.packed, moved)
+                if self._withdrawn:
+                    packed = self._without_withdrawn(entry.key, packed)
                 if packed:
                     self.counts["checkpoint_merged"] += merge(entry.key, entry.target, packed, now)
                 if ldns % SLICE == 0:
@@ -234,6 +259,7 @@ class Checkpoints:
         finally:
             gc.enable()
             gc.freeze()
+            self._withdrawn.clear()
         self.counts["checkpoint_loaded"] += 1
         self.counts["checkpoint_ldns"] += ldns
         log.info(

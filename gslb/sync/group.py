@@ -116,6 +116,7 @@ class SyncGroup:
             scheduler.clock,
             counts=self.paths.counts,  # gslb_sync_events{event="paths_checkpoint_*"}
         )
+        self.paths.on_withdrawn = self.checkpoints.withdrawn
         self.requests = ProbeRequests(scheduler.offer, bound=scheduler.settings.queue_size)
         scheduler.announce = self.requests.announce
         self.roster = Roster(settings.node, settings.stale_after)

@@ -101,6 +101,30 @@ def test_a_loaded_checkpoint_keeps_newer_paths_held():
     assert checkpoints.counts["checkpoint_merged"] == 1
 
 
+def test_a_path_withdrawn_while_the_checkpoint_merges_does_not_come_back():
+    """The feed reads the bucket from the checkpoint's revision on while the
+    checkpoint merges: a withdrawal read before the merge reaches its LDNS
+    drops that path from what the merge takes."""
+    writer = table_with((LDNS, None, CNC), (LDNS, None, TEL), (SUBNET, None, TEL))
+    data = checkpoint_of(writer, 5)
+    reader = LdnsTable(max_entries=100, ldns_ttl=3600)
+    reader.configure(("CNC", "TEL"))
+    settings = SyncSettings(servers=("nats://127.0.0.1:1",), node="hk-1")
+    checkpoints = Checkpoints(settings, reader, lambda: ("CNC", "TEL"), lambda: float(T0))
+    _, names, at = read(data)
+
+    async def load_then_withdraw() -> None:
+        checkpoints.loading = asyncio.create_task(checkpoints.merge(data, names, at, 0.0))
+        checkpoints.withdrawn(key_of(LDNS), 0)  # CNC's path of LDNS, before the merge ran
+        await checkpoints.loading
+
+    asyncio.run(load_then_withdraw())
+    assert [p.datacenter for p in unpack(reader.get(LDNS).paths)] == [1]  # TEL's only
+    assert [p.datacenter for p in unpack(reader.get(SUBNET).paths)] == [1]
+    checkpoints.withdrawn(key_of(SUBNET), 1)  # no merge going: nothing is kept for later
+    assert not checkpoints._withdrawn
+
+
 def test_a_checkpoint_is_due_after_so_many_paths_not_messages():
     """A bundle of many paths is one message of the bucket: the paths count."""
     settings = SyncSettings(servers=("nats://127.0.0.1:4222",), node="a", checkpoint_changes=3)
