@@ -8,13 +8,11 @@ published at the next batch, once per batch however often it changed, in
 one bundle per data center and batch (at most PER_BUNDLE paths a message):
 a message costs the reading nodes' NATS client about 10 µs whatever its
 size, a path in a bundle 2. Each bundle has its own key (this process's
-random writer id and a count), kept for the bucket's TTL (`ldns_ttl`: an
-LDNS still in use is probed again, and so written again, within it), so
-the bucket holds each writer's bundles in order, and a reader replays them:
-a later one's path is a newer probe round, a withdrawn path a later
-withdrawal. A new node does not replay them all: it loads the newest
-checkpoint and reads from its revision on (gslb/sync/checkpoint.py). A
-node skips its own bundles coming back (its table has them). With
+random writer id and a count), kept for the bucket's max age
+(`retention`), so the bucket holds each writer's bundles in order, and a
+reader replays them: a later one's path is a newer probe round, a
+withdrawn path a later withdrawal. A node skips its own bundles coming
+back (its table has them). With
 the bus down the notes wait, so a node catches up when it comes back. A
 node publishes only its own vantage points' paths, so each key of the
 bucket has one writing data center (two nodes in one data center measure
@@ -52,7 +50,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from ipaddress import IPv4Address, IPv6Address
 
-from gslb.model import IPAddress, address_of
+from gslb.model import IPAddress
 from gslb.proximity import PATH, FrozenView, LdnsTable
 
 log = logging.getLogger(__name__)
@@ -69,7 +67,7 @@ BUNDLE = 3  # the version byte of a bundle of paths
 MIN_KEEP = 3600.0  # seconds the bucket keeps a message at the least (`retention`)
 PER_BUNDLE = 2048  # paths in one message at most (about 100 KB with ECS targets)
 
-Outgoing = list[tuple[str, bytes | None]]  # (subject of one path, its value; None: withdrawn)
+Outgoing = list[tuple[int, int, bytes | None]]  # (data center id, LDNS key, value; None: withdrawn)
 
 
 def encode(record: bytes, target: IPAddress | None) -> bytes:
@@ -170,6 +168,8 @@ class PathReplica:
         self.counts: Counter[str] = Counter()
         self._index: tuple[tuple[str, ...], dict[str, int]] = ((), {})
         self.writer = os.urandom(4).hex()  # this process's bundles: "_<writer>-<n>"
+        # Told of each path withdrawn here (a checkpoint merging: Checkpoints.withdrawn).
+        self.on_withdrawn: Callable[[int, int], None] | None = None
         self._bundles = itertools.count()
         table.recorded = set()
 
@@ -186,8 +186,9 @@ class PathReplica:
         return len(self.table.recorded or ())
 
     def batch(self) -> Outgoing:
-        """(subject, value) of every path measured here since the last batch;
-        value None: a delete (the LDNS expired here, see the module's doc)."""
+        """(data center id, LDNS key, value) of every path measured here since
+        the last batch; value None: withdrawn (the LDNS expired here, see the
+        module's doc)."""
         recorded = self.table.recorded
         if not recorded:
             return []
@@ -198,14 +199,12 @@ class PathReplica:
         for key, dc in recorded:
             if dc >= len(names) or not names[dc]:
                 continue  # its data center removed by a reload
-            subject = f"$KV.{BUCKET}.{names[dc]}.{key:x}"
-            held = self.table.path(key, dc)
-            if held is not None:
-                record = find(held[0].paths, dc)
-                assert record is not None
-                out.append((subject, encode(record, held[0].target)))
-            elif dc in own and address_of(key) not in self.table:
-                out.append((subject, None))  # expired here
+            entry = self.table.get_key(key)
+            record = None if entry is None else find(entry.paths, dc)
+            if entry is not None and record is not None:
+                out.append((dc, key, encode(record, entry.target)))
+            elif dc in own and entry is None:
+                out.append((dc, key, None))  # expired here
                 self.counts["withdrawn_sent"] += 1
         self.counts["published"] += len(out)
         return out
@@ -213,28 +212,24 @@ class PathReplica:
     def bundles(self, batch: Outgoing) -> list[tuple[str, bytes, Outgoing]]:
         """A batch as messages: (subject, bundle, the part of the batch in it),
         one a data center and PER_BUNDLE paths."""
-        by_dc: dict[str, Outgoing] = {}
-        for subject, value in batch:
-            dc = subject.split(".", 3)[2]
-            by_dc.setdefault(dc, []).append((subject, value))
+        by_dc: dict[int, Outgoing] = {}
+        for path in batch:
+            by_dc.setdefault(path[0], []).append(path)
+        names = self.datacenters()
         out = []
         for dc, part in by_dc.items():
             for at in range(0, len(part), PER_BUNDLE):
                 chunk = part[at : at + PER_BUNDLE]
-                paths = [(int(s.rpartition(".")[2], 16), v) for s, v in chunk]
-                subject = f"$KV.{BUCKET}.{dc}._{self.writer}-{next(self._bundles):x}"
-                out.append((subject, bundle(paths), chunk))
+                subject = f"$KV.{BUCKET}.{names[dc]}._{self.writer}-{next(self._bundles):x}"
+                out.append((subject, bundle([(key, value) for _, key, value in chunk]), chunk))
         return out
 
     def unsent(self, batch: Outgoing) -> None:
         """A batch the bus did not take: its paths go out with the next one."""
-        index = self.index()
         assert self.table.recorded is not None
-        for subject, _ in batch:
-            _, _, dc, key = subject.rsplit(".", 3)
-            if dc in index:
-                self.table.recorded.add((int(key, 16), index[dc]))
+        self.table.recorded.update((key, dc) for dc, key, _ in batch)
         self.counts["published"] -= len(batch)
+        self.counts["withdrawn_sent"] -= sum(value is None for _, _, value in batch)
 
     def take(self, key: str, value: bytes, deleted: bool) -> None:
         """One message of the bucket: `<datacenter>._<writer>-<n>` (a bundle)
@@ -264,8 +259,11 @@ class PathReplica:
         self.counts["read"] += 1
         try:
             if deleted:
-                if index not in self.own() and self.table.forget(int_key, index):
-                    self.counts["withdrawn"] += 1
+                if index not in self.own():
+                    if self.table.forget(int_key, index):
+                        self.counts["withdrawn"] += 1
+                    if self.on_withdrawn is not None:
+                        self.on_withdrawn(int_key, index)
                 return
             record, target = decode(value, index)
         except (ValueError, struct.error):

@@ -101,19 +101,16 @@ def test_paths_measured_here_go_out_once_per_batch():
     table.record(LDNS, 0, rtt_us=120_000, protocol="dns_dot", now=T0 + 1)
     table.record(SUBNET, 1, rtt_us=30_000, protocol="dns_dot", now=T0)
     batch = sorted(r.batch())
-    assert [subject for subject, _ in batch] == [
-        f"$KV.{BUCKET}.CNC.{key_of(LDNS):x}",
-        f"$KV.{BUCKET}.TEL.{key_of(SUBNET):x}",
-    ]
+    assert [(dc, key) for dc, key, _ in batch] == [(0, key_of(LDNS)), (1, key_of(SUBNET))]
     held = table.path(key_of(LDNS), 0)
     assert held is not None
     # What the table holds, its held sample too.
-    assert decode(batch[0][1], 0) == (held[0].paths, None)
+    assert decode(batch[0][2], 0) == (held[0].paths, None)
     assert held[1].measured_at == T0 + 1
-    assert decode(batch[1][1], 1)[1] == RESOLVER
+    assert decode(batch[1][2], 1)[1] == RESOLVER
     assert r.batch() == [] and r.counts["published"] == 2
     r.unsent(batch[1:])  # the bus did not take the second: it goes out next time
-    assert [s for s, _ in r.batch()] == [batch[1][0]]
+    assert r.batch() == batch[1:]
 
 
 def test_paths_from_the_bus_are_merged_by_name_newest_round_first():
@@ -145,8 +142,8 @@ def test_a_nodes_own_path_coming_back_changes_nothing():
     table.record(LDNS, 0, rtt_us=150_000, protocol="dns_dot", now=T0)
     table.record(LDNS, 0, rtt_us=30_000, protocol="dns_dot", now=T0 + 1)  # may be held back
     before = table.path(key_of(LDNS), 0)
-    ((subject, value),) = r.batch()
-    r.take(subject.removeprefix(f"$KV.{BUCKET}."), value, False)  # the echo from the bus
+    ((_, key, value),) = r.batch()
+    r.take(f"CNC.{key:x}", value, False)  # the echo from the bus, as a one-path key
     assert table.path(key_of(LDNS), 0) == before and r.counts["older"] == 1
 
 
@@ -161,8 +158,12 @@ def test_an_ldns_expired_where_it_was_queried_is_withdrawn():
     r.batch()
     assert table.expire(T0 + 3601) == 2
     # Only this node's own data center, only the one queried here.
-    assert r.batch() == [(f"$KV.{BUCKET}.CNC.{key_of(LDNS):x}", None)]
+    batch = r.batch()
+    assert batch == [(0, key_of(LDNS), None)]
     assert r.counts["withdrawn_sent"] == 1
+    r.unsent(batch)  # the bus did not take it: counted when it goes out again
+    assert r.counts["withdrawn_sent"] == 0
+    assert r.batch() == batch and r.counts["withdrawn_sent"] == 1
 
 
 def test_a_withdrawn_path_is_dropped_unless_measured_here():
@@ -243,7 +244,7 @@ def test_a_withdrawn_path_in_a_bundle_is_dropped_and_a_bad_bundle_counted():
     writer, _ = replica(own={0})
     reader, table = replica(own={1})
     reader.take(f"CNC.{key_of(LDNS):x}", encode(packed(PATH_TCP), None), False)
-    [(subject, payload, _)] = writer.bundles([(f"$KV.{BUCKET}.CNC.{key_of(LDNS):x}", None)])
+    [(subject, payload, _)] = writer.bundles([(0, key_of(LDNS), None)])
     reader.take(subject.removeprefix(f"$KV.{BUCKET}."), payload, False)
     assert table.get(LDNS) is None and reader.counts["withdrawn"] == 1
     reader.take("CNC._0badcafe-1", b"\x03\x04\x7f", False)
