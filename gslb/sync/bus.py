@@ -149,15 +149,18 @@ class Bus:
         """Make the key-value bucket `name` unless it is there (one value per
         key), its messages kept `ttl` seconds (0: for ever). One that is there
         keeps what it was made with (the first node's settings); if it keeps
-        messages for over twice `ttl`, a warning says how to change it."""
+        messages for over twice `ttl` (storage for nothing) or for less than
+        `ttl` (a new node may miss what was written since the newest
+        checkpoint), a warning says how to change it."""
         assert self.client is not None
         try:
             info = await self.client.jetstream(timeout=QUICK).stream_info(f"KV_{name}")
             kept = info.config.max_age or 0.0  # seconds (nats-py converts)
-            if ttl and (not kept or kept > 2 * ttl):
+            if ttl and (not kept or kept > 2 * ttl or kept < ttl):
                 log.warning(
-                    "sync: bucket keeps messages longer than needed name=%s max_age=%s "
+                    "sync: bucket keeps messages %s than needed name=%s max_age=%s "
                     "wanted=%.0f (nats stream edit KV_%s --max-age %.0fs)",
+                    "shorter" if kept and kept < ttl else "longer",
                     name,
                     f"{kept:.0f}" if kept else "forever",
                     ttl,

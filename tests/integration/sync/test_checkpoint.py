@@ -76,7 +76,7 @@ async def bucket_paths(url: str) -> dict[str, bytes | None]:
 def test_an_ldns_expired_where_it_was_queried_is_withdrawn(make_node, nats_server, ldns):
     _, port = ldns
     url = [nats_server.url]
-    # TEL first: the bucket keeps what it is made with (ldns_ttl), not CNC's 3 s.
+    # TEL first: the bucket keeps what it is made with (2 h), not CNC's 3 s.
     tel = make_node("tel-1", ["TEL"], port, url, **STEADY)
     until(lambda: connected(tel), 10, "TEL connected")
     cnc = make_node("cnc-1", ["CNC"], port, url, ldns_ttl=3, **STEADY)
