@@ -619,3 +619,18 @@ def test_merging_one_path_keeps_the_rule_whatever_the_entry_holds():
         table.view()
         assert (table.merge_packed(key_of(A), None, new, T0), entry.paths) == want
         assert table.dirty == bool(want[0])
+
+
+def test_an_ldns_forgotten_is_not_in_the_next_base(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 4)
+    t = table(max_entries=100)
+    addresses = [ip_address(0x0A000000 + i) for i in range(6)]
+    for a in addresses:
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000, now=T0)
+    assert len(t.view()._base) == 6
+    assert t.forget(key_of(addresses[0]), 0)  # its only path withdrawn: the entry goes
+    for a in addresses[1:5]:
+        t.record(a, 1, rtt_us=2000, now=T0 + 1)
+    folded = t.view()  # 5 changes: a new base (small: at once)
+    assert folded._recent == {} and set(folded._base) == {key_of(a) for a in addresses[1:]}
