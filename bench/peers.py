@@ -440,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     meta["workloads"] = args.workload_names
+    if args.sync:  # which comparison (bench/README.md, "Sync on against sync off")
+        meta["sync_prefill"] = 0 if args.sync_unfilled else len(syncpeer.keys())
     meta["subnets"] = args.subnets
     tmp = Path(tempfile.mkdtemp(prefix="gslb-bench-"))
     bench = Bench(args, tmp)
