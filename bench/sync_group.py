@@ -47,7 +47,7 @@ from gslb.sync import checkpoint  # noqa: E402
 from gslb.sync.paths import BUCKET, PER_BUNDLE, bundle, encode, retention  # noqa: E402
 
 FIRST = 0x7F100000  # the LDNS 127.16.0.0 upwards: a query can come from each
-VS_CNC = bytes((127, 0, 10, 1))  # www from an LDNS with both paths (CNC faster)
+VS_TEL = bytes((127, 0, 20, 1))  # www from an LDNS with both paths (TEL faster)
 CAUGHT_UP = re.compile(r"caught_up bucket=gslb_paths messages=(\d+) seconds=([\d.]+)")
 LOADED = re.compile(r"checkpoint loaded ldns=(\d+) paths=(\d+) seconds=([\d.]+)")
 
@@ -64,7 +64,7 @@ async def fill(url: str, ldns: int, with_checkpoint: bool) -> float:
     now, code = int(time.time()), PROTOCOL_CODES["dns_dot"]
     paths = [
         PATH.pack(dc, rtt, 10_000, now, now, 0, 0, code, 0)
-        for dc, rtt in ((0, 30_000), (1, 150_000))  # CNC faster: topology says TEL
+        for dc, rtt in ((0, 150_000), (1, 30_000))  # TEL faster; CNC alone or topology: CNC
     ]
     bundles = 0
     for dc, name in enumerate(("CNC", "TEL")):
@@ -113,6 +113,12 @@ def node_config(home: Path, name: str, url: str | None, probes: str, extra: str 
     if url is not None:
         text += f'\n[sync]\nservers = ["{url}"]\nnode = "{name}"\n'
     toml.write_text(text)
+    topology = directory / "topology.csv"  # 127/8 prefers CNC: TEL only by rtt
+    topology.write_text(
+        topology.read_text()
+        .replace("dc:TEL,127.0.0.0/8,100", "dc:TEL,127.0.0.0/8,50")
+        .replace("dc:CNC,127.0.0.0/8,50", "dc:CNC,127.0.0.0/8,100")
+    )
     return directory
 
 
@@ -170,8 +176,8 @@ class Gslbd:
 
 class Latency:
     """A query every 10 ms to gslbd until stopped: how long the answers took;
-    and one from the LDNS `last` until gslbd answers it from its paths
-    (CNC, where topology alone says TEL): when (`answered`, monotonic)."""
+    and one from the LDNS `last` until gslbd answers it from both its paths
+    (TEL; CNC by topology or its CNC path alone): when (`answered`, monotonic)."""
 
     def __init__(self, port: int, last: str = "") -> None:
         import threading
@@ -197,7 +203,7 @@ class Latency:
                 if self.last and not self.answered:
                     ldns.sendto(query, ("127.0.0.1", self.port))
                     with contextlib.suppress(TimeoutError):
-                        if ldns.recv(4096)[-4:] == VS_CNC:
+                        if ldns.recv(4096)[-4:] == VS_TEL:
                             self.answered = time.monotonic()
                 started = time.perf_counter()
                 s.sendto(query, ("127.0.0.1", self.port))
