@@ -5,8 +5,8 @@ anything that serves: `connected` says whether a publish would reach the
 bus now. Every (re)connection runs the `on_ready` callbacks (buckets made,
 feeds resumed), and the client's own subscriptions (probe requests) are
 restored by nats-py. The key-value buckets are JetStream streams with one
-message kept per key. Bundles of paths are stored with an acknowledgement
-(`store`, sent by gslb/sync/outbox.py); heartbeats, member changes and
+message kept per key. Bundles of paths and member changes are stored with
+an acknowledgement (`store`, sent by gslb/sync/outbox.py); heartbeats and
 probe requests are plain publishes (`publish`), which a NATS cluster drops
 while the stream is electing a leader.
 """
@@ -144,15 +144,15 @@ class Bus:
         assert self.client is not None
         await self.client.publish(subject, payload, headers=headers)
 
-    async def store(self, subject: str, payload: bytes) -> bool:
+    async def store(self, subject: str, payload: bytes, msg_id: str) -> bool:
         """A JetStream publish: returns once the stream stored it (True: it
-        had it already, a resend of a message whose acknowledgement was
-        lost, dropped by its `Nats-Msg-Id`); raises when not stored (no
-        answer within ACK_WAIT, no responders, an error from the stream)."""
+        had `msg_id` already, a resend of a message whose acknowledgement
+        was lost); raises when not stored (no answer within ACK_WAIT, no
+        responders, an error from the stream)."""
         if self.client is None:
             raise ConnectionError("no connection to the bus yet")
         js = self.client.jetstream(timeout=ACK_WAIT)
-        ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": subject})
+        ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
         return bool(ack.duplicate)
 
     async def subscribe(self, subject: str, cb: Callable[[Any], Awaitable[None]]) -> None:

@@ -3,8 +3,8 @@
 Every `publish_interval` (0.2 s) one batch: paths merged from the bus are
 published to the hot path as a new view (as the scheduler publishes its
 own), and health is published again when a peer's view changed; then, when
-the bus is up, the waiting probe requests and admin changes go out, and the
-paths measured here go to the outbox, whose own task sends each bundle until
+the bus is up, the waiting probe requests go out, and member changes and
+the paths measured here go to the outbox, whose own task sends each until
 the bus stored it (gslb/sync/outbox.py). Every `heartbeat` this node's report (roster, with
 its view of member health) goes out. Nothing here is awaited by the query
 path, and a node whose bus is down goes on answering and probing from its
@@ -241,13 +241,8 @@ class SyncGroup:
             return
         for payload in self.requests.batch():
             await self.bus.publish(requests.SUBJECT, payload)
-        for member, subject, value in self.admin.pending():
-            try:
-                await self.bus.publish(subject, value)
-            except Exception as exc:  # the change stays pending: it goes out next time
-                log.warning("sync: publish failed admin=%s error=%r", member, exc)
-                return
-            self.admin.sent(member, value)
+        for subject, value in self.admin.outgoing():
+            self.outbox.put(subject, value, done=self.admin.sent)
         self.outbox.fill(self.paths)  # sent, and resent until stored, by its own task
 
     async def checkpoint(self) -> None:

@@ -1,4 +1,4 @@
-"""Bundles of paths on their way to the bus: in order, each until the bus acknowledged it.
+"""What this node writes to the group's buckets, in order, each until the bus acknowledged it.
 
 A plain NATS publish is fire and forget: in a NATS cluster one made while
 the paths bucket's stream elects a new leader (the server leading it
@@ -18,8 +18,10 @@ path measured since, or bring back one withdrawn since. One at a time costs
 a round trip a bundle, one bundle per data center per batch: nothing on a
 LAN, 5 a second at 200 ms (2 048 paths each). A bundle stored whose
 acknowledgement was lost is sent again, and the stream drops the copy
-(`Nats-Msg-Id`, the bundle's own subject, within the stream's duplicate
-window of 2 minutes): counted as `duplicates`.
+(`Nats-Msg-Id`: the subject and a hash of the payload, within the stream's
+duplicate window of 2 minutes): counted as `duplicates`. Members disabled
+or enabled by hand (gslb/sync/admin.py) go the same way, in the same
+order: an operator's change is not lost to an election either.
 
 Bounded: while LIMIT bundles wait here the batch takes no more paths from
 the table (`fill`), and those stay noted in the table's set of paths to
@@ -36,6 +38,7 @@ their LDNS's next probe round.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -47,10 +50,11 @@ LIMIT = 64  # bundles waiting at most (about 6 MB at PER_BUNDLE paths each)
 BACKOFF = 0.25  # seconds before the first resend of a bundle not acknowledged
 BACKOFF_MAX = 8.0
 IDLE = 0.25  # seconds between two looks at the bus while it is away
+Done = Callable[[], None]
 
-# subject, payload -> whether the stream had it already (a resend); raises
-# when the bundle is not stored (timeout, no responders, an error).
-Store = Callable[[str, bytes], Awaitable[bool]]
+# subject, payload, message id -> whether the stream had it already (a
+# resend); raises when it is not stored (timeout, no responders, an error).
+Store = Callable[[str, bytes, str], Awaitable[bool]]
 
 
 class Outbox:
@@ -59,7 +63,8 @@ class Outbox:
         self.connected = connected
         self.limit = limit
         self.counts: Counter[str] = Counter()  # acked, duplicates, retried, full
-        self._queue: deque[tuple[str, bytes, int]] = deque()  # subject, bundle, paths in it
+        # subject, payload, paths in it, what to call once it is stored
+        self._queue: deque[tuple[str, bytes, int, Done | None]] = deque()
         self._waiting = 0  # paths in the queue
         self._put = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,8 +85,10 @@ class Outbox:
         """Paths put here and not yet acknowledged."""
         return self._waiting
 
-    def put(self, subject: str, bundle: bytes, paths: int) -> None:
-        self._queue.append((subject, bundle, paths))
+    def put(self, subject: str, payload: bytes, paths: int = 0, done: Done | None = None) -> None:
+        """`payload` to send to `subject` after what was put before (`paths`:
+        the paths in it; `done`: called once it is stored)."""
+        self._queue.append((subject, payload, paths, done))
         self._waiting += paths
         self._put.set()
 
@@ -98,16 +105,17 @@ class Outbox:
             if not self.connected():  # reconnecting: nats-py would only buffer it
                 await asyncio.sleep(IDLE)
                 continue
-            subject, bundle, paths = self._queue[0]
+            subject, payload, paths, done = self._queue[0]
             try:
-                duplicate = await self.store(subject, bundle)
+                digest = hashlib.blake2b(payload, digest_size=8).hexdigest()
+                duplicate = await self.store(subject, payload, f"{subject}/{digest}")
             except Exception as exc:
                 failed += 1
                 self.counts["retried"] += 1
                 if failed == 1:
                     log.warning(
-                        "sync: paths not acknowledged paths=%d waiting=%d error=%r",
-                        paths,
+                        "sync: not acknowledged subject=%s waiting=%d error=%r",
+                        subject,
                         self._waiting,
                         exc,
                     )
@@ -118,8 +126,10 @@ class Outbox:
             self._waiting -= paths
             self.counts["duplicates" if duplicate else "acked"] += 1
             if failed:
-                log.info("sync: paths acknowledged again after retries=%d", failed)
+                log.info("sync: acknowledged again after retries=%d", failed)
             backoff, failed = BACKOFF, 0
+            if done is not None:
+                done()
 
     async def stop(self, within: float) -> None:
         """Wait up to `within` seconds for what waits to be acknowledged, then
@@ -134,4 +144,8 @@ class Outbox:
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
         if self._queue:
-            log.warning("sync: paths not acknowledged at stop paths=%d", self._waiting)
+            log.warning(
+                "sync: not acknowledged at stop messages=%d paths=%d",
+                len(self._queue),
+                self._waiting,
+            )

@@ -30,10 +30,12 @@ def replica(count: int) -> PathReplica:
 def test_a_bundle_not_stored_is_sent_again_before_the_next(monkeypatch):
     monkeypatch.setattr(outbox_module, "BACKOFF", 0.01)
     attempts: list[str] = []
+    ids: set[str] = set()
     failures = {"a": 2}  # "a" refused twice (the stream electing its leader)
 
-    async def store(subject: str, payload: bytes) -> bool:
+    async def store(subject: str, payload: bytes, msg_id: str) -> bool:
         attempts.append(subject)
+        ids.add(msg_id)  # the same for every resend: the stream drops a copy it has
         if failures.get(subject, 0):
             failures[subject] -= 1
             raise TimeoutError
@@ -43,13 +45,13 @@ def test_a_bundle_not_stored_is_sent_again_before_the_next(monkeypatch):
         out = Outbox(store, lambda: True)
         out.start()
         out.put("a", b"1", 3)
-        out.put("b", b"2", 4)
+        out.put("b", b"2", 4, done=lambda: attempts.append("b stored"))
         assert out.waiting == 7
         await out.stop(within=5)
         return out
 
     out = asyncio.run(body())
-    assert attempts == ["a", "a", "a", "b"]
+    assert attempts == ["a", "a", "a", "b", "b stored"] and len(ids) == 2
     assert dict(out.counts) == {"retried": 2, "acked": 1, "duplicates": 1}
     assert out.waiting == 0
 
@@ -57,7 +59,7 @@ def test_a_bundle_not_stored_is_sent_again_before_the_next(monkeypatch):
 def test_nothing_is_sent_while_the_bus_is_away_and_stop_gives_up(caplog):
     sent: list[str] = []
 
-    async def store(subject: str, payload: bytes) -> bool:
+    async def store(subject: str, payload: bytes, msg_id: str) -> bool:
         sent.append(subject)
         return False
 
@@ -70,11 +72,11 @@ def test_nothing_is_sent_while_the_bus_is_away_and_stop_gives_up(caplog):
 
     out = asyncio.run(body())
     assert sent == [] and out.waiting == 3
-    assert "sync: paths not acknowledged at stop paths=3" in caplog.text
+    assert "sync: not acknowledged at stop messages=1 paths=3" in caplog.text
 
 
 def test_a_full_outbox_takes_no_more_paths_they_wait_in_the_table():
-    async def store(subject: str, payload: bytes) -> bool:
+    async def store(subject: str, payload: bytes, msg_id: str) -> bool:
         return False
 
     async def body() -> None:
@@ -90,7 +92,7 @@ def test_a_full_outbox_takes_no_more_paths_they_wait_in_the_table():
                 break
             await asyncio.sleep(0.01)
         out.fill(r)
-        keys = [key for _, payload, _ in out._queue for key, _ in unbundle(payload)]
+        keys = [key for _, payload, _, _ in out._queue for key, _ in unbundle(payload)]
         assert len(keys) == 904 and r.waiting == 0
         await out.stop(within=1)
 
