@@ -63,6 +63,10 @@ WAIT = 0.5  # seconds a request waits for new messages (the feed's latency when 
 RETRY = 1.0  # seconds between requests while the bus is away
 CHECK = 5.0  # seconds without a message between two checks that the consumer exists
 ELECTION = 15.0  # seconds at least that making a replicated consumer may take
+# Bytes of a message after which the event loop gets a turn: nats-py runs
+# the callbacks of messages already read one after another, and a bundle of
+# 2 048 paths takes about 6 ms to merge (a one-path message 10 µs).
+BIG = 4096
 
 # key (after the bucket's prefix), value, deleted?
 Take = Callable[[str, bytes, bool], None]
@@ -195,6 +199,8 @@ class Feed:
         self._owed -= 1
         if self._owed <= 0:
             self._answered.set()
+        if len(msg.data) >= BIG:  # a bundle: milliseconds; the queries' turn after it
+            await asyncio.sleep(0)
 
     async def _lost(self, js: JetStreamContext, stream: str, consumer: str) -> bool:
         """Whether the consumer is gone: removed, or unanswered twice in a row
