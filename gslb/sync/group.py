@@ -5,8 +5,10 @@ published to the hot path as a new view (as the scheduler publishes its
 own), and health is published again when a peer's view changed; then, when
 the bus is up, the waiting probe requests go out, and member changes and
 the paths measured here go to the outbox, whose own task sends each until
-the bus stored it (gslb/sync/outbox.py). Every `heartbeat` this node's report (roster, with
-its view of member health) goes out. Nothing here is awaited by the query
+the bus stored it (gslb/sync/outbox.py). Every `heartbeat` this node's
+report (roster, with its view of member health) goes out, a plain publish:
+one lost is replaced by the next, and a peer counts as stale only after
+`stale_after`. Nothing here is awaited by the query
 path, and a node whose bus is down goes on answering and probing from its
 own data centers; what it measured meanwhile goes out when the bus comes
 back, and the feeds resume where they stopped.
