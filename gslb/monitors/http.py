@@ -169,10 +169,23 @@ def verdict(spec: HttpSettings, data: bytes) -> CheckResult:
 # it computes a handshake, so the event loop goes on answering DNS. On the
 # loop, 31 members checked every second took DNS p99 from 3.8 ms (http) to
 # 18 ms on a loaded machine (load 7 on 2 cores); on these threads, 4.6 ms.
-# As many as checks run at once by default ([control] monitor_concurrency),
-# so a check does not spend its timeout waiting for a thread; threads are
-# started as needed and mostly wait on the network.
+# As many as checks run at once ([control] monitor_concurrency: the monitor
+# runner calls `reserve_threads`), so a check does not spend its timeout
+# waiting for a thread; threads are started as needed and mostly wait on the
+# network.
 _TLS_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="gslb-https")
+_tls_threads = 32
+
+
+def reserve_threads(count: int) -> None:
+    """At least `count` threads for https checks from now on. A larger pool
+    replaces the old one, whose running exchanges finish on their threads."""
+    global _TLS_THREADS, _tls_threads
+    if count > _tls_threads:
+        old = _TLS_THREADS
+        _TLS_THREADS = ThreadPoolExecutor(max_workers=count, thread_name_prefix="gslb-https")
+        _tls_threads = count
+        old.shutdown(wait=False)
 
 
 def tls_exchange(at: Endpoint, spec: HttpSettings, timeout: float, tls: ssl.SSLContext) -> bytes:

@@ -28,6 +28,7 @@ from gslb.health import Health
 from gslb.model import Config, DataCenter, IPAddress, Monitor, VirtualServer
 from gslb.monitors import REGISTRY
 from gslb.monitors.base import CheckResult, down
+from gslb.monitors.http import reserve_threads
 from gslb.monitors.threshold import State, Threshold, combine
 from gslb.snapshot import SnapshotHolder
 from gslb.statefile import SavedCheck, SavedState
@@ -261,6 +262,7 @@ class MonitorRunner:
 
     def start(self) -> None:
         self._slots = asyncio.Semaphore(self.concurrency)
+        reserve_threads(self.concurrency)  # every slot's https check has a thread
         for check in self.checks.values():
             check.task = asyncio.create_task(self._loop(check), name=f"monitor {check.key}")
 

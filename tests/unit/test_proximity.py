@@ -517,7 +517,7 @@ def test_changes_since_across_a_fold_and_removals(monkeypatch):
 
 # FrozenView.best, what rtt, hops and completion_rate read per query: which
 # paths are fresh as `since` moves either way, paths that change, each metric.
-def test_best_follows_staleness_forward_and_back_through_its_memo():
+def test_best_follows_staleness_forward_and_back():
     # DC 0 faster but measured at T0, DC 1 slower, measured at T0 + 5.
     view = FrozenView.of({A: {0: Path(10, 1, FULL, T0), 1: Path(20, 2, FULL, T0 + 5)}})
     first, key = {0: 0, 1: 1}, key_of(A)
@@ -537,7 +537,7 @@ def test_best_follows_staleness_forward_and_back_through_its_memo():
     ]
 
 
-def test_best_of_a_changed_path_is_not_the_memoised_one():
+def test_best_of_a_changed_path_is_the_new_one_in_the_new_view_only():
     t = table()
     t.add(A, A, T0)
     t.record(A, 0, rtt_us=10_000, now=T0)
@@ -557,7 +557,7 @@ def test_best_of_a_changed_path_is_not_the_memoised_one():
     assert t.view().best(key, T0, "rtt_us", first, False) is None
 
 
-def test_best_of_the_same_positions_by_another_metric_is_not_the_memoised_one():
+def test_best_of_the_same_positions_by_another_metric_or_positions():
     view = FrozenView.of({A: {0: Path(10, 9, FULL, T0), 1: Path(20, 2, 5_000, T0)}})
     first, key = {0: 0, 1: 1}, key_of(A)
     assert view.best(key, T0, "rtt_us", first, False) == 0

@@ -163,3 +163,54 @@ async def test_a_trickling_https_backend_holds_its_thread_no_longer_than_the_tim
     finally:
         server.close()
     assert time.monotonic() - started < 2.0
+
+
+async def test_as_many_https_checks_at_once_as_threads_reserved():
+    """Each https check holds a thread for its exchange: with more checks in
+    flight than threads, the rest would wait, spending their timeout before
+    they even connect. A server that accepts and never speaks holds every
+    handshake open, so it sees how many run at once."""
+    from gslb.monitors import http
+
+    open_now, most = 0, 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most
+        open_now += 1
+        most = max(most, open_now)
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # until the check gives up and closes
+        open_now -= 1
+        writer.close()
+
+    wanted = 40  # more than the 32 threads there are by default
+    http.reserve_threads(wanted)
+    server = await asyncio.start_server(silent, "127.0.0.1", 0, backlog=wanted)
+    port = server.sockets[0].getsockname()[1]
+    spec = HttpsSettings(verify=False)
+    try:
+        results = await asyncio.gather(
+            *(
+                HttpsMonitor().check(LOCAL, port, source=None, timeout=1.5, spec=spec)
+                for _ in range(wanted)
+            )
+        )
+    finally:
+        server.close()
+    assert [r.ok for r in results] == [False] * wanted
+    assert most == wanted
+
+
+async def test_the_monitor_runner_reserves_a_thread_per_check_slot(tmp_path: Path):
+    from gslb.config import load
+    from gslb.monitors import http
+    from gslb.monitors.runner import MonitorRunner
+    from gslb.snapshot import Snapshot, SnapshotHolder
+
+    cfg = load(Path(__file__).resolve().parents[3] / "etc")
+    runner = MonitorRunner(SnapshotHolder(Snapshot.build(cfg)), concurrency=http._tls_threads + 8)
+    runner.start()
+    try:
+        assert http._tls_threads == runner.concurrency
+    finally:
+        await runner.stop()
