@@ -6,9 +6,10 @@ bus now. Every (re)connection runs the `on_ready` callbacks (buckets made,
 feeds resumed), and the client's own subscriptions (probe requests) are
 restored by nats-py. The key-value buckets are JetStream streams with one
 message kept per key. Bundles of paths and member changes are stored with
-an acknowledgement (`store`, sent by gslb/sync/outbox.py); heartbeats and
-probe requests are plain publishes (`publish`), which a NATS cluster drops
-while the stream is electing a leader.
+an acknowledgement (`store`, sent by gslb/sync/outbox.py). Heartbeats are
+plain publishes (`publish`) to their bucket: one dropped while its stream
+elects a leader is replaced by the next. Probe requests are plain NATS
+messages, in no stream.
 """
 
 from __future__ import annotations
