@@ -5,8 +5,11 @@ anything that serves: `connected` says whether a publish would reach the
 bus now. Every (re)connection runs the `on_ready` callbacks (buckets made,
 feeds resumed), and the client's own subscriptions (probe requests) are
 restored by nats-py. The key-value buckets are JetStream streams with one
-message kept per key; writes are plain publishes to the bucket's subjects,
-so a batch costs no round trip per key.
+message kept per key. Bundles of paths and member changes are stored with
+an acknowledgement (`store`, sent by gslb/sync/outbox.py). Heartbeats are
+plain publishes (`publish`) to their bucket: one dropped while its stream
+elects a leader is replaced by the next. Probe requests are plain NATS
+messages, in no stream.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ RETRY = 1.0  # seconds between attempts while no server answers
 # least feed.ELECTION.
 QUICK = 3.0
 SLOW = 30.0
+ACK_WAIT = 2.0  # seconds a stored publish waits for the stream's acknowledgement
 
 Ready = Callable[["JetStreamContext"], Awaitable[None]]
 
@@ -140,6 +144,17 @@ class Bus:
     ) -> None:
         assert self.client is not None
         await self.client.publish(subject, payload, headers=headers)
+
+    async def store(self, subject: str, payload: bytes, msg_id: str) -> bool:
+        """A JetStream publish: returns once the stream stored it (True: it
+        had `msg_id` already, a resend of a message whose acknowledgement
+        was lost); raises when not stored (no answer within ACK_WAIT, no
+        responders, an error from the stream)."""
+        if self.client is None:
+            raise ConnectionError("no connection to the bus yet")
+        js = self.client.jetstream(timeout=ACK_WAIT)
+        ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+        return bool(ack.duplicate)
 
     async def subscribe(self, subject: str, cb: Callable[[Any], Awaitable[None]]) -> None:
         assert self.client is not None
