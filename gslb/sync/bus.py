@@ -54,6 +54,7 @@ class Bus:
         self.up = False
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Task[None] | None = None
+        self._warned: set[tuple[str, float]] = set()  # (bucket, max age) warned of
 
     @property
     def connected(self) -> bool:
@@ -166,12 +167,15 @@ class Bus:
         keeps what it was made with (the first node's settings); if it keeps
         messages for over twice `ttl` (storage for nothing) or for less than
         `ttl` (a new node may miss what was written since the newest
-        checkpoint), a warning says how to change it."""
+        checkpoint), a warning says how to change it, once per bucket and
+        max age (not again on every reconnection)."""
         assert self.client is not None
         try:
             info = await self.client.jetstream(timeout=QUICK).stream_info(f"KV_{name}")
             kept = info.config.max_age or 0.0  # seconds (nats-py converts)
-            if ttl and (not kept or kept > 2 * ttl or kept < ttl):
+            wrong = bool(ttl) and (not kept or kept > 2 * ttl or kept < ttl)
+            if wrong and (name, kept) not in self._warned:
+                self._warned.add((name, kept))
                 log.warning(
                     "sync: bucket keeps messages %s than needed name=%s max_age=%s "
                     "wanted=%.0f (nats stream edit KV_%s --max-age %.0fs)",
