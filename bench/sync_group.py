@@ -4,8 +4,8 @@ Not a test (CI does not run it). Run: `.venv/bin/python bench/sync_group.py`
 (`--ldns 100000` for a quick bootstrap, `--seconds 10` for a short traffic
 run). Needs nats-server (Debian's `nats-server`). Everything on loopback.
 
-- bootstrap: a bucket holding `--ldns` LDNS x 2 data centers of paths (one
-  key-value entry per path, as the nodes write them) and a node's checkpoint
+- bootstrap: a bucket holding `--ldns` LDNS x 2 data centers of paths (in
+  bundles of `PER_BUNDLE` paths, as the nodes write them) and a node's checkpoint
   of them (gslb/sync/checkpoint.py; `--no-checkpoint`: none, the bucket read
   whole) is loaded by a new gslbd (`[probes] datacenters = []`, no state
   file): the time from the process start to `sync: checkpoint loaded` and
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -43,8 +44,10 @@ from gslb.model import key_of  # noqa: E402
 from gslb.probes import PROTOCOL_CODES  # noqa: E402
 from gslb.proximity import PATH  # noqa: E402
 from gslb.sync import checkpoint  # noqa: E402
-from gslb.sync.paths import BUCKET, encode  # noqa: E402
+from gslb.sync.paths import BUCKET, PER_BUNDLE, bundle, encode, retention  # noqa: E402
 
+FIRST = 0x7F100000  # the LDNS 127.16.0.0 upwards: a query can come from each
+VS_TEL = bytes((127, 0, 20, 1))  # www from an LDNS with both paths (TEL faster)
 CAUGHT_UP = re.compile(r"caught_up bucket=gslb_paths messages=(\d+) seconds=([\d.]+)")
 LOADED = re.compile(r"checkpoint loaded ldns=(\d+) paths=(\d+) seconds=([\d.]+)")
 
@@ -56,27 +59,30 @@ async def fill(url: str, ldns: int, with_checkpoint: bool) -> float:
 
     client = await nats.connect(url)
     js = client.jetstream(timeout=60)
-    await js.create_key_value(bucket=BUCKET, history=1, ttl=2_419_200)
+    await js.create_key_value(bucket=BUCKET, history=1, ttl=retention(2_419_200, 600, 3600))
     started = time.monotonic()
     now, code = int(time.time()), PROTOCOL_CODES["dns_dot"]
     paths = [
         PATH.pack(dc, rtt, 10_000, now, now, 0, 0, code, 0)
-        for dc, rtt in ((0, 150_000), (1, 30_000))
+        for dc, rtt in ((0, 150_000), (1, 30_000))  # TEL faster; CNC alone or topology: CNC
     ]
+    bundles = 0
     for dc, name in enumerate(("CNC", "TEL")):
         value = encode(paths[dc], None)
-        for i in range(ldns):
-            key = key_of(ipv4(0x0A000000 + i))
-            await client.publish(f"$KV.{BUCKET}.{name}.{key:x}", value)
-            if i % 20_000 == 0:
+        for at in range(0, ldns, PER_BUNDLE):
+            keys = range(at, min(ldns, at + PER_BUNDLE))
+            payload = bundle([(key_of(ipv4(FIRST + i)), value) for i in keys])
+            await client.publish(f"$KV.{BUCKET}.{name}._f111e400-{bundles:x}", payload)
+            bundles += 1
+            if bundles % 50 == 0:
                 await client.flush(timeout=60)
     await client.flush(timeout=60)
     info = await js.stream_info(f"KV_{BUCKET}")
-    assert info.state.messages == 2 * ldns, info.state
+    assert info.state.messages == bundles, info.state
     if with_checkpoint:
         packed = b"".join(paths)
         data = checkpoint.header(info.state.last_seq, ("CNC", "TEL")) + b"".join(
-            checkpoint.record(key_of(ipv4(0x0A000000 + i)), None, packed) for i in range(ldns)
+            checkpoint.record(key_of(ipv4(FIRST + i)), None, packed) for i in range(ldns)
         )
         assert info.created is not None
         meta = checkpoint.meta("filler", info.state.last_seq, info.created.isoformat(), ldns)
@@ -107,6 +113,12 @@ def node_config(home: Path, name: str, url: str | None, probes: str, extra: str 
     if url is not None:
         text += f'\n[sync]\nservers = ["{url}"]\nnode = "{name}"\n'
     toml.write_text(text)
+    topology = directory / "topology.csv"  # 127/8 prefers CNC: TEL only by rtt
+    topology.write_text(
+        topology.read_text()
+        .replace("dc:TEL,127.0.0.0/8,100", "dc:TEL,127.0.0.0/8,50")
+        .replace("dc:CNC,127.0.0.0/8,50", "dc:CNC,127.0.0.0/8,100")
+    )
     return directory
 
 
@@ -163,12 +175,15 @@ class Gslbd:
 
 
 class Latency:
-    """A query every 10 ms to gslbd until stopped: how long the answers took."""
+    """A query every 10 ms to gslbd until stopped: how long the answers took;
+    and one from the LDNS `last` until gslbd answers it from both its paths
+    (TEL; CNC by topology or its CNC path alone): when (`answered`, monotonic)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, last: str = "") -> None:
         import threading
 
         self.port, self.times, self.lost = port, [], 0
+        self.last, self.answered = last, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -176,9 +191,20 @@ class Latency:
     def _run(self) -> None:
         header = bytes.fromhex("beef01000001000000000000")
         query = header + b"\x03www\x04gslb\x07example\x00\x00\x01\x00\x01"
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ldns,
+        ):
             s.settimeout(1.0)
+            ldns.settimeout(1.0)
+            if self.last:
+                ldns.bind((self.last, 0))
             while not self._stop.wait(0.01):
+                if self.last and not self.answered:
+                    ldns.sendto(query, ("127.0.0.1", self.port))
+                    with contextlib.suppress(TimeoutError):
+                        if ldns.recv(4096)[-4:] == VS_TEL:
+                            self.answered = time.monotonic()
                 started = time.perf_counter()
                 s.sendto(query, ("127.0.0.1", self.port))
                 try:
@@ -210,7 +236,7 @@ def bootstrap(ldns: int, home: Path, with_checkpoint: bool = True) -> dict:
             try:
                 if size:
                     node.wait_for(re.compile(r"ready:"), timeout=60)
-                    probe = Latency(node.port)
+                    probe = Latency(node.port, str(ipv4(FIRST + ldns - 1)))
                     if with_checkpoint:
                         m, loaded = node.wait_all([CAUGHT_UP, LOADED], timeout=1800)
                         out["checkpoint_ldns"] = int(loaded.group(1))
@@ -218,11 +244,17 @@ def bootstrap(ldns: int, home: Path, with_checkpoint: bool = True) -> dict:
                         out["checkpoint_seconds"] = float(loaded.group(3))
                     else:
                         m = node.wait_for(CAUGHT_UP, timeout=1800)
+                    until = time.monotonic() + 30
+                    while not probe.answered and time.monotonic() < until:
+                        time.sleep(0.05)
                     out["query_ms_during_bootstrap"] = probe.stop()
                     out["feed_seconds"] = float(m.group(2))
                     out["messages"] = int(m.group(1))
                     done = max(node.seen.values())
                     out["start_to_loaded_seconds"] = round(done - node.started, 1)
+                    if probe.answered:  # the last LDNS loaded answered from its paths
+                        answered = probe.answered - node.started
+                        out["start_to_answering_seconds"] = round(answered, 1)
                 else:
                     node.wait_for(re.compile(r"sync: connected"), timeout=60)
                     time.sleep(1)

@@ -6,8 +6,9 @@
 written here; every node applies it when it reads it. This is the one piece
 of state with more than one writer, and rightly so: it is an operator's
 last word, so the latest (`at`) wins. A change made while the bus is down
-waits and goes out when it is back; a record older than the node's own last
-change of that member is ignored.
+waits and goes out when it is back, sent until the bus stored it
+(gslb/sync/outbox.py); a record older than the node's own last change of
+that member is ignored.
 """
 
 from __future__ import annotations
@@ -45,14 +46,16 @@ class AdminState:
         record = {"member": member, "disabled": disabled, "node": self.node, "at": at}
         self._out[member] = json.dumps(record).encode()
 
-    def pending(self) -> list[tuple[str, str, bytes]]:
-        """The changes not yet on the bus: (member, subject, value). Each stays
-        pending until `sent` says the bus took it."""
-        return [(m, f"$KV.{BUCKET}.{key_of(m)}", v) for m, v in self._out.items()]
+    def outgoing(self) -> list[tuple[str, bytes]]:
+        """The changes made here since the last call, (subject, value), for
+        the outbox: it sends each until the bus stored it, in order, so a
+        later change of a member is stored after an earlier one."""
+        out = [(f"$KV.{BUCKET}.{key_of(m)}", v) for m, v in self._out.items()]
+        self._out.clear()
+        return out
 
-    def sent(self, member: str, value: bytes) -> None:
-        if self._out.get(member) == value:  # not changed again meanwhile
-            del self._out[member]
+    def sent(self) -> None:
+        """A change stored by the bus."""
         self.counts["sent"] += 1
 
     def take(self, key: str, value: bytes, deleted: bool) -> None:

@@ -5,8 +5,11 @@ anything that serves: `connected` says whether a publish would reach the
 bus now. Every (re)connection runs the `on_ready` callbacks (buckets made,
 feeds resumed), and the client's own subscriptions (probe requests) are
 restored by nats-py. The key-value buckets are JetStream streams with one
-message kept per key; writes are plain publishes to the bucket's subjects,
-so a batch costs no round trip per key.
+message kept per key. Bundles of paths and member changes are stored with
+an acknowledgement (`store`, sent by gslb/sync/outbox.py). Heartbeats are
+plain publishes (`publish`) to their bucket: one dropped while its stream
+elects a leader is replaced by the next. Probe requests are plain NATS
+messages, in no stream.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ RETRY = 1.0  # seconds between attempts while no server answers
 # least feed.ELECTION.
 QUICK = 3.0
 SLOW = 30.0
+ACK_WAIT = 2.0  # seconds a stored publish waits for the stream's acknowledgement
 
 Ready = Callable[["JetStreamContext"], Awaitable[None]]
 
@@ -50,6 +54,7 @@ class Bus:
         self.up = False
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Task[None] | None = None
+        self._warned: set[tuple[str, float]] = set()  # (bucket, max age) warned of
 
     @property
     def connected(self) -> bool:
@@ -141,6 +146,17 @@ class Bus:
         assert self.client is not None
         await self.client.publish(subject, payload, headers=headers)
 
+    async def store(self, subject: str, payload: bytes, msg_id: str) -> bool:
+        """A JetStream publish: returns once the stream stored it (True: it
+        had `msg_id` already, a resend of a message whose acknowledgement
+        was lost); raises when not stored (no answer within ACK_WAIT, no
+        responders, an error from the stream)."""
+        if self.client is None:
+            raise ConnectionError("no connection to the bus yet")
+        js = self.client.jetstream(timeout=ACK_WAIT)
+        ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+        return bool(ack.duplicate)
+
     async def subscribe(self, subject: str, cb: Callable[[Any], Awaitable[None]]) -> None:
         assert self.client is not None
         await self.client.subscribe(subject, cb=cb)
@@ -151,12 +167,15 @@ class Bus:
         keeps what it was made with (the first node's settings); if it keeps
         messages for over twice `ttl` (storage for nothing) or for less than
         `ttl` (a new node may miss what was written since the newest
-        checkpoint), a warning says how to change it."""
+        checkpoint), a warning says how to change it, once per bucket and
+        max age (not again on every reconnection)."""
         assert self.client is not None
         try:
             info = await self.client.jetstream(timeout=QUICK).stream_info(f"KV_{name}")
             kept = info.config.max_age or 0.0  # seconds (nats-py converts)
-            if ttl and (not kept or kept > 2 * ttl or kept < ttl):
+            wrong = bool(ttl) and (not kept or kept > 2 * ttl or kept < ttl)
+            if wrong and (name, kept) not in self._warned:
+                self._warned.add((name, kept))
                 log.warning(
                     "sync: bucket keeps messages %s than needed name=%s max_age=%s "
                     "wanted=%.0f (nats stream edit KV_%s --max-age %.0fs)",

@@ -28,6 +28,13 @@ While no message comes, the feed checks every CHECK seconds that its
 consumer still answers: when it does not (removed, or unanswered twice in
 a row while the node's own connection, to another server, stays up) the
 feed reads again after the last message taken, on a new consumer.
+One (re)open at a time: the set-up's (on every (re)connection) and the
+feed's own re-open (its consumer lost) can come together; without a lock
+both made a consumer and a pull task, and the one not kept went on pulling
+for ever. Now the later waits for the first, and a re-open that an open
+overtook meanwhile is dropped. The consumer a (re)open replaces is deleted
+in the background (one left behind by an open cancelled half-way, when
+the connection was lost again, goes after `inactive_threshold`).
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ WAIT = 0.5  # seconds a request waits for new messages (the feed's latency when 
 RETRY = 1.0  # seconds between requests while the bus is away
 CHECK = 5.0  # seconds without a message between two checks that the consumer exists
 ELECTION = 15.0  # seconds at least that making a replicated consumer may take
+# Bytes of a message after which the event loop gets a turn: nats-py runs
+# the callbacks of messages already read one after another, and a bundle of
+# 2 048 paths takes about 6 ms to merge (a one-path message 10 µs).
+BIG = 4096
 
 # key (after the bucket's prefix), value, deleted?
 Take = Callable[[str, bytes, bool], None]
@@ -90,10 +101,21 @@ class Feed:
         self._client: Client | None = None
         self._reopening: asyncio.Task[None] | None = None
         self._unanswered = 0  # consumer checks in a row without an answer
+        self._opening = asyncio.Lock()  # one (re)open at a time
+        self._opened = 0  # (re)opens done: a re-open overtaken by one is dropped
+        self._retired: set[asyncio.Task[None]] = set()  # consumers being deleted
 
     async def open(self, js: JetStreamContext, client: Client) -> None:
         """(Re)start reading, after the last message taken when there is one."""
+        async with self._opening:
+            await self._open(js, client)
+
+    async def _open(self, js: JetStreamContext, client: Client) -> None:
         await self.close()
+        self._opened += 1
+        if self.consumer:
+            self._retire(js, self.consumer)
+            self.consumer = ""
         self._js, self._client, self._unanswered = js, client, 0
         info = await js.stream_info(f"KV_{self.bucket}")
         state, replicas = info.state, info.config.num_replicas or 1
@@ -122,6 +144,18 @@ class Feed:
         inbox = client.new_inbox()
         self._sub = await client.subscribe(inbox, cb=self._delivered)
         self._task = asyncio.create_task(self._pull(js, client, stream, consumer, inbox))
+
+    def _retire(self, js: JetStreamContext, consumer: str) -> None:
+        """Delete a consumer no longer read, in the background (its server
+        may be the one gone: no set-up waits on it)."""
+
+        async def delete() -> None:
+            with contextlib.suppress(Exception):  # gone already, or the bus away
+                await js.delete_consumer(f"KV_{self.bucket}", consumer)
+
+        task = asyncio.create_task(delete())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
 
     async def _pull(
         self, js: JetStreamContext, client: Client, stream: str, consumer: str, inbox: str
@@ -152,7 +186,7 @@ class Feed:
                 if now - heard >= CHECK:
                     heard = now
                     if await self._lost(js, stream, consumer):
-                        self._reopening = asyncio.create_task(self._reopen())
+                        self._reopening = asyncio.create_task(self._reopen(self._opened))
                         return
             await asyncio.sleep(0)  # the queries' turn between two batches
 
@@ -165,6 +199,8 @@ class Feed:
         self._owed -= 1
         if self._owed <= 0:
             self._answered.set()
+        if len(msg.data) >= BIG:  # a bundle: milliseconds; the queries' turn after it
+            await asyncio.sleep(0)
 
     async def _lost(self, js: JetStreamContext, stream: str, consumer: str) -> bool:
         """Whether the consumer is gone: removed, or unanswered twice in a row
@@ -185,13 +221,19 @@ class Feed:
             log.warning("sync: consumer_lost bucket=%s after=%d", self.bucket, self.last)
         return lost
 
-    async def _reopen(self) -> None:
+    async def _reopen(self, opened: int) -> None:
+        """Open again, unless an open (the set-up's) came first since the
+        consumer was found lost (`opened`: the opens done then)."""
         while True:
             try:
-                assert self._js is not None and self._client is not None
-                await self.open(self._js, self._client)
+                async with self._opening:
+                    if self._opened != opened:
+                        return
+                    assert self._js is not None and self._client is not None
+                    await self._open(self._js, self._client)
                 return
             except Exception as exc:
+                opened = self._opened  # this attempt counted: only a later open overtakes
                 log.debug("sync: reopen failed bucket=%s error=%r", self.bucket, exc)
                 await asyncio.sleep(RETRY)
 
@@ -219,13 +261,13 @@ class Feed:
         )
 
     async def close(self) -> None:
-        reopening, self._reopening = self._reopening, None
-        if reopening is not None and reopening is not asyncio.current_task():
-            reopening.cancel()
-        if self._task is not None:
+        if self._task is not None:  # first: a pull finding its consumer lost starts a re-open
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        reopening, self._reopening = self._reopening, None
+        if reopening is not None and reopening is not asyncio.current_task():
+            reopening.cancel()  # waiting for the lock, or sleeping: nothing half made
         if self._sub is not None:
             with contextlib.suppress(Exception):  # it may have gone with the old connection
                 await self._sub.unsubscribe()

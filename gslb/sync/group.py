@@ -3,9 +3,12 @@
 Every `publish_interval` (0.2 s) one batch: paths merged from the bus are
 published to the hot path as a new view (as the scheduler publishes its
 own), and health is published again when a peer's view changed; then, when
-the bus is up, the waiting probe requests, the paths measured here and
-admin changes go out. Every `heartbeat` this node's report (roster, with
-its view of member health) goes out. Nothing here is awaited by the query
+the bus is up, the waiting probe requests go out, and member changes and
+the paths measured here go to the outbox, whose own task sends each until
+the bus stored it (gslb/sync/outbox.py). Every `heartbeat` this node's
+report (roster, with its view of member health) goes out, a plain publish:
+one lost is replaced by the next, and a peer counts as stale only after
+`stale_after`. Nothing here is awaited by the query
 path, and a node whose bus is down goes on answering and probing from its
 own data centers; what it measured meanwhile goes out when the bus comes
 back, and the feeds resume where they stopped.
@@ -33,6 +36,7 @@ from gslb.sync.bus import SLOW, Bus
 from gslb.sync.checkpoint import Checkpoints
 from gslb.sync.feed import Feed
 from gslb.sync.metrics import families
+from gslb.sync.outbox import Outbox
 from gslb.sync.paths import PathReplica
 from gslb.sync.requests import ProbeRequests
 from gslb.sync.roster import Roster, config_hash
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHECKPOINT_CHECK = 1.0  # seconds between two looks at whether a checkpoint is due
+STOP_WAIT = 2.0  # seconds a stopping node waits for its last paths to be stored
 
 
 class Node(Protocol):
@@ -117,6 +122,7 @@ class SyncGroup:
             counts=self.paths.counts,  # gslb_sync_events{event="paths_checkpoint_*"}
         )
         self.paths.on_withdrawn = self.checkpoints.withdrawn
+        self.outbox = Outbox(self.bus.store, lambda: self.bus.connected)
         self.requests = ProbeRequests(scheduler.offer, bound=scheduler.settings.queue_size)
         scheduler.announce = self.requests.announce
         self.roster = Roster(settings.node, settings.stale_after)
@@ -165,6 +171,7 @@ class SyncGroup:
     def start(self) -> None:
         log.info("sync: starting node=%s servers=%s", self.settings.node, self.bus.servers)
         self.bus.start()
+        self.outbox.start()
         self._tasks = [
             asyncio.create_task(self._every(self.settings.publish_interval, self.flush)),
             asyncio.create_task(self._every(self.settings.heartbeat, self.heartbeat)),
@@ -210,6 +217,7 @@ class SyncGroup:
             "config_hash": self._hash[1],
             "version": __version__,
             "server": self.bus.server,  # the NATS server it is connected to
+            "unacked": self.outbox.waiting,  # paths sent, not yet stored
             "started": self.started,
             "at": time.time(),
             "members": own_members(config, self.node.own_health(config)),
@@ -235,22 +243,9 @@ class SyncGroup:
             return
         for payload in self.requests.batch():
             await self.bus.publish(requests.SUBJECT, payload)
-        for member, subject, value in self.admin.pending():
-            try:
-                await self.bus.publish(subject, value)
-            except Exception as exc:  # the change stays pending: it goes out next time
-                log.warning("sync: publish failed admin=%s error=%r", member, exc)
-                return
-            self.admin.sent(member, value)
-        bundles = self.paths.bundles(self.paths.batch())
-        for done, (subject, bundle, _) in enumerate(bundles):
-            try:
-                await self.bus.publish(subject, bundle)
-            except Exception as exc:
-                left = [path for _, _, part in bundles[done:] for path in part]
-                log.warning("sync: publish failed paths=%d error=%r", len(left), exc)
-                self.paths.unsent(left)
-                return
+        for subject, value in self.admin.outgoing():
+            self.outbox.put(subject, value, done=self.admin.sent)
+        self.outbox.fill(self.paths)  # sent, and resent until stored, by its own task
 
     async def checkpoint(self) -> None:
         """This node's checkpoint of the group's paths, when one is due."""
@@ -278,7 +273,9 @@ class SyncGroup:
     def metrics(self) -> Iterable[Metric]:
         """The `gslb_sync_*` families (gslb/sync/metrics.py), made now."""
         own_hash = self.report()["config_hash"]
-        return families(self.bus, self.roster, self.paths, self.requests, self.admin, own_hash)
+        return families(
+            self.bus, self.roster, self.paths, self.requests, self.admin, own_hash, self.outbox
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -289,6 +286,7 @@ class SyncGroup:
             await self.flush()
         except Exception as exc:
             log.warning("sync: last batch not sent error=%r", exc)
+        await self.outbox.stop(within=STOP_WAIT)
         for feed in self.feeds:
             await feed.close()
         await self.bus.stop()

@@ -4,9 +4,11 @@ gslb_sync_connected                      1 when the bus is up
 gslb_sync_peers{state}                   peers heard of: connected | stale
 gslb_sync_peer_last_heard_seconds{node}  age of each peer's last report
 gslb_sync_config_mismatch                connected peers with another config hash
-gslb_sync_waiting{what}                  paths | requests waiting for the bus
+gslb_sync_waiting{what}                  paths | requests waiting for the bus,
+                                         unacked: paths sent, not yet stored
 gslb_sync_events_total{event}            connects, disconnects, paths published,
-                                         merged, older, requests sent, received,
+                                         merged, older, bundles acked, retried,
+                                         duplicates, full, requests sent, received,
                                          dropped, admin applied, reports ...
 """
 
@@ -20,6 +22,7 @@ from prometheus_client.metrics_core import Metric
 
 from gslb.sync.admin import AdminState
 from gslb.sync.bus import Bus
+from gslb.sync.outbox import Outbox
 from gslb.sync.paths import PathReplica
 from gslb.sync.requests import ProbeRequests
 from gslb.sync.roster import Roster
@@ -32,6 +35,7 @@ def families(
     requests: ProbeRequests,
     admin: AdminState,
     own_hash: str,
+    outbox: Outbox,
 ) -> Iterable[Metric]:
     yield GaugeMetricFamily(
         "gslb_sync_connected", "Whether the sync group's bus is up.", int(bus.connected)
@@ -58,6 +62,7 @@ def families(
     )
     waiting.add_metric(["paths"], paths.waiting)
     waiting.add_metric(["requests"], requests.waiting)
+    waiting.add_metric(["unacked"], outbox.waiting)
     yield waiting
     events = CounterMetricFamily(
         "gslb_sync_events", "Sync group events and messages.", labels=["event"]
@@ -65,6 +70,7 @@ def families(
     for prefix, counts in (
         ("bus", bus.counts),
         ("paths", paths.counts),
+        ("bundles", outbox.counts),
         ("requests", requests.counts),
         ("reports", roster.counts),
         ("admin", admin.counts),

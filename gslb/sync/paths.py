@@ -185,14 +185,19 @@ class PathReplica:
         """Paths measured here not yet published."""
         return len(self.table.recorded or ())
 
-    def batch(self) -> Outgoing:
+    def batch(self, most: int | None = None) -> Outgoing:
         """(data center id, LDNS key, value) of every path measured here since
-        the last batch; value None: withdrawn (the LDNS expired here, see the
-        module's doc)."""
+        the last batch, or of `most` of them (the others wait for the next);
+        value None: withdrawn (the LDNS expired here, see the module's doc)."""
         recorded = self.table.recorded
         if not recorded:
             return []
-        self.table.recorded = set()
+        if most is None or most >= len(recorded):
+            self.table.recorded = set()
+        else:
+            taken = set(itertools.islice(recorded, most))
+            recorded -= taken  # the same set: the others wait in the table
+            recorded = taken
         names = self.datacenters()
         own = self.own()
         out: Outgoing = []
@@ -223,13 +228,6 @@ class PathReplica:
                 subject = f"$KV.{BUCKET}.{names[dc]}._{self.writer}-{next(self._bundles):x}"
                 out.append((subject, bundle([(key, value) for _, key, value in chunk]), chunk))
         return out
-
-    def unsent(self, batch: Outgoing) -> None:
-        """A batch the bus did not take: its paths go out with the next one."""
-        assert self.table.recorded is not None
-        self.table.recorded.update((key, dc) for dc, key, _ in batch)
-        self.counts["published"] -= len(batch)
-        self.counts["withdrawn_sent"] -= sum(value is None for _, _, value in batch)
 
     def take(self, key: str, value: bytes, deleted: bool) -> None:
         """One message of the bucket: `<datacenter>._<writer>-<n>` (a bundle)

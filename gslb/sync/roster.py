@@ -131,6 +131,7 @@ class Roster:
             "config_hash": r.get("config_hash"),
             "config_match": r.get("config_hash") == mine,
             "members_down": sum(1 for s in r.get("members", {}).values() if s == "down"),
+            "unacked": r.get("unacked"),  # paths sent by it, not yet stored (None: older node)
         }
 
     def mismatches(self, mine: str) -> int:

@@ -164,7 +164,7 @@ def test_show_sync_and_metrics(pair, nats_server, tmp_path):
     done = ctl(None, "show", "sync", socket=cnc.socket)  # as printed
     assert done.stdout.split("\n", 1)[0].split() == [
         "NODE", "SELF", "CONNECTED", "DATACENTERS", "SERVER", "LAST_HEARD", "LAG",
-        "GENERATION", "CONFIG_HASH", "CONFIG_MATCH", "MEMBERS_DOWN",
+        "GENERATION", "CONFIG_HASH", "CONFIG_MATCH", "MEMBERS_DOWN", "UNACKED",
     ]  # fmt: skip
     assert metric(cnc.server, "gslb_sync_connected") == 1
     assert metric(cnc.server, "gslb_sync_peers", state="connected") == 1
