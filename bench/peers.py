@@ -35,7 +35,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dns.exception
-from peerbench import dnsperf, ecsload, install, natsd, procstat, report, servers, workloads
+from peerbench import (
+    dnsperf,
+    ecsload,
+    install,
+    natsd,
+    procstat,
+    report,
+    servers,
+    syncpeer,
+    workloads,
+)
 
 BENCH = Path(__file__).resolve().parent
 QUERIES = BENCH / "queries.txt"
@@ -112,6 +122,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         " a second (bench/peerbench/syncpeer.py) the whole time",
     )
     p.add_argument("--sync-rate", type=int, default=1000, help="paths a second from the peer")
+    p.add_argument(
+        "--sync-unfilled",
+        action="store_true",
+        help="--sync as before 2026-12-01: pre-fill neither server with the peer's LDNS (gslbd"
+        " then holds none of them, gslbd-sync the peer's paths: the comparison includes the"
+        " cost of holding 50 000 more LDNS, which is rtt's, not sync's)",
+    )
     p.add_argument("--no-install", action="store_true", help="never call apt-get")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
@@ -278,7 +295,7 @@ class SyncGroup:
     """--sync: the NATS server and the stand-in peer, for the whole benchmark."""
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
-        self.nats = natsd.Nats(tmp / "nats")
+        self.nats = natsd.Nats(tmp / "nats", CLIENT_CORE if args.pin else None)
         self.before = self.nats.varz()
         self.started = time.monotonic()
         argv = [sys.executable, str(BENCH / "peerbench" / "syncpeer.py"), self.nats.url]
@@ -319,11 +336,15 @@ def _package_version(package: str) -> str:
 def _specs(
     args: argparse.Namespace, subnets: Sequence[int], nats_url: str = ""
 ) -> list[servers.Spec]:
-    """The servers to run; gslbd's LDNS table pre-filled with `subnets` too."""
+    """The servers to run; gslbd's LDNS table pre-filled with `subnets` too, and
+    with --sync, every gslbd's with the stand-in peer's LDNS (their CNC paths):
+    a standalone node facing the same LDNS holds its own data center's paths
+    to them, the sync node the peer's TEL paths besides."""
     specs = [servers.SPECS[n] for n in args.names]
     gslbd = servers.SPECS["gslbd"]
-    if subnets:
-        prepare = functools.partial(servers.gslbd_config, subnets=subnets)
+    own = syncpeer.keys() if args.sync and not args.sync_unfilled else ()
+    if subnets or own:
+        prepare = functools.partial(servers.gslbd_config, subnets=subnets, own=own)
         specs = [
             dataclasses.replace(s, prepare=prepare) if s.prepare is servers.gslbd_config else s
             for s in specs
@@ -333,7 +354,7 @@ def _specs(
             dataclasses.replace(
                 gslbd,
                 name="gslbd-base",
-                prepare=functools.partial(servers.gslbd_config, subnets=subnets),
+                prepare=functools.partial(servers.gslbd_config, subnets=subnets, own=own),
                 record=f"gslbd from {args.baseline}",
                 env=(("PYTHONPATH", str(args.baseline.resolve())),),
             )
@@ -343,7 +364,9 @@ def _specs(
             dataclasses.replace(
                 gslbd,
                 name="gslbd-sync",
-                prepare=functools.partial(servers.gslbd_sync_config, url=nats_url, subnets=subnets),
+                prepare=functools.partial(
+                    servers.gslbd_sync_config, url=nats_url, subnets=subnets, own=own
+                ),
                 record="gslbd with [sync]: NATS on loopback, a peer publishing paths",
             )
         )
@@ -354,7 +377,7 @@ def _specs(
                 gslbd,
                 name=f"gslbd-w{args.workers}",
                 prepare=functools.partial(
-                    servers.gslbd_config, workers=args.workers, subnets=subnets
+                    servers.gslbd_config, workers=args.workers, subnets=subnets, own=own
                 ),
                 record=f"gslbd with {args.workers} worker processes",
             )
@@ -417,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     meta["workloads"] = args.workload_names
+    if args.sync:  # which comparison (bench/README.md, "Sync on against sync off")
+        meta["sync_prefill"] = 0 if args.sync_unfilled else len(syncpeer.keys())
     meta["subnets"] = args.subnets
     tmp = Path(tempfile.mkdtemp(prefix="gslb-bench-"))
     bench = Bench(args, tmp)

@@ -24,7 +24,7 @@ from itertools import islice
 __all__ = ["Layers"]
 
 FOLD_AT = 16_384  # keys in `recent` that start a new base
-CHUNK = 16_384  # base entries copied by one `step`
+CHUNK = 8_192  # base entries copied by one `step` (0.9 ms at 16 384 under load, 2026-12-01)
 PAUSE = 0.002  # seconds between steps, for the queries
 
 
@@ -74,9 +74,10 @@ class Layers:
     def _finish(self, new: dict[int, bytes]) -> None:
         recent = self.recent
         new.update(recent)
-        for key, packed in recent.items():
-            if not packed:
-                new.pop(key, None)
+        if b"" in recent.values():  # a scan in C; most folds remove nothing
+            for key, packed in recent.items():
+                if not packed:
+                    new.pop(key, None)
         # Remembered for `FrozenView.changes_since`, but not a fold into an
         # empty base (the table loaded at start-up): that layer is the table.
         self.folded = (self.base, recent) if self.base else None

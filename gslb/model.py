@@ -283,7 +283,7 @@ class SyncSettings:
     heartbeat: float = 1.0  # seconds between this node's reports
     stale_after: float = 10.0  # a peer not heard of for this long is down, its view unknown
     # A checkpoint of the group's paths (gslb/sync/checkpoint.py) is written
-    # after this many paths written to the bucket (or a quarter of the table,
+    # after this many paths written to the bucket (or as many as the table holds LDNS,
     # if more), or this many seconds after the last one with any.
     checkpoint_changes: int = 20_000
     checkpoint_age: float = 3600.0

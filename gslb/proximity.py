@@ -122,6 +122,7 @@ _METRIC: Final = {
     "completion_rate": (struct.Struct("<H4xHI12x"), 1, 2),
     "hops": (struct.Struct("<H6xI6xB5x"), 2, 1),
 }
+_PROBED_AT: Final = 12  # where a PATH record's probed_at (u32) starts
 EXPIRE_STEP: Final = 2_048  # entries `LdnsTable.expire` forgets at most per call
 
 
@@ -513,6 +514,12 @@ class LdnsTable:
             self.add_key(key, target, now).paths = packed
             self._dirty.add(key)
             return len(packed) // PATH.size
+        if len(packed) == PATH.size:  # one path, as the bus brings them
+            taken = self._merge_one(entry, packed)
+            if taken >= 0:
+                if taken:
+                    self._dirty.add(key)
+                return taken
         names = self.datacenters  # "" for a removed one: its paths go (as `_held`)
         held = {r[0]: r for r in PATH.iter_unpack(entry.paths) if r[0] >= len(names) or names[r[0]]}
         taken = 0
@@ -525,6 +532,38 @@ class LdnsTable:
             entry.paths = b"".join(PATH.pack(*held[dc]) for dc in sorted(held))
             self._dirty.add(key)
         return taken
+
+    def _merge_one(self, entry: LdnsEntry, new: bytes) -> int:
+        """`merge_packed` of one record when the entry's paths are in
+        data-center order and none is of a removed data center (the usual
+        case), spliced in without unpacking a record: 1 taken, 0 not a newer
+        round; -1 not that case (the general merge makes the same bytes)."""
+        old, size, names = entry.paths, PATH.size, self.datacenters
+        end, count = len(old), len(names)
+        if end % size:
+            return -1
+        dc = new[0] | new[1] << 8
+        at, last, place = 0, -1, end
+        while at < end:
+            held = old[at] | old[at + 1] << 8
+            if held <= last or (held < count and not names[held]):
+                return -1
+            if held == dc:
+                probed = _PROBED_AT
+                if int.from_bytes(old[at + probed : at + probed + 4], "little") >= int.from_bytes(
+                    new[probed : probed + 4], "little"
+                ):
+                    return 0
+                place = at
+            elif held > dc and place == end:
+                place = at
+            last = held
+            at += size
+        if place < end and (old[place] | old[place + 1] << 8) == dc:
+            entry.paths = old[:place] + new + old[place + size :]
+        else:
+            entry.paths = old[:place] + new + old[place:]
+        return 1
 
     def forget(self, key: int, datacenter: int) -> bool:
         """A path withdrawn by its writer (its LDNS expired there): dropped,

@@ -24,14 +24,18 @@ def free_port() -> int:
 
 
 class Nats:
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, core: int | None = None) -> None:
+        """`core`: pinned to it (taskset), off the server's core: woken by the
+        peer's messages while the client's core is busy, its threads would
+        otherwise take turns on the server's idle one, before the server."""
         self.port, self.monitor = free_port(), free_port()
         exe = shutil.which("nats-server", path=SBIN)
         if exe is None:
             raise SystemExit("nats-server is not installed (Debian: apt-get install nats-server)")
         args = ["-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor)]
+        pin = [] if core is None else ["taskset", "-c", str(core)]
         self.proc = subprocess.Popen(
-            [exe, *args, "-js", "-sd", str(store)],
+            [*pin, exe, *args, "-js", "-sd", str(store)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

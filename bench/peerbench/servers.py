@@ -100,9 +100,14 @@ RTT_US = {"CNC": 900, "TEL": 5_000}
 RTT_ANSWER = "127.0.10.1"  # vs_cnc
 
 
-def prefill_proximity(config: Path, workdir: Path, subnets: Sequence[int] = ()) -> None:
+def prefill_proximity(
+    config: Path, workdir: Path, subnets: Sequence[int] = (), own: Sequence[int] = ()
+) -> None:
     """The state file: 127.0.0.1, and each of `subnets` (ECS /24s, as ints) with
-    127.0.0.1 as its probe target, the same fresh paths for all."""
+    127.0.0.1 as its probe target, the same fresh paths for all; and each of
+    `own` (LDNS, as ints; 127.0.0.1 their probe target too) with a path from
+    the first data center (CNC) alone, as a node there holds its own paths to
+    the LDNS the sync group's stand-in peer writes (`peers.py --sync`)."""
     compiled = load(config)
     table = LdnsTable(max_entries=compiled.probes.max_entries, ldns_ttl=compiled.probes.ldns_ttl)
     now = time.time()
@@ -111,11 +116,14 @@ def prefill_proximity(config: Path, workdir: Path, subnets: Sequence[int] = ()) 
         table.add(ldns, LDNS, now)
         for index, name in enumerate(names):
             table.record(ldns, index, rtt_us=RTT_US[name], protocol="dns_dot", now=now)
+    for ldns in (IPv4Address(n) for n in own):
+        table.add(ldns, LDNS, now)
+        table.record(ldns, 0, rtt_us=RTT_US[names[0]], protocol="dns_dot", now=now)
     save(Path(compiled.probes.state_file), table.rows(names), now)
 
 
 def gslbd_config(
-    workdir: Path, port: int, workers: int = 1, subnets: Sequence[int] = ()
+    workdir: Path, port: int, workers: int = 1, subnets: Sequence[int] = (), own: Sequence[int] = ()
 ) -> list[str]:
     config = workdir / "config"
     shutil.copytree(GSLBD_CONFIG, config)
@@ -125,15 +133,20 @@ def gslbd_config(
     if n != 1:
         raise ServerError(f"{toml}: no single listen line to rewrite")
     toml.write_text(text)
-    prefill_proximity(config, workdir, subnets)
+    prefill_proximity(config, workdir, subnets, own)
     return [sys.executable, "-m", "gslb", "--config", str(config), "--log-level", "WARNING"]
 
 
 def gslbd_sync_config(
-    workdir: Path, port: int, url: str, workers: int = 1, subnets: Sequence[int] = ()
+    workdir: Path,
+    port: int,
+    url: str,
+    workers: int = 1,
+    subnets: Sequence[int] = (),
+    own: Sequence[int] = (),
 ) -> list[str]:
     """gslbd as `gslbd_config` makes it, in a sync group on the NATS server `url`."""
-    argv = gslbd_config(workdir, port, workers, subnets)
+    argv = gslbd_config(workdir, port, workers, subnets, own)
     toml = workdir / "config" / "wideips.toml"
     toml.write_text(toml.read_text() + f'\n[sync]\nservers = ["{url}"]\nnode = "bench-a"\n')
     return argv

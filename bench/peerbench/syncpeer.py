@@ -28,6 +28,14 @@ from gslb.proximity import PATH
 from gslb.sync.paths import BUCKET, PER_BUNDLE, bundle, encode, retention
 
 TEL = 1  # the index written into the record; the key names the data center
+FIRST = 0x0A000000  # 10.0.0.0: the first LDNS, as an int (`gslb.model.key_of`)
+LDNS = 50_000  # --ldns: how many, FIRST upwards
+
+
+def keys(count: int = LDNS) -> range:
+    """The LDNS the peer writes paths for (as ints): what `peers.py --sync`
+    pre-fills both servers' tables with, each with its own data center's path."""
+    return range(FIRST, FIRST + count)
 
 
 async def publish(url: str, rate: int, ldns: int, seconds: float, single: bool = False) -> int:
@@ -46,7 +54,7 @@ async def publish(url: str, rate: int, ldns: int, seconds: float, single: bool =
         for _ in range(int(elapsed * rate) - sent):
             rtt = 20_000 + sent % 50_000
             value = encode(PATH.pack(TEL, rtt, 10_000, now, now + sent, 0, 0, code, 0), None)
-            paths.append((0x0A000000 + sent % ldns, value))
+            paths.append((FIRST + sent % ldns, value))
             sent += 1
         if single:
             for key, value in paths:
@@ -64,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("url")
     parser.add_argument("--rate", type=int, default=1000)
-    parser.add_argument("--ldns", type=int, default=50_000)
+    parser.add_argument("--ldns", type=int, default=LDNS)
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--single", action="store_true", help="one message a path")
     args = parser.parse_args()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from ipaddress import ip_address
 
 import pytest
@@ -14,6 +15,7 @@ from gslb.proximity import (
     EMPTY,
     EXPIRE_STEP,
     FULL,
+    PATH,
     FrozenView,
     LdnsTable,
     Path,
@@ -577,3 +579,58 @@ def test_best_of_equal_paths_is_the_lower_position(highest_first):
     assert view.best(key, T0, "rtt_us", {0: 1, 1: 0}, highest_first) == 0
     assert view.best(key, T0, "hops", {2: 0, 1: 1, 0: 2}, highest_first) == 0
     assert view.best(key, T0, "rtt_us", {5: 0}, highest_first) is None  # no path of its DCs
+
+
+def _merged(paths: bytes, new: bytes, names: tuple[str, ...]) -> tuple[int, bytes]:
+    """The rule `merge_packed` keeps, written out: the held paths but those of
+    removed data centers, the new one in place of its data center's if of a
+    newer probe round, in data-center order; unchanged when not taken."""
+    held = {r[0]: r for r in PATH.iter_unpack(paths) if r[0] >= len(names) or names[r[0]]}
+    record = PATH.unpack(new)
+    old = held.get(record[0])
+    if old is not None and old[4] >= record[4]:
+        return 0, paths
+    held[record[0]] = record
+    return 1, b"".join(PATH.pack(*held[dc]) for dc in sorted(held))
+
+
+def test_merging_one_path_keeps_the_rule_whatever_the_entry_holds():
+    """One path from the bus is spliced in without unpacking when the entry
+    is in order: the same bytes as the general merge, in every case (in or
+    out of order, a removed data center, older, equal or newer rounds)."""
+    rng = random.Random(7)
+    names = ("CNC", "", "TEL", "NTT", "")
+    for _ in range(3_000):
+        table = LdnsTable(max_entries=10, ldns_ttl=3600)
+        table.datacenters = names
+        dcs = rng.sample(range(6), rng.randint(1, 5))
+        if rng.random() < 0.7:
+            dcs.sort()
+        held = b"".join(
+            PATH.pack(dc, rng.randint(1, 9), 9, 5, rng.randint(1, 4), 0, 0, 1, 0) for dc in dcs
+        )
+        table.add(A, None, T0)
+        table.merge_packed(key_of(A), None, held, T0)
+        entry = table.get(A)
+        assert entry is not None
+        entry.paths = held  # exactly these, in this order
+        new = PATH.pack(rng.randrange(6), 7, 8, 6, rng.randint(1, 4), 0, 0, 1, 0)
+        want = _merged(held, new, names)
+        table.view()
+        assert (table.merge_packed(key_of(A), None, new, T0), entry.paths) == want
+        assert table.dirty == bool(want[0])
+
+
+def test_an_ldns_forgotten_is_not_in_the_next_base(monkeypatch):
+    monkeypatch.setattr(layers, "FOLD_AT", 4)
+    t = table(max_entries=100)
+    addresses = [ip_address(0x0A000000 + i) for i in range(6)]
+    for a in addresses:
+        t.add(a, a, T0)
+        t.record(a, 0, rtt_us=1000, now=T0)
+    assert len(t.view()._base) == 6
+    assert t.forget(key_of(addresses[0]), 0)  # its only path withdrawn: the entry goes
+    for a in addresses[1:5]:
+        t.record(a, 1, rtt_us=2000, now=T0 + 1)
+    folded = t.view()  # 5 changes: a new base (small: at once)
+    assert folded._recent == {} and set(folded._base) == {key_of(a) for a in addresses[1:]}

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import nats
 
 from gslb.model import key_of_text
-from gslb.sync.paths import BUCKET, VERSION, unbundle
+from gslb.probes import PROTOCOL_CODES
+from gslb.proximity import PATH
+from gslb.sync.paths import BUCKET, VERSION, bundle, encode, unbundle
 from tests.integration.ops.helpers import metric
 from tests.integration.sync.conftest import PUBLISHED, SEED, STEADY, until, www
 
@@ -97,3 +100,39 @@ def test_an_ldns_expired_where_it_was_queried_is_withdrawn(make_node, nats_serve
     assert metric(cnc.server, "gslb_sync_events_total", event="paths_withdrawn_sent") == 1
     # TEL was never queried by the LDNS: its own path stays, never withdrawn.
     assert metric(tel.server, "gslb_sync_events_total", event="paths_withdrawn_sent") == 0
+
+
+async def publish_cnc_paths(url: str, keys: range, round_: int, n: int) -> None:
+    """One bundle of CNC paths for these LDNS keys, probe round `round_`, as
+    a CNC node (writer `c0ffee00`) writes its batch."""
+    now = int(time.time())
+    code = PROTOCOL_CODES["dns_dot"]
+    paths = [
+        (k, encode(PATH.pack(0, 150_000, 10_000, now, round_, 0, 0, code, 0), None)) for k in keys
+    ]
+    client = await nats.connect(url)
+    try:
+        await client.jetstream().publish(f"$KV.{BUCKET}.CNC._c0ffee00-{n:x}", bundle(paths))
+    finally:
+        await client.close()
+
+
+def test_a_checkpoint_waits_for_as_many_paths_as_the_table_holds_ldns(make_node, nats_server, ldns):
+    """checkpoint_changes = 1, but the table holds 4 LDNS: a checkpoint after
+    4 paths read, not after 3 more; after the 4th."""
+    _, port = ldns
+    url = [nats_server.url]
+    tel = make_node("tel-1", ["TEL"], port, url, state=False, sync=FAST_CHECKPOINTS, **STEADY)
+    until(lambda: connected(tel), 10, "TEL connected")
+    keys = range(0xC6336400, 0xC6336404)  # 198.51.100.0-3
+    asyncio.run(publish_cnc_paths(nats_server.url, keys, 1000, 0))
+    first = r"sync: checkpoint written ldns=4 bytes=\d+ revision=(\d+) "
+    until(lambda: logged(tel, first), 10, "the first checkpoint")
+    revision = int(logged(tel, first)[0].group(1))
+    asyncio.run(publish_cnc_paths(nats_server.url, keys[:3], 1001, 1))  # newer rounds: merged
+    until(lambda: metric(tel.server, "gslb_sync_events_total", event="paths_read") == 7, 5, "read")
+    time.sleep(3)  # three looks at whether one is due (one a second)
+    assert len(logged(tel, "sync: checkpoint written")) == 1
+    asyncio.run(publish_cnc_paths(nats_server.url, keys[3:], 1001, 2))  # the 4th since
+    second = rf"sync: checkpoint written ldns=4 bytes=\d+ revision={revision + 2} "
+    until(lambda: logged(tel, second), 10, "the second checkpoint")

@@ -10,7 +10,7 @@ import pytest
 
 from gslb.model import SyncSettings, key_of
 from gslb.proximity import LdnsTable, PathRecord, unpack
-from gslb.sync.checkpoint import Checkpoints, header, read, record, records, remap
+from gslb.sync.checkpoint import Checkpoints, encode, header, read, record, records, remap
 
 T0 = 1_000_000
 LDNS, SUBNET, V6 = ip_address("192.0.2.53"), ip_address("10.1.2.0"), ip_address("2001:db8::53")
@@ -136,3 +136,34 @@ def test_a_checkpoint_is_due_after_so_many_paths_not_messages():
     assert not checkpoints.due(1)
     counts["published"] = 1  # one of this node's own
     assert checkpoints.due(1) and not checkpoints.due(0)  # nothing past the last revision
+
+
+def test_a_checkpoint_is_due_after_as_many_paths_as_the_table_holds_ldns():
+    """With more LDNS than `checkpoint_changes`, a checkpoint waits for as
+    many paths as the table holds LDNS: writing one costs per LDNS."""
+    settings = SyncSettings(servers=("nats://127.0.0.1:4222",), node="a", checkpoint_changes=3)
+    table = LdnsTable(max_entries=10, ldns_ttl=3600)
+    for n in range(5):
+        table.merge(ip_address(f"192.0.2.{n}"), None, TEL, T0)
+    counts: Counter[str] = Counter()
+    checkpoints = Checkpoints(settings, table, lambda: ("CNC",), lambda: float(T0), counts)
+    counts["read"] = 4
+    assert not checkpoints.due(1)  # past checkpoint_changes, short of the table's 5 LDNS
+    counts["published"] = 1
+    assert checkpoints.due(1)
+
+
+def test_encode_writes_what_record_writes():
+    """The writer's fast path makes the same bytes as `record`, entry by entry:
+    every kind of key and target, and entries without paths left out."""
+    table = table_with(
+        (LDNS, None, CNC),
+        (SUBNET, LDNS, TEL),
+        (V6, ip_address("2001:db8::1"), CNC),
+        (ip_address("10.1.3.0"), LDNS, CNC),
+        (ip_address("2001:db8:1::"), LDNS, TEL),
+    )
+    table.add(ip_address("192.0.2.99"), None, T0)  # no paths: not in a checkpoint
+    out = bytearray()
+    assert encode(out, table, table.keys()) == 5
+    assert bytes(out) == b"".join(record(*e) for e in entries(table) if e[2])

@@ -266,3 +266,18 @@ def test_retention_is_the_longer_of_two_checkpoint_ages_and_two_intervals() -> N
     assert retention(ldns_ttl=2_419_200, interval=6000, checkpoint_age=3600) == 12000
     assert retention(ldns_ttl=2_419_200, interval=60, checkpoint_age=60) == 3600  # MIN_KEEP
     assert retention(ldns_ttl=3, interval=0.5, checkpoint_age=3600) == 3  # an LDNS's own, shorter
+
+
+def test_a_bundle_counts_each_path_as_one_message_of_it_would():
+    """A bundle's paths are taken as single paths are: merged, older, a bad
+    value and a withdrawal each counted once, the bundle cut after them too."""
+    reader, table = replica(own={1})
+    newer = encode(packed(PathRecord(0, 150_000, 10_000, T0, T0 + 9, 0, 0, "dns_dot")), None)
+    reader.take(f"CNC.{key_of(SUBNET):x}", newer, False)  # held already: round T0 + 9
+    older = encode(packed(PathRecord(0, 99, 10_000, T0, T0, 0, 0, "dns_dot")), RESOLVER)
+    paths = [(key_of(LDNS), older), (key_of(SUBNET), older), (key_of(RESOLVER), b"\x02\x00")]
+    payload = bundle([*paths, (key_of(LDNS), None)])
+    reader.take("CNC._0badcafe-1", payload + b"\x04", False)  # a key cut short at the end
+    assert dict(reader.counts) == {"read": 5, "merged": 2, "older": 1, "bad": 2, "withdrawn": 1}
+    assert table.get(LDNS) is None and table.get(RESOLVER) is None  # merged, then withdrawn
+    assert [p.rtt_us for p in unpack(table.get(SUBNET).paths)] == [150_000]
