@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from gslb.sync.group import SyncGroup
 
 log = logging.getLogger("gslb.server")
+STOP_STEP = 2.0  # seconds a step of the stop that waits on others may take
+SYNC_STOP = 5.0  # the sync group's: its last paths stored (2 s), the bus closed
 GC_GEN0_THRESHOLD = 50_000
 
 
@@ -251,20 +254,30 @@ class Server:
             t.close()
         if self.workers is not None:
             await self.workers.stop()
-        await self.control.stop()
-        await self.monitors.stop()
+        await bounded("control", self.control.stop())
+        await bounded("monitors", self.monitors.stop())
         if save:
             self.save_state()
         if self.probing is not None:
             self.probing.cancel()
         await self.probe_scheduler.stop(save)  # saves the LDNS table
         if self.sync is not None:
-            await self.sync.stop()
+            await bounded("sync", self.sync.stop(), SYNC_STOP)
         for s in self.listeners.servers:
             s.close()
-            await s.wait_closed()
+            await bounded("listeners", s.wait_closed())
         if self.lock is not None:
             self.lock.release()
+
+
+async def bounded(step: str, done: Awaitable[None], limit: float = STOP_STEP) -> None:
+    """A step of the stop that waits on others (clients, the bus), given
+    `limit` seconds: gslbd stops however they behave, and says which one
+    it left."""
+    try:
+        await asyncio.wait_for(done, limit)
+    except TimeoutError:
+        log.warning("stopping: step=%s not done within %g s, left", step, limit)
 
 
 async def serve(config_dir: Path, log_options: dict[str, Any] | None = None) -> int:
