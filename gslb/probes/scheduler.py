@@ -214,13 +214,18 @@ class Scheduler:
         # The sync group (gslb/sync/requests.py): told of every LDNS admitted
         # for probing here, so that the other nodes probe it from their DCs.
         self.announce: Callable[[IPAddress, IPAddress], None] | None = None
-        # Each reload that changed the re-probe wait: (when, old, new), and
-        # how many (`_rescaled`). An entry or target whose `rescaled` is
-        # behind is rescaled when next used, not all of them on the reload.
+        # Each reload that changed the re-probe wait: (when, old, new). An
+        # entry or target whose `rescaled` is behind how many there were
+        # (`_epoch`) is rescaled when next used, not all of them on the reload.
         self._rescales: list[tuple[float, ProbeSettings, ProbeSettings]] = []
-        self._epoch = 0
         self._compactions = 0  # the table's id re-indexings the targets' results follow
         self.configure(config)
+
+    @property
+    def _epoch(self) -> int:
+        """The reloads that changed the re-probe wait: an entry or target
+        whose `rescaled` is this has its next probe under today's settings."""
+        return len(self._rescales)
 
     def configure(self, config: Config) -> None:
         """(Re)read `[probes]` and the data centers; queued LDNS stay queued.
@@ -232,7 +237,7 @@ class Scheduler:
         self._targets_of.clear()
         if (old_settings.interval, old_settings.backoff_max) != (s.interval, s.backoff_max):
             self._rescales.append((self.clock(), old_settings, s))
-            self._epoch = self.table.rescaled = len(self._rescales)
+            self.table.rescaled = self._epoch  # what new entries start at
         # Paths and results carry each data center's id in the table, which a
         # reload keeps (LdnsTable.configure): nothing to re-index here.
         self.ids = self.table.configure([d.name for d in config.datacenters])
