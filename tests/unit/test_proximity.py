@@ -595,9 +595,9 @@ def _merged(paths: bytes, new: bytes, names: tuple[str, ...]) -> tuple[int, byte
 
 
 def test_merging_one_path_keeps_the_rule_whatever_the_entry_holds():
-    """One path from the bus is spliced in without unpacking when the entry
-    is in order: the same bytes as the general merge, in every case (in or
-    out of order, a removed data center, older, equal or newer rounds)."""
+    """One path from the bus, whatever the entry holds (in or out of
+    order, a removed data center, an older, equal or newer round): the
+    bytes the rule written out above gives."""
     rng = random.Random(7)
     names = ("CNC", "", "TEL", "NTT", "")
     for _ in range(3_000):
